@@ -1,0 +1,24 @@
+"""WapiKit API client: typed objects in, typed exceptions out."""
+
+from functools import cache
+
+from django.conf import settings
+
+from . import errors
+from .client import WapiKitClient, validate_id
+from .types import Conversation, Member, Message
+
+__all__ = ["Conversation", "Member", "Message", "WapiKitClient", "errors", "get_client", "validate_id"]
+
+
+@cache
+def get_client() -> WapiKitClient:
+    """The process-wide client: one session, so connections to WapiKit are reused."""
+    return WapiKitClient(
+        base_url=settings.WAPIKIT_BASE_URL,
+        api_key=settings.WAPIKIT_API_KEY,
+        auth_header=settings.WAPIKIT_AUTH_HEADER,
+        timeout=settings.WAPIKIT_TIMEOUT,
+        get_retries=settings.WAPIKIT_GET_RETRIES,
+        max_retry_wait=settings.WAPIKIT_MAX_RETRY_WAIT,
+    )

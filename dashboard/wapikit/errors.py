@@ -1,0 +1,101 @@
+"""What can go wrong talking to WapiKit. Callers catch `WapiKitError`; each subclass carries
+a sentence a manager can act on, so the web layer never has to invent one."""
+
+from __future__ import annotations
+
+
+class WapiKitError(Exception):
+    """Base of every upstream failure. `user_message` is safe to show in a page."""
+
+    kind = "error"
+    default_message = "WapiKit could not complete the request."
+
+    def __init__(self, detail: str = "", *, status: int | None = None) -> None:
+        super().__init__(detail or self.default_message)
+        self.detail = detail
+        self.status = status
+
+    @property
+    def user_message(self) -> str:
+        return self.default_message
+
+
+class InvalidId(WapiKitError, ValueError):
+    """An id that is not a UUID never reaches an upstream path."""
+
+    kind = "invalid_id"
+    default_message = "That conversation or member id is not valid."
+
+
+class Unreachable(WapiKitError):
+    kind = "unreachable"
+    default_message = "WapiKit is unreachable. Check the connection and try again."
+
+
+class TimedOut(WapiKitError):
+    kind = "timed_out"
+    default_message = "WapiKit did not answer in time. Try again in a moment."
+
+
+class RateLimited(WapiKitError):
+    kind = "rate_limited"
+
+    def __init__(self, detail: str = "", *, status: int | None = 429, retry_after: int | None = None) -> None:
+        super().__init__(detail, status=status)
+        self.retry_after = retry_after
+
+    @property
+    def user_message(self) -> str:
+        if self.retry_after is not None:
+            return f"WapiKit is rate-limiting requests. Try again in {_seconds(self.retry_after)}."
+        return "WapiKit is rate-limiting requests. Try again in a minute."
+
+
+class ServerError(WapiKitError):
+    """WapiKit answered 5xx. A 503 may say when to come back."""
+
+    kind = "server_error"
+
+    def __init__(self, detail: str = "", *, status: int | None = 500, retry_after: int | None = None) -> None:
+        super().__init__(detail, status=status)
+        self.retry_after = retry_after
+
+    @property
+    def user_message(self) -> str:
+        if self.status == 503:
+            when = f"in {_seconds(self.retry_after)}" if self.retry_after is not None else "in a minute"
+            return f"WapiKit is temporarily unavailable. Try again {when}."
+        return f"WapiKit had an internal error ({self.status}). Try again; if it persists, tell your WapiKit administrator."
+
+
+class Unauthorized(WapiKitError):
+    kind = "unauthorized"
+    default_message = "WapiKit refused the dashboard's API key. An administrator must update WAPIKIT_API_KEY."
+
+
+class NotFound(WapiKitError):
+    kind = "not_found"
+    default_message = "WapiKit has no such conversation: it may have been removed."
+
+
+class Rejected(WapiKitError):
+    """A 400: WapiKit's own message says why, but it is upstream text, so templates escape it."""
+
+    kind = "rejected"
+
+    @property
+    def user_message(self) -> str:
+        return f"WapiKit rejected the change: {self.detail}" if self.detail else "WapiKit rejected the change."
+
+
+class BadResponse(WapiKitError):
+    kind = "bad_response"
+    default_message = "WapiKit answered with something the dashboard could not read. Try again later."
+
+
+def _seconds(value: int) -> str:
+    value = max(int(value), 1)
+    if value < 90:
+        return f"{value} second{'s' if value != 1 else ''}"
+    minutes = round(value / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
