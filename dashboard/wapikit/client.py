@@ -127,11 +127,15 @@ class WapiKitClient:
 
     def assign_conversation(self, conversation_id: str, *, member_id: str) -> None:
         path = f"/conversation/{validate_id(conversation_id)}/assign"
-        self._request("POST", path, DataFlag, json={"organizationMemberId": validate_id(member_id)})
+        answer = self._request("POST", path, DataFlag, json={"organizationMemberId": validate_id(member_id)})
+        if not answer.data:
+            raise errors.Rejected("WapiKit did not assign the conversation.")
 
     def unassign_conversation(self, conversation_id: str, *, member_id: str) -> None:
         path = f"/conversation/{validate_id(conversation_id)}/unassign"
-        self._request("POST", path, DataFlag, json={"userId": validate_id(member_id)})
+        answer = self._request("POST", path, DataFlag, json={"userId": validate_id(member_id)})
+        if not answer.data:
+            raise errors.Rejected("WapiKit did not unassign the conversation.")
 
     def list_messages(
         self, conversation_id: str, *, page: int = 1, per_page: int = 50, order: str = "asc"
@@ -165,7 +169,10 @@ class WapiKitClient:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                # No redirects: requests would carry the key header to whatever host one names.
+                response = self.session.request(
+                    method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+                )
             except requests.ConnectTimeout as exc:
                 self._notify(method, path, None)
                 if last:
@@ -239,7 +246,7 @@ def _error_body(response: requests.Response) -> ErrorBody | None:
 
 def _retry_after(response: requests.Response) -> int | None:
     value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value)
     return None
 

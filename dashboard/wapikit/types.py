@@ -136,7 +136,8 @@ class Conversation(Struct, kw_only=True):
 
 class PaginationMeta(Struct, kw_only=True):
     page: int
-    per_page: int
+    # WapiKit spells this one field in snake_case.
+    per_page: int = msgspec.field(name="per_page")
     total: int
 
     @property

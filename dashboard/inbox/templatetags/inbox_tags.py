@@ -1,0 +1,71 @@
+"""Presentation of WapiKit values. Every string returned here is plain text: templates
+autoescape it, because every string from WapiKit was written by strangers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from dashboard.wapikit.types import Message
+
+register = template.Library()
+
+_MEDIA_LABELS = {
+    "Image": "Photo",
+    "Video": "Video",
+    "Audio": "Voice message",
+    "Sticker": "Sticker",
+    "Document": "Document",
+}
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """Short relative time, cheaper than `timesince` for 50 cards a page."""
+    if value is None:
+        return ""
+    seconds = int((timezone.now() - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+@register.filter
+def summary(message: Message | None, limit: int = 140) -> str:
+    """One line for a card: the text, or a short label for media, locations and reactions."""
+    if message is None:
+        return "No messages yet"
+    data = message.message_data
+    kind = message.message_type
+    if kind == "Text" and data is not None:
+        text = " ".join((data.text or "").split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if kind in _MEDIA_LABELS:
+        detail = (data.file_name or data.caption) if data and kind == "Document" else (data.caption if data else None)
+        return f"{_MEDIA_LABELS[kind]}: {detail}" if detail else _MEDIA_LABELS[kind]
+    if kind == "Location" and data is not None:
+        return f"Location: {data.name or data.address or f'{data.latitude:.4f}, {data.longitude:.4f}'}"
+    if kind == "Reaction" and data is not None:
+        return f"Reacted {data.reaction}"
+    return f"{kind} message"
+
+
+@register.filter
+def role_names(member) -> str:
+    return ", ".join(role.name for role in member.roles) if member.roles else "no roles"
+
+
+@register.filter
+def web_url(value: str | None) -> str:
+    """A link from WapiKit only if it is plain http(s): never `javascript:` or `data:`."""
+    if not value:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else ""

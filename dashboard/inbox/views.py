@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from dashboard.wapikit import errors, validate_id
+from . import selectors, services
+from .permissions import Action, Powers
+
+logger = logging.getLogger(__name__)
+
+CARD = "inbox/inbox.html#card"
+ALERT = "inbox/inbox.html#alert"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# Helpers shared by the views
+
+
+def current_powers(request: HtmxHttpRequest) -> Powers:
+    """The user's WapiKit powers, once per request (the member list itself is cached)."""
+    if not hasattr(request, "_powers"):
+        request._powers = selectors.powers_for(request.user)
+    return request._powers
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("inbox")
+
+
+def positive_int(value: str | None, default: int) -> int:
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        return default
+    return number if number >= 1 else default
+
+
+def status_for_error(exc: errors.WapiKitError) -> int:
+    if isinstance(exc, errors.InvalidId):
+        return 400
+    if isinstance(exc, errors.NotFound):
+        return 404
+    if isinstance(exc, errors.Rejected):
+        return 409
+    if isinstance(exc, errors.RateLimited):
+        return 429
+    if isinstance(exc, errors.TimedOut):
+        return 504
+    if isinstance(exc, errors.ServerError) and exc.status == 503:
+        return 503
+    return 502
+
+
+def card_problem(
+    request: HtmxHttpRequest, *, conversation_id: str, message: str, status: int, next_url: str
+) -> HttpResponse:
+    """A refused or failed action: the card keeps its state and shows why, with its buttons
+    still there to try again. Without htmx: a flash message on the page the user came from."""
+    if request.htmx:
+        response = render(
+            request,
+            ALERT,
+            {"alert": message, "alert_level": "error", "conversation_id": conversation_id},
+            status=status,
+        )
+        retarget(response, f"#alert-{conversation_id}")
+        reswap(response, "innerHTML")
+        return response
+    messages.error(request, message)
+    return redirect(next_url)
+
+
+# Pages
+
+
+@require_GET
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
+    status_filter = request.GET.get("status", "active")
+    if status_filter not in selectors.STATUS_FILTERS:
+        status_filter = "active"
+    per_page = positive_int(request.GET.get("per_page"), 25)
+    if per_page not in selectors.PER_PAGE_CHOICES:
+        per_page = 25
+    page_number = positive_int(request.GET.get("page"), 1)
+    context = {
+        "status_filter": status_filter,
+        "status_filters": list(selectors.STATUS_FILTERS),
+        "per_page": per_page,
+        "next": request.get_full_path(),
+    }
+    try:
+        powers = current_powers(request)
+        context["powers"] = powers
+        if not powers.can_view:
+            return render(request, "inbox/inbox.html", context, status=403)
+        context["inbox"] = selectors.inbox_page(status_filter=status_filter, page=page_number, per_page=per_page)
+    except errors.WapiKitError as exc:
+        context["upstream_error"] = exc.user_message
+        return render(request, "inbox/inbox.html", context, status=status_for_error(exc))
+    return render(request, "inbox/inbox.html", context)
+
+
+@require_GET
+def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpResponse:
+    context: dict = {"next": request.get_full_path()}
+    try:
+        conversation_id = validate_id(conversation_id)
+        powers = current_powers(request)
+        context["powers"] = powers
+        if not powers.can_view:
+            return render(request, "inbox/conversation.html", context, status=403)
+        conversation, message_page = selectors.conversation_with_messages(
+            conversation_id, page=positive_int(request.GET.get("page"), 1)
+        )
+    except errors.WapiKitError as exc:
+        context["upstream_error"] = exc.user_message
+        return render(request, "inbox/conversation.html", context, status=status_for_error(exc))
+    context.update(conversation=conversation, message_page=message_page)
+    return render(request, "inbox/conversation.html", context)
+
+
+@require_GET
+def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpResponse:
+    """The member picker: a fragment under the card with htmx, a page of its own without."""
+    next_url = safe_next(request, request.GET.get("next"))
+    try:
+        conversation_id = validate_id(conversation_id)
+        if not current_powers(request).can_assign:
+            return card_problem(
+                request,
+                conversation_id=conversation_id,
+                message="Your WapiKit role does not allow assigning conversations.",
+                status=403,
+                next_url=next_url,
+            )
+        members = selectors.members_list()
+    except errors.WapiKitError as exc:
+        return card_problem(
+            request, conversation_id=conversation_id, message=exc.user_message,
+            status=status_for_error(exc), next_url=next_url,
+        )
+    context = {
+        "conversation_id": conversation_id,
+        "members": members,
+        "current_id": request.GET.get("current", ""),
+        "contact_name": request.GET.get("contact", ""),
+        "next": next_url,
+    }
+    template = "inbox/reassign.html#picker" if request.htmx else "inbox/reassign.html"
+    return render(request, template, context)
+
+
+_DONE = {
+    Action.CLOSE: "Closed the conversation with {name}.",
+    Action.REOPEN: "Reopened the conversation with {name}.",
+    Action.DELETE: "Deleted the conversation with {name}.",
+    Action.ASSIGN: "Assigned the conversation with {name} to {member}.",
+    Action.UNASSIGN: "Unassigned the conversation with {name}.",
+}
+
+
+@require_POST
+def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
+    action = Action(action)
+    next_url = safe_next(request, request.POST.get("next"))
+
+    def problem(message: str, status: int) -> HttpResponse:
+        return card_problem(
+            request, conversation_id=conversation_id, message=message, status=status, next_url=next_url
+        )
+
+    try:
+        conversation_id = validate_id(conversation_id)
+    except errors.InvalidId as exc:
+        conversation_id = "invalid"
+        return problem(exc.user_message, 400)
+
+    try:
+        powers = current_powers(request)
+    except errors.WapiKitError as exc:
+        return problem(exc.user_message, status_for_error(exc))
+    if not powers.allows(action):
+        return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
+
+    if action is Action.DELETE and request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "inbox/confirm_delete.html",
+            {"conversation_id": conversation_id, "contact_name": request.POST.get("contact", ""), "next": next_url},
+        )
+
+    member_name = ""
+    try:
+        if action in (Action.ASSIGN, Action.UNASSIGN):
+            member_id = validate_id(request.POST.get("member_id", ""))
+            if action is Action.ASSIGN:
+                member = next((m for m in selectors.members_list() if m.unique_id == member_id), None)
+                if member is None:
+                    return problem("That member is not in this WapiKit organisation.", 400)
+                member_name = member.name
+                conversation = services.conversation_assign(conversation_id=conversation_id, member_id=member_id)
+            else:
+                conversation = services.conversation_unassign(conversation_id=conversation_id, member_id=member_id)
+        else:
+            conversation = services.conversation_set_status(conversation_id=conversation_id, action=action)
+    except services.ChangedButNotReloaded as exc:
+        return problem(
+            f"The change was made, but the card could not be refreshed: {exc.error.user_message} Reload the page to see it.",
+            200,
+        )
+    except errors.WapiKitError as exc:
+        logger.info("action %s on %s failed: %s", action, conversation_id, exc.kind)
+        return problem(exc.user_message, status_for_error(exc))
+
+    notice = _DONE[action].format(name=conversation.contact.name, member=member_name)
+    if request.htmx:
+        return render(
+            request,
+            CARD,
+            {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url},
+        )
+    messages.success(request, notice)
+    return redirect(next_url)

@@ -1,0 +1,319 @@
+"""WapiKit-compatible endpoints, answering as `shared/wapikit/` describes: the key check,
+paging rules, the default list without Closed and Deleted, whole conversations from updates,
+`{"data": true}` from assign and unassign, and `{"message"}` error bodies."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.http import Http404
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import control
+from .models import Conversation, Member, Message, Role
+
+MAX_CONVERSATIONS_PER_PAGE = 50
+LAST_MESSAGES = 3
+
+
+class SandboxError(APIException):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+
+
+def error_response(status: int, message: str, **extra: Any) -> Response:
+    return Response({"message": message, **extra}, status=status)
+
+
+def check_key(request: Request) -> None:
+    supplied = request.headers.get(settings.WAPIKIT_AUTH_HEADER, "")
+    if not hmac.compare_digest(supplied.encode(), settings.SANDBOX_API_KEY.encode()):
+        raise SandboxError(401, "Unauthorized access: missing or invalid API key")
+
+
+def sandbox_endpoint(*methods: str):
+    """A DRF view that checks the key and lets the control module add latency or faults."""
+
+    def decorate(func):
+        def view(request: Request, *args, **kwargs) -> Response:
+            check_key(request)
+            fault = control.before_request(request)
+            if fault is not None:
+                return fault
+            return func(request, *args, **kwargs)
+
+        view.__name__ = func.__name__
+        return api_view(methods)(view)
+
+    return decorate
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Every error answers `{"message": ...}` as WapiKit does."""
+    if isinstance(exc, SandboxError):
+        return error_response(exc.status_code, str(exc.detail))
+    if isinstance(exc, Http404):
+        return error_response(404, "Not found")
+    if isinstance(exc, APIException):
+        return error_response(exc.status_code, str(exc.detail))
+    return None
+
+
+def positive_int(request: Request, name: str, *, required: bool = True, default: int = 1) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        if required:
+            raise SandboxError(400, f"{name} is required")
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SandboxError(400, f"{name} must be an integer") from None
+    if value < 1:
+        raise SandboxError(400, f"{name} must be at least 1")
+    return value
+
+
+def parse_uuid(raw: Any, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise SandboxError(400, f"{name} is not a valid id") from None
+
+
+def order_param(request: Request) -> str:
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise SandboxError(400, "order must be asc or desc")
+    return order
+
+
+def pagination_meta(page: int, per_page: int, total: int) -> dict:
+    return {"page": page, "per_page": per_page, "total": total}
+
+
+def iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# Serialisation
+
+
+def role_json(role: Role) -> dict:
+    return {
+        "uniqueId": str(role.unique_id),
+        "name": role.name,
+        "description": role.description,
+        "permissions": list(role.permissions),
+    }
+
+
+def member_json(member: Member) -> dict:
+    return {
+        "uniqueId": str(member.unique_id),
+        "createdAt": iso(member.created_at),
+        "accessLevel": member.access_level,
+        "name": member.name,
+        "email": member.email,
+        "roles": [role_json(role) for role in member.roles.all()],
+    }
+
+
+def message_json(message: Message, conversation_id: uuid.UUID) -> dict:
+    answer = {
+        "uniqueId": str(message.unique_id),
+        "conversationId": str(conversation_id),
+        "direction": message.direction,
+        "status": message.status,
+        "messageType": message.message_type,
+        "createdAt": iso(message.created_at),
+        "messageData": message.message_data,
+    }
+    if message.reply_to:
+        answer["replyToMessageId"] = str(message.reply_to)
+    if message.whatsapp_message_id:
+        answer["whatsAppMessageId"] = message.whatsapp_message_id
+    return answer
+
+
+def conversation_json(conversation: Conversation) -> dict:
+    contact = conversation.contact
+    answer = {
+        "contact": {
+            "uniqueId": str(contact.unique_id),
+            "name": contact.name,
+            "phone": contact.phone,
+            "attributes": contact.attributes,
+            "createdAt": iso(contact.created_at),
+            "status": contact.status,
+        },
+        "uniqueId": str(conversation.unique_id),
+        "contactId": str(contact.unique_id),
+        "organizationId": str(conversation.organization_id),
+        "initiatedBy": conversation.initiated_by,
+        "messages": [message_json(m, conversation.unique_id) for m in reversed(conversation.last_messages)],
+        "createdAt": iso(conversation.created_at),
+        "numberOfUnreadMessages": conversation.unread_count,
+        "totalMessages": conversation.message_count,
+        "status": conversation.status,
+        "tags": [{"label": t.label, "uniqueId": str(t.unique_id)} for t in conversation.tags.all()],
+    }
+    if conversation.campaign_id is not None:
+        answer["campaignId"] = str(conversation.campaign.unique_id)
+    if conversation.assigned_to is not None:
+        answer["assignedTo"] = member_json(conversation.assigned_to)
+    return answer
+
+
+def conversations() -> QuerySet[Conversation]:
+    """Everything a conversation answer needs, in a fixed number of queries."""
+    return (
+        Conversation.objects.select_related("contact", "campaign", "assigned_to")
+        .prefetch_related(
+            "tags",
+            "assigned_to__roles",
+            Prefetch(
+                "messages",
+                queryset=Message.objects.order_by("-created_at", "-id")[:LAST_MESSAGES],
+                to_attr="last_messages",
+            ),
+        )
+        .annotate(
+            message_count=Count("messages", distinct=True),
+            unread_count=Count(
+                "messages",
+                filter=Q(messages__direction="InBound", messages__status="Unread"),
+                distinct=True,
+            ),
+        )
+    )
+
+
+def one_conversation(conversation_id: str) -> Conversation:
+    return get_object_or_404(conversations(), unique_id=parse_uuid(conversation_id, "id"))
+
+
+# Endpoints
+
+
+@sandbox_endpoint("GET")
+def list_conversations(request: Request) -> Response:
+    page = positive_int(request, "page")
+    per_page = positive_int(request, "per_page")
+    if per_page > MAX_CONVERSATIONS_PER_PAGE:
+        raise SandboxError(400, f"per_page cannot be more than {MAX_CONVERSATIONS_PER_PAGE}")
+    query = Conversation.objects.all()
+    status = request.query_params.get("status")
+    if status:
+        if status not in Conversation.Status.values:
+            raise SandboxError(400, "invalid status")
+        query = query.filter(status=status)
+    else:
+        query = query.exclude(status__in=[Conversation.Status.CLOSED, Conversation.Status.DELETED])
+    for param, field in (("campaign_id", "campaign__unique_id"), ("contact_id", "contact__unique_id")):
+        if value := request.query_params.get(param):
+            query = query.filter(**{field: parse_uuid(value, param)})
+    if value := request.query_params.get("list_id"):
+        query = query.filter(contact__lists__unique_id=parse_uuid(value, "list_id"))
+    ordering = "-last_activity_at" if order_param(request) == "desc" else "last_activity_at"
+    total = query.count()
+    start = (page - 1) * per_page
+    ids = list(query.order_by(ordering, "-id").values_list("id", flat=True)[start : start + per_page])
+    by_id = {c.id: c for c in conversations().filter(id__in=ids)}
+    return Response(
+        {
+            "conversations": [conversation_json(by_id[i]) for i in ids],
+            "paginationMeta": pagination_meta(page, per_page, total),
+        }
+    )
+
+
+@sandbox_endpoint("GET", "POST")
+def conversation_detail(request: Request, conversation_id: str) -> Response:
+    conversation = one_conversation(conversation_id)
+    if request.method == "POST":
+        status = request.data.get("status") if isinstance(request.data, dict) else None
+        if status not in Conversation.Status.values:
+            raise SandboxError(400, "status must be one of Active, Closed, Deleted")
+        Conversation.objects.filter(pk=conversation.pk).update(status=status)
+        conversation = one_conversation(conversation_id)
+    return Response({"conversation": conversation_json(conversation)})
+
+
+def body_field(request: Request, name: str) -> str:
+    value = request.data.get(name) if isinstance(request.data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise SandboxError(400, f"{name} is required")
+    return value
+
+
+@sandbox_endpoint("POST")
+def assign_conversation(request: Request, conversation_id: str) -> Response:
+    conversation = one_conversation(conversation_id)
+    member_id = parse_uuid(body_field(request, "organizationMemberId"), "organizationMemberId")
+    member = Member.objects.filter(unique_id=member_id).first()
+    if member is None:
+        raise SandboxError(400, "organization member not found")
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_to=member)
+    return Response({"data": True})
+
+
+@sandbox_endpoint("POST")
+def unassign_conversation(request: Request, conversation_id: str) -> Response:
+    conversation = one_conversation(conversation_id)
+    member_id = parse_uuid(body_field(request, "userId"), "userId")
+    if conversation.assigned_to is None or conversation.assigned_to.unique_id != member_id:
+        raise SandboxError(400, "conversation is not assigned to this member")
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_to=None)
+    return Response({"data": True})
+
+
+@sandbox_endpoint("GET")
+def list_messages(request: Request, conversation_id: str) -> Response:
+    conversation = get_object_or_404(Conversation, unique_id=parse_uuid(conversation_id, "id"))
+    page = positive_int(request, "page")
+    per_page = positive_int(request, "per_page")
+    if per_page > MAX_CONVERSATIONS_PER_PAGE:
+        raise SandboxError(400, f"per_page cannot be more than {MAX_CONVERSATIONS_PER_PAGE}")
+    ordering = ("created_at", "id") if order_param(request) == "asc" else ("-created_at", "-id")
+    query = Message.objects.filter(conversation=conversation)
+    start = (page - 1) * per_page
+    page_messages = query.order_by(*ordering)[start : start + per_page]
+    return Response(
+        {
+            "messages": [message_json(m, conversation.unique_id) for m in page_messages],
+            "paginationMeta": pagination_meta(page, per_page, query.count()),
+        }
+    )
+
+
+@sandbox_endpoint("GET")
+def list_members(request: Request) -> Response:
+    page = positive_int(request, "page")
+    per_page = min(positive_int(request, "per_page"), 100)
+    query = Member.objects.prefetch_related("roles")
+    start = (page - 1) * per_page
+    return Response(
+        {
+            "members": [member_json(m) for m in query[start : start + per_page]],
+            "paginationMeta": pagination_meta(page, per_page, query.count()),
+        }
+    )
+
+
+@api_view(["GET", "POST"])
+def control_view(request: Request) -> Response:
+    """Test hook: read or change the sandbox's latency and fault mode (key required)."""
+    check_key(request)
+    if request.method == "POST":
+        control.configure(request.data if isinstance(request.data, dict) else {})
+    return Response(control.state())

@@ -1,0 +1,82 @@
+"""`make run`: the sandbox and the dashboard together, or the dashboard alone against the
+WapiKit in WAPIKIT_BASE_URL."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboard.accounts.demo import ensure_demo_logins
+
+
+class Command(BaseCommand):
+    help = "Start the embedded WapiKit sandbox (unless WAPIKIT_BASE_URL is set) and the dashboard."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, port: int, **options):
+        use_sandbox = "WAPIKIT_BASE_URL" not in os.environ
+        call_command("migrate", verbosity=0)
+        processes: list[subprocess.Popen] = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        if use_sandbox:
+            call_command("seed_sandbox", if_empty=True)
+            logins = ensure_demo_logins()
+            sandbox = f"{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
+            processes.append(
+                subprocess.Popen(
+                    [*manage, "runserver", sandbox, "--noreload", "--settings=dashboard.settings_sandbox"],
+                    env=env,
+                )
+            )
+            self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, processes[0])
+        processes.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env))
+        self._wait_for("127.0.0.1", port, processes[-1])
+
+        out = self.stdout
+        out.write("")
+        out.write(self.style.SUCCESS(f"WapiKit dashboard: http://127.0.0.1:{port}/"))
+        if use_sandbox:
+            out.write(f"Embedded WapiKit sandbox: {settings.WAPIKIT_BASE_URL}")
+            out.write("Demo logins (email / password):")
+            for kind, email, password, powers in logins:
+                out.write(f"  {kind:<8} {email:<22} {password:<20} {powers}")
+        else:
+            out.write(f"Upstream WapiKit: {settings.WAPIKIT_BASE_URL} (add logins with: python manage.py adduser EMAIL)")
+        out.write("Press Ctrl-C to stop.")
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            raise CommandError("a server stopped; see its output above")
+        except KeyboardInterrupt:
+            out.write("\nStopping…")
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p in processes:
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+    @staticmethod
+    def _wait_for(host: str, port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CommandError(f"the server for {host}:{port} exited with {process.returncode}")
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise CommandError(f"nothing listened on {host}:{port} within {timeout:.0f} s")

@@ -1,0 +1,20 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard.inbox import views as inbox
+
+
+urlpatterns = [
+    path("", inbox.inbox, name="inbox"),
+    path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),
+    path("conversations/<str:conversation_id>/reassign/", inbox.reassign_picker, name="reassign"),
+    path("conversations/<str:conversation_id>/close/", inbox.conversation_action, {"action": "close"}, name="close"),
+    path("conversations/<str:conversation_id>/reopen/", inbox.conversation_action, {"action": "reopen"}, name="reopen"),
+    path("conversations/<str:conversation_id>/delete/", inbox.conversation_action, {"action": "delete"}, name="delete"),
+    path("conversations/<str:conversation_id>/assign/", inbox.conversation_action, {"action": "assign"}, name="assign"),
+    path(
+        "conversations/<str:conversation_id>/unassign/", inbox.conversation_action, {"action": "unassign"}, name="unassign"
+    ),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
