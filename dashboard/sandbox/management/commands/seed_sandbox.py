@@ -1,0 +1,43 @@
+"""Fill the embedded WapiKit sandbox with reproducible demo data (replacing what is there)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dashboard.sandbox.models import Conversation
+from dashboard.sandbox.seed import seed as seed_sandbox
+
+
+class Command(BaseCommand):
+    help = "Replace the sandbox's members, contacts, conversations and messages with deterministic demo data."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--conversations", type=int, default=240, metavar="N", help="how many conversations (default 240)")
+        parser.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default 7)")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when the sandbox already has conversations",
+        )
+
+    def handle(self, *args, conversations: int, seed: int, if_empty: bool, **options) -> None:
+        if conversations < 0:
+            raise CommandError("--conversations must be zero or more")
+        if if_empty:
+            existing = Conversation.objects.count()
+            if existing:
+                self.stdout.write(f"Sandbox already has {existing} conversations; not seeding (--if-empty).")
+                return
+        started = time.perf_counter()
+        counts = seed_sandbox(conversations=conversations, rng_seed=seed)
+        elapsed = time.perf_counter() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded sandbox (seed {seed}) in {elapsed:.2f}s: {counts['members']} members, "
+                f"{counts['roles']} roles, {counts['contacts']} contacts, {counts['conversations']} conversations "
+                f"({counts['active']} Active, {counts['closed']} Closed, {counts['deleted']} Deleted), "
+                f"{counts['messages']} messages, {counts['tags']} tags, {counts['campaigns']} campaigns."
+            )
+        )

@@ -1,0 +1,172 @@
+"""Shared fixtures: a real sandbox process on a loopback port, dashboard users linked to its
+members, and a counter of upstream calls."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.cache import cache
+
+from dashboard.wapikit import client as wapikit_client
+from dashboard.wapikit import get_client
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "test-sandbox-key-7c1f9e"
+PASSWORD = "correct-horse-battery-9"
+
+MEMBER_EMAILS = {
+    "owner": "owner@example.com",
+    "manager": "manager@example.com",
+    "agent": "agent@example.com",
+    "norole": "norole@example.com",
+    "moderator": "jonas.becker@example.com",
+    "closer": "fatima.elamrani@example.com",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("sandbox did not start")
+
+
+@dataclass
+class Sandbox:
+    base_url: str
+    root_url: str
+    api_key: str
+    env: dict
+
+    def control(self, **values) -> dict:
+        response = requests.post(
+            f"{self.root_url}/_sandbox/control", json=values, headers={"x-access-token": self.api_key}, timeout=5
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def reseed(self) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", "seed_sandbox"], cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+
+    def get(self, path: str, **params) -> dict:
+        response = requests.get(
+            f"{self.base_url}{path}", params=params, headers={"x-access-token": self.api_key}, timeout=5
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: dict) -> requests.Response:
+        return requests.post(f"{self.base_url}{path}", json=body, headers={"x-access-token": self.api_key}, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Sandbox:
+    """The embedded WapiKit sandbox, in its own process and database, seeded with demo data."""
+    directory = tmp_path_factory.mktemp("sandbox")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{directory / 'sandbox.sqlite3'}",
+        "SANDBOX_API_KEY": API_KEY,
+        "WAPIKIT_API_KEY": API_KEY,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "manage.py", "seed_sandbox"], cwd=ROOT, env=env, check=True, capture_output=True)
+    log = open(directory / "sandbox.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
+         "--settings=dashboard.settings_sandbox", "--skip-checks"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, process)
+        yield Sandbox(f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}", API_KEY, env)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def wapikit(sandbox, settings) -> Sandbox:
+    """Point the dashboard at the sandbox, with a cold member cache and normal latency."""
+    settings.WAPIKIT_BASE_URL = sandbox.base_url
+    settings.WAPIKIT_API_KEY = sandbox.api_key
+    settings.WAPIKIT_GET_RETRIES = 0
+    get_client.cache_clear()
+    cache.clear()
+    sandbox.control(latency_ms=0)
+    yield sandbox
+    get_client.cache_clear()
+    cache.clear()
+
+
+@pytest.fixture
+def fresh_wapikit(wapikit) -> Sandbox:
+    """The sandbox re-seeded, for tests that change conversations."""
+    wapikit.reseed()
+    return wapikit
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    status: int | None
+
+
+@pytest.fixture
+def upstream_calls() -> list[Call]:
+    calls: list[Call] = []
+
+    def record(method: str, path: str, status: int | None) -> None:
+        calls.append(Call(method, path, status))
+
+    wapikit_client.request_listeners.append(record)
+    yield calls
+    wapikit_client.request_listeners.remove(record)
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(kind: str):
+        email = MEMBER_EMAILS.get(kind, kind)
+        return django_user_model.objects.create_user(email=email, password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Sign the Django test client in as a dashboard user linked to a sandbox member."""
+
+    def login(kind: str):
+        user = make_user(kind)
+        client.force_login(user)
+        return client
+
+    return login
