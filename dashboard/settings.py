@@ -191,7 +191,7 @@ WAPIKIT_MAX_RETRY_WAIT = float(os.environ.get("WAPIKIT_MAX_RETRY_WAIT", "2"))
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).
-SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY", WAPIKIT_API_KEY)
+SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
 
 LOGGING = {

@@ -1,0 +1,82 @@
+"""Median server time of the inbox and of one card fragment, excluding the upstream call.
+
+Conversations come from the sandbox's own serialiser over seeded data, decoded once with the
+dashboard's types; the timed request then runs the whole view (middleware, session, auth,
+permissions, template) with only the upstream fetch replaced by that decoded page."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from unittest import mock
+
+import msgspec
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.test import Client
+from django.test.utils import override_settings
+
+from dashboard.inbox import selectors, services
+from dashboard.sandbox.api import conversation_json, conversations, member_json
+from dashboard.sandbox.models import Conversation as ConversationRow
+from dashboard.sandbox.models import Member as MemberRow
+from dashboard.wapikit.types import Conversation, Member
+
+
+class Command(BaseCommand):
+    help = "Measure the inbox's server render time (25 and 50 cards) and one card fragment."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, default=200)
+
+    def handle(self, *args, runs: int, **options):
+        if not ConversationRow.objects.exists():
+            call_command("seed_sandbox")
+        rows = list(conversations().filter(status="Active").order_by("-last_activity_at")[:50])
+        decoded = msgspec.json.decode(
+            msgspec.json.encode([conversation_json(r) for r in rows]), type=list[Conversation]
+        )
+        members = msgspec.json.decode(
+            msgspec.json.encode([member_json(m) for m in MemberRow.objects.prefetch_related("roles")]),
+            type=list[Member],
+        )
+        owner = next(m for m in members if m.is_owner)
+        user, _ = get_user_model().objects.get_or_create(email=owner.email)
+        client = Client()
+        client.force_login(user)
+
+        results = []
+        with (
+            override_settings(ALLOWED_HOSTS=["testserver"]),
+            mock.patch.object(selectors, "members_list", return_value=members),
+        ):
+            for cards in (25, 50):
+                page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3)
+                with mock.patch.object(selectors, "inbox_page", return_value=page):
+                    median, size = self._time(lambda: client.get(f"/?per_page={cards}"), runs)
+                results.append((f"inbox, {cards} cards", median, size))
+            target = decoded[0]
+            closed = msgspec.structs.replace(target, status="Closed")
+            with mock.patch.object(services, "conversation_set_status", return_value=closed):
+                median, size = self._time(
+                    lambda: client.post(f"/conversations/{target.unique_id}/close/", {"next": "/"}, headers={"HX-Request": "true"}),
+                    runs,
+                )
+            results.append(("card fragment after Close", median, size))
+
+        self.stdout.write(f"{'what':<28} {'median ms':>10} {'bytes':>8}   ({runs} runs each)")
+        for name, median, size in results:
+            self.stdout.write(f"{name:<28} {median:>10.2f} {size:>8}")
+
+    @staticmethod
+    def _time(call, runs: int) -> tuple[float, int]:
+        for _ in range(10):
+            response = call()
+            assert response.status_code == 200, response.status_code
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            response = call()
+            timings.append((time.perf_counter() - start) * 1000)
+        return statistics.median(timings), len(response.content)
