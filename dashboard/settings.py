@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     # Ours
     "dashboard.accounts",
+    "dashboard.audit",
     "dashboard.inbox",
     "dashboard.sandbox",
 ]
@@ -49,7 +50,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +60,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+if not DEBUG:
+    # Compressed, long-cached static files in production; runserver serves them in development.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
@@ -188,6 +192,9 @@ WAPIKIT_TIMEOUT = os.environ.get("WAPIKIT_TIMEOUT", "3,10")
 WAPIKIT_GET_RETRIES = int(os.environ.get("WAPIKIT_GET_RETRIES", "2"))
 # A Retry-After longer than this is not waited out inside a request: the user is told instead.
 WAPIKIT_MAX_RETRY_WAIT = float(os.environ.get("WAPIKIT_MAX_RETRY_WAIT", "2"))
+# After this many upstream failures in a row, fail fast for the cooldown, then probe.
+WAPIKIT_BREAKER_THRESHOLD = int(os.environ.get("WAPIKIT_BREAKER_THRESHOLD", "5"))
+WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"))
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).

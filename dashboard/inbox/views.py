@@ -7,11 +7,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.wapikit import errors, validate_id
+from dashboard.audit.models import AuditEntry
+
 from . import selectors, services
 from .permissions import Action, Powers
 
@@ -159,6 +162,7 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
         "conversation_id": conversation_id,
         "members": members,
         "current_id": request.GET.get("current", ""),
+        "seen_status": request.GET.get("status", ""),
         "contact_name": request.GET.get("contact", ""),
         "next": next_url,
     }
@@ -173,6 +177,14 @@ _DONE = {
     Action.ASSIGN: "Assigned the conversation with {name} to {member}.",
     Action.UNASSIGN: "Unassigned the conversation with {name}.",
 }
+
+
+def seen_state(request: HttpRequest) -> services.Seen | None:
+    """What the form was drawn from; forms without it (API clients) skip the conflict check."""
+    status = request.POST.get("seen_status")
+    if not status:
+        return None
+    return services.Seen(status=status, assignee_id=request.POST.get("seen_assignee", ""))
 
 
 @require_POST
@@ -193,47 +205,95 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
 
     try:
         powers = current_powers(request)
+        members = selectors.members_list() if action is Action.ASSIGN else []
     except errors.WapiKitError as exc:
         return problem(exc.user_message, status_for_error(exc))
     if not powers.allows(action):
+        # Audited like every attempt, but nothing goes upstream.
+        services.conversation_act(
+            user=request.user, powers=powers, conversation_id=conversation_id, action=action, via=via_of(next_url)
+        )
         return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
 
+    member = None
+    if action is Action.ASSIGN:
+        try:
+            member_id = validate_id(request.POST.get("member_id", ""))
+        except errors.InvalidId:
+            return problem("Choose a member to assign the conversation to.", 400)
+        member = next((m for m in members if m.unique_id == member_id), None)
+        if member is None:
+            return problem("That member is not in this WapiKit organisation.", 400)
+
+    seen = seen_state(request)
     if action is Action.DELETE and request.POST.get("confirmed") != "yes":
         return render(
             request,
             "inbox/confirm_delete.html",
-            {"conversation_id": conversation_id, "contact_name": request.POST.get("contact", ""), "next": next_url},
+            {
+                "conversation_id": conversation_id,
+                "contact_name": request.POST.get("contact", ""),
+                "next": next_url,
+                "seen": seen,
+            },
         )
 
-    member_name = ""
-    try:
-        if action in (Action.ASSIGN, Action.UNASSIGN):
-            member_id = validate_id(request.POST.get("member_id", ""))
-            if action is Action.ASSIGN:
-                member = next((m for m in selectors.members_list() if m.unique_id == member_id), None)
-                if member is None:
-                    return problem("That member is not in this WapiKit organisation.", 400)
-                member_name = member.name
-                conversation = services.conversation_assign(conversation_id=conversation_id, member_id=member_id)
-            else:
-                conversation = services.conversation_unassign(conversation_id=conversation_id, member_id=member_id)
-        else:
-            conversation = services.conversation_set_status(conversation_id=conversation_id, action=action)
-    except services.ChangedButNotReloaded as exc:
-        return problem(
-            f"The change was made, but the card could not be refreshed: {exc.error.user_message} Reload the page to see it.",
-            200,
+    result = services.conversation_act(
+        user=request.user,
+        powers=powers,
+        conversation_id=conversation_id,
+        action=action,
+        via=via_of(next_url),
+        member=member,
+        seen=seen,
+        force=request.POST.get("force") == "yes",
+        members=members or selectors.members_list(),
+    )
+    if result.outcome == "conflict":
+        return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
+    if result.ok or result.outcome == AuditEntry.Outcome.SKIPPED:
+        conversation = result.conversation
+        notice = (
+            _DONE[action].format(name=conversation.contact.name, member=member.name if member else "")
+            if result.ok
+            else f"Nothing to do: {result.message}"
         )
-    except errors.WapiKitError as exc:
-        logger.info("action %s on %s failed: %s", action, conversation_id, exc.kind)
-        return problem(exc.user_message, status_for_error(exc))
+        if request.htmx:
+            return render(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url})
+        (messages.success if result.ok else messages.info)(request, notice)
+        return redirect(next_url)
+    error = result.error
+    return problem(result.message, status_for_error(error) if error else 403)
 
-    notice = _DONE[action].format(name=conversation.contact.name, member=member_name)
+
+def via_of(next_url: str) -> str:
+    return AuditEntry.Via.PAGE if next_url.startswith("/conversations/") else AuditEntry.Via.CARD
+
+
+def conflict_response(
+    request: HtmxHttpRequest, result: services.ActionResult, *, action: Action, member, powers: Powers, next_url: str
+) -> HttpResponse:
+    """Someone changed the conversation since the user saw it: nothing was sent. Show what
+    changed, who did it when the audit log knows, and offer to apply the action anyway."""
+    conversation = result.conversation
+    who = ""
+    if result.changed_by is not None:
+        entry = result.changed_by
+        who = f" by {entry.member_name or entry.user_email} {timesince(entry.completed_at or entry.started_at)} ago"
+    notice = f"Not applied: since you loaded this card, {' and '.join(result.changes)}{who}."
     if request.htmx:
         return render(
             request,
             CARD,
-            {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url},
+            {
+                "conversation": conversation,
+                "powers": powers,
+                "conflict": notice,
+                "conflict_action": action,
+                "conflict_member": member,
+                "next": next_url,
+            },
+            status=409,
         )
-    messages.success(request, notice)
+    messages.warning(request, notice + " The page now shows the current state; act again if you still want to.")
     return redirect(next_url)

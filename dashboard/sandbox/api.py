@@ -315,5 +315,8 @@ def control_view(request: Request) -> Response:
     """Test hook: read or change the sandbox's latency and fault mode (key required)."""
     check_key(request)
     if request.method == "POST":
-        control.configure(request.data if isinstance(request.data, dict) else {})
+        try:
+            control.configure(request.data if isinstance(request.data, dict) else {})
+        except (ValueError, TypeError) as exc:
+            raise SandboxError(400, str(exc)) from None
     return Response(control.state())

@@ -5,6 +5,7 @@ from functools import cache
 from django.conf import settings
 
 from . import errors
+from .breaker import CircuitBreaker
 from .client import WapiKitClient, validate_id
 from .types import Conversation, Member, Message
 
@@ -21,4 +22,7 @@ def get_client() -> WapiKitClient:
         timeout=settings.WAPIKIT_TIMEOUT,
         get_retries=settings.WAPIKIT_GET_RETRIES,
         max_retry_wait=settings.WAPIKIT_MAX_RETRY_WAIT,
+        breaker=CircuitBreaker(
+            threshold=settings.WAPIKIT_BREAKER_THRESHOLD, cooldown=settings.WAPIKIT_BREAKER_COOLDOWN
+        ),
     )

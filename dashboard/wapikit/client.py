@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import requests
@@ -32,6 +32,12 @@ from .types import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class CircuitBreakerLike(Protocol):
+    def before_request(self) -> None: ...
+    def record_success(self) -> None: ...
+    def record_failure(self) -> None: ...
 
 MAX_PER_PAGE = 50
 _RETRY_STATUSES = frozenset({502, 503, 504})
@@ -72,7 +78,9 @@ class WapiKitClient:
         max_retry_wait: float = 2.0,
         backoff: float = 0.2,
         pool_size: int = 32,
+        breaker: CircuitBreakerLike | None = None,
     ) -> None:
+        self.breaker = breaker
         self.base_url = base_url.rstrip("/")
         self.timeout = parse_timeout(timeout)
         self.get_retries = get_retries
@@ -164,6 +172,22 @@ class WapiKitClient:
     # Transport
 
     def _request(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
+        if self.breaker is None:
+            return self._send(method, path, shape, **kwargs)
+        self.breaker.before_request()
+        try:
+            answer = self._send(method, path, shape, **kwargs)
+        except (errors.Unreachable, errors.TimedOut, errors.ServerError):
+            self.breaker.record_failure()
+            raise
+        except errors.WapiKitError:
+            # WapiKit answered (4xx, or a body we could not read): it is up.
+            self.breaker.record_success()
+            raise
+        self.breaker.record_success()
+        return answer
+
+    def _send(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
         url = self.base_url + path
         attempts = 1 + (self.get_retries if method == "GET" else 0)
         for attempt in range(attempts):

@@ -1,0 +1,89 @@
+"""Who changed what. The dashboard acts on WapiKit with one organisation key, so WapiKit cannot
+tell which manager did something; this table is the only record.
+
+A row is written before the upstream call and completed once after it. Completed rows are
+never changed and no row is ever deleted by the application: an attempt whose process died
+mid-call stays visible as unfinished."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AuditQuerySet(models.QuerySet):
+    def delete(self):
+        raise AppendOnlyError("audit entries are never deleted")
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries are completed with AuditEntry.complete(), never updated")
+
+    def _complete(self, pk: int, **fields) -> int:
+        # The one write allowed after creation: filling in an unfinished row, once.
+        return super().filter(pk=pk, outcome=AuditEntry.Outcome.PENDING).update(**fields)
+
+
+class AuditEntry(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "unfinished"
+        SUCCEEDED = "succeeded"
+        REJECTED = "rejected"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        DENIED = "denied"
+
+    class Via(models.TextChoices):
+        CARD = "card"
+        PAGE = "page", "conversation page"
+        BULK = "bulk"
+        API = "api"
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user_email = models.EmailField()
+    member_id = models.CharField(max_length=64, blank=True)
+    member_name = models.CharField(max_length=300, blank=True)
+    conversation_id = models.CharField(max_length=64, db_index=True)
+    contact_name = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=20, db_index=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    before_status = models.CharField(max_length=20, blank=True)
+    before_assignee_id = models.CharField(max_length=64, blank=True)
+    before_assignee_name = models.CharField(max_length=300, blank=True)
+    after_status = models.CharField(max_length=20, blank=True)
+    after_assignee_id = models.CharField(max_length=64, blank=True)
+    after_assignee_name = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True)
+    error_kind = models.CharField(max_length=40, blank=True)
+    detail = models.TextField(blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["conversation_id", "-started_at"])]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("audit entries are written once; use complete()")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit entries are never deleted")
+
+    def complete(self, *, outcome: str, **fields) -> None:
+        fields.update(outcome=outcome, completed_at=timezone.now())
+        if AuditEntry.objects._complete(self.pk, **fields) != 1:
+            raise AppendOnlyError(f"audit entry {self.pk} was already completed")
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome != self.Outcome.PENDING

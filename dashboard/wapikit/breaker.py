@@ -1,0 +1,67 @@
+"""A circuit breaker around WapiKit, its state in Django's cache so that every dashboard process
+sharing a cache (Redis in production) sees the same circuit.
+
+Closed: requests flow, and consecutive failures are counted. After `threshold` of them the
+circuit opens for `cooldown` seconds: requests fail at once instead of each waiting out a
+timeout. Then one request at a time is let through as a probe; its success closes the
+circuit, its failure opens it again."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache import cache
+
+from . import errors
+
+logger = logging.getLogger(__name__)
+
+
+class CircuitOpen(errors.Unreachable):
+    kind = "circuit_open"
+    default_message = "WapiKit is unreachable. The dashboard will retry on its own in a few seconds."
+
+
+class CircuitBreaker:
+    def __init__(self, *, name: str = "wapikit", threshold: int = 5, cooldown: float = 10.0) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._failures = f"breaker:{name}:failures"
+        self._open_until = f"breaker:{name}:open-until"
+        self._probe = f"breaker:{name}:probe"
+
+    def before_request(self) -> None:
+        open_until = cache.get(self._open_until)
+        if open_until is None:
+            return
+        if time.time() < open_until:
+            raise CircuitOpen("circuit open")
+        # Cooldown over: exactly one caller across all processes gets to probe.
+        if not cache.add(self._probe, 1, timeout=max(int(self.cooldown), 1)):
+            raise CircuitOpen("circuit open; a probe is under way")
+
+    def record_success(self) -> None:
+        if cache.get(self._open_until) is not None:
+            logger.info("WapiKit answered again: circuit closed")
+        cache.delete_many([self._failures, self._open_until, self._probe])
+
+    def record_failure(self) -> None:
+        try:
+            failures = cache.incr(self._failures)
+        except ValueError:
+            cache.set(self._failures, 1, timeout=300)
+            failures = 1
+        probing = cache.get(self._open_until) is not None
+        if probing or failures >= self.threshold:
+            cache.set(self._open_until, time.time() + self.cooldown, timeout=int(self.cooldown) + 300)
+            cache.delete(self._probe)
+            logger.warning("WapiKit failed %d times in a row: circuit open for %.0f s", failures, self.cooldown)
+
+    @property
+    def is_open(self) -> bool:
+        open_until = cache.get(self._open_until)
+        return open_until is not None and time.time() < open_until
+
+    def reset(self) -> None:
+        cache.delete_many([self._failures, self._open_until, self._probe])

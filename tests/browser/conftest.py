@@ -1,0 +1,119 @@
+"""Browser fixtures: one headless Chromium per session, the dashboard on pytest-django's
+live server (a thread of this process, so `settings` changes reach it), a fresh context and
+page per test that records console errors and failed requests, and a `signed_in(kind)` helper
+that signs in through the real login form."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an asyncio loop in the main thread; Django's ORM (fixtures
+# creating users, live_server's database setup) would otherwise refuse to run there.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Chromium not installed at {CHROMIUM}: browser tests skipped"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message.replace("skipped", "cannot run on CI"), pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def dashboard(live_server, transactional_db) -> str:
+    """The dashboard's base URL, served by pytest-django's live server."""
+    return live_server.url
+
+
+# Registered before any page script: collects Content-Security-Policy violations.
+CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def _recording(page):
+    page.console_messages_seen = []
+    page.console_errors = []
+    page.failed_requests = []
+    page.on("console", lambda m: page.console_messages_seen.append(f"{m.type}: {m.text}"))
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(f"pageerror: {exc}"))
+    page.on("requestfailed", lambda r: page.failed_requests.append(f"{r.method} {r.url} {r.failure}"))
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def new_page(browser):
+    """Factory for pages in fresh contexts (e.g. with JavaScript off); closed after the test."""
+    contexts = []
+
+    def make(**context_options):
+        context = browser.new_context(**context_options)
+        context.add_init_script(CSP_RECORDER)
+        contexts.append(context)
+        return _recording(context.new_page())
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in its own browser context; `page.console_errors` and `page.failed_requests`
+    collect what went wrong while the test ran."""
+    return new_page()
+
+
+@pytest.fixture
+def signed_in(page, dashboard, make_user):
+    """signed_in(kind) -> the page, signed in through the login form and on the inbox."""
+
+    def sign_in(kind: str, on=None):
+        target = on or page
+        user = make_user(kind)
+        target.goto(f"{dashboard}/accounts/login/")
+        target.get_by_label("Email").fill(user.email)
+        target.get_by_label("Password").fill(PASSWORD)
+        target.get_by_role("button", name="Sign in").click()
+        target.wait_for_url(f"{dashboard}/")
+        return target
+
+    return sign_in

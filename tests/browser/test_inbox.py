@@ -1,0 +1,192 @@
+"""The inbox in a real browser: htmx redraws cards in place, permissions hide buttons,
+in-flight actions cannot be doubled, the CSP holds, and the page works without JavaScript."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.wapikit import get_client
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.browser
+
+ACTION_BUTTONS = ["Close", "Reopen", "Delete", "Reassign", "Unassign"]
+
+
+def card_id(card) -> str:
+    """The conversation's uuid, from the card's id attribute `c-<uuid>`."""
+    return card.get_attribute("id").removeprefix("c-")
+
+
+def first_card(page, status: str = "active"):
+    card = page.locator(f"article.card.status-{status}").first
+    expect(card).to_be_visible()
+    return card
+
+
+def button(scope, name: str):
+    return scope.get_by_role("button", name=name, exact=True)
+
+
+def upstream(sandbox, conversation_id: str) -> dict:
+    return sandbox.get(f"/conversation/{conversation_id}")["conversation"]
+
+
+def test_manager_closes_a_conversation_and_its_card_redraws_in_place(signed_in, fresh_wapikit):
+    page = signed_in("manager")
+    url = page.url
+    page.evaluate("window.__marker = 1")
+    cid = card_id(first_card(page))
+    name = upstream(fresh_wapikit, cid)["contact"]["name"]
+
+    button(page.locator(f"#c-{cid}"), "Close").click()
+
+    card = page.locator(f"#c-{cid}")
+    expect(card.locator(".badge")).to_have_text("Closed")
+    expect(card).to_contain_text(f"Closed the conversation with {name}")
+    expect(button(card, "Reopen")).to_be_visible()
+    expect(button(card, "Close")).to_have_count(0)
+    assert page.url == url
+    assert page.evaluate("window.__marker") == 1, "the page navigated instead of swapping the card"
+    assert upstream(fresh_wapikit, cid)["status"] == "Closed"
+    assert page.console_errors == []
+
+
+def test_manager_reassigns_a_conversation_through_the_member_picker(signed_in, fresh_wapikit):
+    page = signed_in("manager")
+    cid = card_id(first_card(page))
+    current = (upstream(fresh_wapikit, cid).get("assignedTo") or {}).get("name")
+    target = next(name for name in ("Mei Chen", "Priya Raman") if name != current)
+    card = page.locator(f"#c-{cid}")
+
+    button(card, "Reassign").click()
+    picker = page.locator(f"#picker-{cid}")
+    button(picker, target).click()
+
+    expect(card.locator(".assignee")).to_contain_text(f"Assigned to {target}")
+    expect(card).to_contain_text(f"to {target}.")
+    assert upstream(fresh_wapikit, cid)["assignedTo"]["name"] == target
+    assert page.console_errors == []
+
+
+def test_manager_unassigns_an_assigned_conversation(signed_in, fresh_wapikit):
+    page = signed_in("manager")
+    assigned = page.locator("article.card").filter(has=button(page, "Unassign")).first
+    expect(assigned).to_be_visible()
+    cid = card_id(assigned)
+    card = page.locator(f"#c-{cid}")
+
+    button(card, "Unassign").click()
+
+    expect(card.locator(".assignee")).to_have_text("Unassigned")
+    expect(button(card, "Unassign")).to_have_count(0)
+    assert "assignedTo" not in upstream(fresh_wapikit, cid)
+    assert page.console_errors == []
+
+
+def test_owner_deletes_a_conversation_after_confirming(signed_in, fresh_wapikit):
+    page = signed_in("owner")
+    dialogs = []
+
+    def accept(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    cid = card_id(first_card(page))
+    card = page.locator(f"#c-{cid}")
+
+    button(card, "Delete").click()
+
+    expect(card.locator(".badge")).to_have_text("Deleted")
+    expect(card).to_contain_text("Deleted the conversation with")
+    expect(button(card, "Delete")).to_have_count(0)
+    assert len(dialogs) == 1 and dialogs[0].startswith("Delete this conversation?")
+    assert upstream(fresh_wapikit, cid)["status"] == "Deleted"
+    assert page.console_errors == []
+
+
+def test_agent_sees_conversations_but_no_action_buttons(signed_in, wapikit):
+    page = signed_in("agent")
+    expect(page.locator("article.card").first).to_be_visible()
+    assert page.locator("article.card").count() > 0
+    for name in ACTION_BUTTONS:
+        expect(button(page, name)).to_have_count(0)
+
+
+def test_member_without_roles_is_told_why_and_sees_no_conversations(signed_in, wapikit):
+    page = signed_in("norole")
+    expect(page.get_by_role("alert")).to_contain_text("Your WapiKit role does not allow viewing conversations.")
+    expect(page.locator("article.card")).to_have_count(0)
+
+
+def test_clicked_button_is_disabled_while_its_action_is_in_flight(signed_in, fresh_wapikit):
+    page = signed_in("manager")
+    cid = card_id(first_card(page))
+    card = page.locator(f"#c-{cid}")
+    close = button(card, "Close")
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith(f"/conversations/{cid}/close/") and posts.append(r.url))
+
+    fresh_wapikit.control(latency_ms=800)
+    try:
+        close.click()
+        expect(close).to_be_disabled(timeout=500)
+        # A second click on the disabled button, and a scripted resubmit of its form, send nothing.
+        close.click(force=True, timeout=1000)
+        card.locator("form", has=close).evaluate("form => form.requestSubmit()")
+        expect(card.locator(".badge")).to_have_text("Closed", timeout=8000)
+    finally:
+        fresh_wapikit.control(latency_ms=0)
+
+    assert posts == [posts[0]], f"expected one POST, saw {len(posts)}"
+    assert upstream(fresh_wapikit, cid)["status"] == "Closed"
+
+
+def test_inbox_has_no_console_errors_or_csp_violations(signed_in, wapikit):
+    page = signed_in("manager")
+    page.wait_for_load_state("networkidle")
+    # Exercise htmx too: loading the member picker swaps server HTML into the page.
+    cid = card_id(first_card(page))
+    button(page.locator(f"#c-{cid}"), "Reassign").click()
+    expect(page.locator(f"#picker-{cid} button").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+    assert page.evaluate("typeof htmx") == "object", "htmx did not load"
+    assert page.console_errors == []
+    assert not [m for m in page.console_messages_seen if "Content Security Policy" in m]
+    assert page.evaluate("window.__cspViolations") == []
+    assert page.failed_requests == []
+
+
+def test_close_works_without_javascript(signed_in, new_page, dashboard, fresh_wapikit):
+    page = signed_in("manager", on=new_page(java_script_enabled=False))
+    cid = card_id(first_card(page))
+
+    button(page.locator(f"#c-{cid}"), "Close").click()
+
+    page.wait_for_url(re.compile(re.escape(dashboard) + r"/(\?.*)?$"))
+    expect(page.locator(".flash")).to_contain_text("Closed the conversation with")
+    assert upstream(fresh_wapikit, cid)["status"] == "Closed"
+
+
+def test_unreachable_wapikit_shows_an_error_on_the_card(signed_in, wapikit, settings):
+    page = signed_in("manager")
+    cid = card_id(first_card(page))
+    card = page.locator(f"#c-{cid}")
+
+    # The live server is a thread of this process: the member list stays cached, but every
+    # WapiKit call now goes to a port where nothing listens.
+    settings.WAPIKIT_BASE_URL = f"http://127.0.0.1:{free_port()}/api"
+    get_client.cache_clear()
+
+    button(card, "Close").click()
+
+    expect(page.locator(f"#alert-{cid}")).to_contain_text("unreachable")
+    expect(page.locator(f"#alert-{cid} [role=alert]")).to_be_visible()
+    expect(button(card, "Close")).to_be_enabled()
+    expect(card.locator(".badge")).to_have_text("Active")
+    assert upstream(wapikit, cid)["status"] == "Active"

@@ -1,0 +1,454 @@
+"""Close, reopen, delete, assign and unassign from the inbox: with htmx the card is redrawn,
+without it the browser is sent back with a flash message; a role without the permission is
+refused before anything is sent to WapiKit."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from django.test import Client
+
+from tests.integration.conftest import body_of, conversation_calls, first_conversation, html, member_ids
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+NEXT = "/?status=all&per_page=25"
+
+
+@dataclass
+class Scenario:
+    conversation: dict
+    data: dict
+    notice: str
+    changed: Callable[[dict], bool]
+    shows: str  # HTML the redrawn card shows for the new state
+    calls: list[tuple[str, str]]
+
+    @property
+    def cid(self) -> str:
+        return self.conversation["uniqueId"]
+
+
+def scenario(sandbox, action: str) -> Scenario:
+    """A conversation the action applies to, the form it needs, and how to tell it happened."""
+    if action == "reopen":
+        conversation = first_conversation(sandbox, "Closed")
+    elif action == "assign":
+        conversation = first_conversation(sandbox, "Active", assigned=False)
+    elif action == "unassign":
+        conversation = first_conversation(sandbox, "Active", assigned=True)
+    else:
+        conversation = first_conversation(sandbox, "Active")
+    cid = conversation["uniqueId"]
+    name = conversation["contact"]["name"]
+    path = f"/conversation/{cid}"
+    if action == "close":
+        return Scenario(
+            conversation, {}, f"Closed the conversation with {name}.",
+            lambda c: c["status"] == "Closed", '<span class="badge badge-closed">Closed</span>', [("POST", path)],
+        )
+    if action == "reopen":
+        return Scenario(
+            conversation, {}, f"Reopened the conversation with {name}.",
+            lambda c: c["status"] == "Active", '<span class="badge badge-active">Active</span>', [("POST", path)],
+        )
+    if action == "delete":
+        return Scenario(
+            conversation, {"confirmed": "yes", "contact": name}, f"Deleted the conversation with {name}.",
+            lambda c: c["status"] == "Deleted", '<span class="badge badge-deleted">Deleted</span>', [("POST", path)],
+        )
+    if action == "assign":
+        agent = member_ids(sandbox)["agent@example.com"]
+        return Scenario(
+            conversation, {"member_id": agent}, f"Assigned the conversation with {name} to Priya Raman.",
+            lambda c: (c.get("assignedTo") or {}).get("uniqueId") == agent,
+            "Assigned to <strong>Priya Raman</strong>", [("POST", f"{path}/assign"), ("GET", path)],
+        )
+    assignee = conversation["assignedTo"]["uniqueId"]
+    return Scenario(
+        conversation, {"member_id": assignee}, f"Unassigned the conversation with {name}.",
+        lambda c: "assignedTo" not in c, '<span class="unassigned">Unassigned</span>',
+        [("POST", f"{path}/unassign"), ("GET", path)],
+    )
+
+
+def current(sandbox, cid: str) -> dict:
+    return sandbox.get(f"/conversation/{cid}")["conversation"]
+
+
+ACTIONS = ["close", "reopen", "delete", "assign", "unassign"]
+ALLOWED = {"close": "manager", "reopen": "closer", "delete": "moderator", "assign": "manager", "unassign": "manager"}
+REFUSED = {"close": "agent", "reopen": "agent", "delete": "manager", "assign": "closer", "unassign": "closer"}
+
+
+# Permission granted
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_with_htmx_an_allowed_action_redraws_only_the_card_with_a_notice(
+    action, login_as, fresh_wapikit, warm_members, upstream_calls
+):
+    client = login_as(ALLOWED[action])
+    case = scenario(fresh_wapikit, action)
+    assert not case.changed(case.conversation)
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(f"/conversations/{case.cid}/{action}/", {**case.data, "next": NEXT}, **HTMX)
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert body.lstrip().startswith('<article class="card')
+    assert "<html" not in body
+    assert body.count("<article") == 1
+    assert f'id="c-{case.cid}"' in body
+    assert f'<p class="alert-success" role="status">{html(case.notice)}</p>' in body
+    assert case.shows in body
+    assert case.changed(current(fresh_wapikit, case.cid))
+    assert [(c.method, c.path) for c in upstream_calls] == case.calls
+    assert all(c.status == 200 for c in upstream_calls)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_without_htmx_an_allowed_action_redirects_to_next_with_a_flash_message(
+    action, login_as, fresh_wapikit
+):
+    client = login_as(ALLOWED[action])
+    case = scenario(fresh_wapikit, action)
+
+    response = client.post(f"/conversations/{case.cid}/{action}/", {**case.data, "next": NEXT})
+
+    assert response.status_code == 302
+    assert response["Location"] == NEXT
+    assert case.changed(current(fresh_wapikit, case.cid))
+    following = body_of(client.get(response["Location"]))
+    assert f'<li class="flash-success">{html(case.notice)}</li>' in following
+    # Shown once only.
+    assert html(case.notice) not in body_of(client.get(NEXT))
+
+
+def test_closing_makes_exactly_one_upstream_call_and_assigning_two(login_as, fresh_wapikit, warm_members, upstream_calls):
+    client = login_as("manager")
+    close = scenario(fresh_wapikit, "close")
+    assign = scenario(fresh_wapikit, "assign")
+    warm_members()
+    upstream_calls.clear()
+
+    client.post(f"/conversations/{close.cid}/close/", {"next": NEXT}, **HTMX)
+    assert [(c.method, c.path) for c in upstream_calls] == [("POST", f"/conversation/{close.cid}")]
+
+    upstream_calls.clear()
+    client.post(f"/conversations/{assign.cid}/assign/", {**assign.data, "next": NEXT}, **HTMX)
+    assert [(c.method, c.path) for c in upstream_calls] == [
+        ("POST", f"/conversation/{assign.cid}/assign"),
+        ("GET", f"/conversation/{assign.cid}"),
+    ]
+
+
+def test_the_owner_may_do_everything(login_as, fresh_wapikit):
+    client = login_as("owner")
+    case = scenario(fresh_wapikit, "delete")
+
+    response = client.post(f"/conversations/{case.cid}/delete/", {**case.data, "next": NEXT}, **HTMX)
+
+    assert response.status_code == 200
+    assert case.changed(current(fresh_wapikit, case.cid))
+
+
+# Permission missing
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_with_htmx_a_refused_action_answers_403_and_sends_nothing_upstream(
+    action, login_as, wapikit, warm_members, upstream_calls
+):
+    client = login_as(REFUSED[action])
+    case = scenario(wapikit, action)
+    before = current(wapikit, case.cid)
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(f"/conversations/{case.cid}/{action}/", {**case.data, "next": NEXT}, **HTMX)
+
+    assert response.status_code == 403
+    body = body_of(response)
+    assert f"Your WapiKit role does not allow you to {action} conversations." in body
+    assert "<article" not in body
+    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert conversation_calls(upstream_calls) == []
+    assert upstream_calls == []
+    assert current(wapikit, case.cid) == before
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_without_htmx_a_refused_action_redirects_with_an_error_and_changes_nothing(
+    action, login_as, wapikit, warm_members, upstream_calls
+):
+    client = login_as(REFUSED[action])
+    case = scenario(wapikit, action)
+    before = current(wapikit, case.cid)
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(f"/conversations/{case.cid}/{action}/", {**case.data, "next": NEXT})
+
+    assert response.status_code == 302
+    assert response["Location"] == NEXT
+    assert conversation_calls(upstream_calls) == []
+    assert current(wapikit, case.cid) == before
+    following = body_of(client.get(NEXT))
+    assert f'<li class="flash-error">Your WapiKit role does not allow you to {action} conversations.</li>' in following
+
+
+def test_a_member_without_any_role_cannot_close(login_as, wapikit, warm_members, upstream_calls):
+    client = login_as("norole")
+    case = scenario(wapikit, "close")
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(f"/conversations/{case.cid}/close/", {"next": NEXT}, **HTMX)
+
+    assert response.status_code == 403
+    assert upstream_calls == []
+    assert current(wapikit, case.cid)["status"] == "Active"
+
+
+# Delete needs a confirmation
+
+
+def test_delete_without_confirmation_shows_a_confirmation_page_and_changes_nothing(
+    login_as, wapikit, warm_members, upstream_calls
+):
+    client = login_as("moderator")
+    case = scenario(wapikit, "delete")
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(
+        f"/conversations/{case.cid}/delete/", {"next": NEXT, "contact": case.conversation["contact"]["name"]}
+    )
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert f"Delete the conversation with {html(case.conversation['contact']['name'])}?" in body
+    assert f'action="/conversations/{case.cid}/delete/"' in body
+    assert '<input type="hidden" name="confirmed" value="yes">' in body
+    assert f'<input type="hidden" name="next" value="{html(NEXT)}">' in body
+    assert upstream_calls == []
+    assert current(wapikit, case.cid)["status"] == "Active"
+
+
+def test_confirming_the_delete_page_deletes(login_as, fresh_wapikit):
+    client = login_as("moderator")
+    case = scenario(fresh_wapikit, "delete")
+    page = body_of(client.post(f"/conversations/{case.cid}/delete/", {"next": NEXT}))
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    assert form["confirmed"] == "yes"
+
+    response = client.post(f"/conversations/{case.cid}/delete/", {"confirmed": form["confirmed"], "next": NEXT})
+
+    assert response.status_code == 302
+    assert current(fresh_wapikit, case.cid)["status"] == "Deleted"
+
+
+# Bad input
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "12345", "00000000-0000-0000-0000-00000000000g"])
+@pytest.mark.parametrize("action", ACTIONS)
+def test_an_invalid_conversation_id_is_refused_with_400_before_any_upstream_call(
+    action, bad_id, login_as, wapikit, upstream_calls
+):
+    client = login_as("owner")
+
+    response = client.post(f"/conversations/{bad_id}/{action}/", {"next": NEXT, "confirmed": "yes"}, **HTMX)
+
+    assert response.status_code == 400
+    assert "That conversation or member id is not valid." in body_of(response)
+    assert upstream_calls == []
+
+
+def test_a_path_traversal_id_never_reaches_an_upstream_path(login_as, wapikit, upstream_calls):
+    client = login_as("owner")
+
+    response = client.post("/conversations/..%2F..%2Forganization%2Fmembers/close/", {"next": NEXT}, **HTMX)
+
+    assert response.status_code in (400, 404)
+    assert response.status_code != 200
+    assert upstream_calls == []
+
+
+def test_a_path_traversal_id_in_the_form_is_refused_with_400(login_as, wapikit, warm_members, upstream_calls):
+    client = login_as("manager")
+    case = scenario(wapikit, "unassign")
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(
+        f"/conversations/{case.cid}/unassign/",
+        {"member_id": "../../organization/members", "next": NEXT},
+        **HTMX,
+    )
+
+    assert response.status_code == 400
+    assert "That conversation or member id is not valid." in body_of(response)
+    assert upstream_calls == []
+    assert current(wapikit, case.cid)["assignedTo"] == case.conversation["assignedTo"]
+
+
+def test_without_htmx_an_invalid_id_redirects_with_an_error(login_as, wapikit, upstream_calls):
+    client = login_as("owner")
+
+    response = client.post("/conversations/not-a-uuid/close/", {"next": NEXT})
+
+    assert response.status_code == 302
+    assert response["Location"] == NEXT
+    assert upstream_calls == []
+    assert "That conversation or member id is not valid." in body_of(client.get(NEXT))
+
+
+def test_assigning_to_someone_outside_the_organisation_is_refused_with_400(
+    login_as, wapikit, warm_members, upstream_calls
+):
+    client = login_as("manager")
+    case = scenario(wapikit, "assign")
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post(
+        f"/conversations/{case.cid}/assign/", {"member_id": str(uuid.uuid4()), "next": NEXT}, **HTMX
+    )
+
+    assert response.status_code == 400
+    assert "That member is not in this WapiKit organisation." in body_of(response)
+    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert upstream_calls == []
+    assert "assignedTo" not in current(wapikit, case.cid)
+
+
+def test_unassigning_someone_who_is_not_the_assignee_shows_wapikits_refusal(login_as, wapikit, warm_members):
+    client = login_as("manager")
+    case = scenario(wapikit, "unassign")
+    assignee = case.conversation["assignedTo"]["uniqueId"]
+    other = next(i for i in member_ids(wapikit).values() if i != assignee)
+    warm_members()
+
+    response = client.post(f"/conversations/{case.cid}/unassign/", {"member_id": other, "next": NEXT}, **HTMX)
+
+    assert response.status_code == 409
+    assert "WapiKit rejected the change: conversation is not assigned to this member" in body_of(response)
+    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert current(wapikit, case.cid)["assignedTo"]["uniqueId"] == assignee
+
+
+def test_an_action_on_an_unknown_conversation_says_it_does_not_exist(login_as, wapikit, warm_members):
+    client = login_as("manager")
+    missing = str(uuid.uuid4())
+    warm_members()
+
+    response = client.post(f"/conversations/{missing}/close/", {"next": NEXT}, **HTMX)
+
+    assert response.status_code == 404
+    assert "WapiKit has no such conversation" in body_of(response)
+    assert response["HX-Retarget"] == f"#alert-{missing}"
+
+
+def test_actions_only_accept_post(login_as, wapikit, upstream_calls):
+    client = login_as("owner")
+    case = scenario(wapikit, "close")
+
+    response = client.get(f"/conversations/{case.cid}/close/")
+
+    assert response.status_code == 405
+    assert current(wapikit, case.cid)["status"] == "Active"
+    assert conversation_calls(upstream_calls) == []
+
+
+# Where the browser is sent back to
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/path", "javascript:alert(1)"])
+def test_a_next_url_on_another_host_is_ignored_in_favour_of_the_inbox(next_url, login_as, fresh_wapikit):
+    client = login_as("manager")
+    case = scenario(fresh_wapikit, "close")
+
+    response = client.post(f"/conversations/{case.cid}/close/", {"next": next_url})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert current(fresh_wapikit, case.cid)["status"] == "Closed"
+
+
+def test_without_a_next_url_the_browser_goes_back_to_the_inbox(login_as, fresh_wapikit):
+    client = login_as("manager")
+    case = scenario(fresh_wapikit, "close")
+
+    response = client.post(f"/conversations/{case.cid}/close/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+# CSRF
+
+
+def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(make_user, wapikit, upstream_calls):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("manager"))
+    case = scenario(wapikit, "close")
+
+    response = client.post(f"/conversations/{case.cid}/close/", {"next": NEXT}, **HTMX)
+
+    assert response.status_code == 403
+    assert current(wapikit, case.cid)["status"] == "Active"
+    assert conversation_calls(upstream_calls) == []
+
+
+def test_a_post_with_the_pages_csrf_token_is_accepted(make_user, fresh_wapikit):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("manager"))
+    case = scenario(fresh_wapikit, "close")
+    page = body_of(client.get("/"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+    response = client.post(f"/conversations/{case.cid}/close/", {"next": NEXT, "csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    assert current(fresh_wapikit, case.cid)["status"] == "Closed"
+
+
+# The member picker
+
+
+def test_the_reassign_picker_lists_every_member_and_marks_the_current_assignee(login_as, wapikit):
+    client = login_as("manager")
+    case = scenario(wapikit, "unassign")
+    assignee = case.conversation["assignedTo"]["uniqueId"]
+    members = wapikit.get("/organization/members", page=1, per_page=50)["members"]
+
+    response = client.get(
+        f"/conversations/{case.cid}/reassign/", {"current": assignee, "next": NEXT}, **HTMX
+    )
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert "<html" not in body
+    for member in members:
+        assert f'value="{member["uniqueId"]}"' in body
+        assert html(member["name"]) in body
+    assert "current assignee" in body
+
+
+def test_a_role_without_assign_cannot_open_the_picker(login_as, wapikit):
+    client = login_as("closer")
+    case = scenario(wapikit, "close")
+
+    response = client.get(f"/conversations/{case.cid}/reassign/", {"next": NEXT}, **HTMX)
+
+    assert response.status_code == 403
+    assert "does not allow assigning" in body_of(response)

@@ -1,0 +1,179 @@
+"""The inbox page, rendered by the dashboard from what the sandbox answers over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import body_of, card_ids, card_statuses, html
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def sandbox_page(sandbox, *, status="Active", page=1, per_page=25) -> list[dict]:
+    return sandbox.get("/conversations", page=page, per_page=per_page, status=status, order="desc")["conversations"]
+
+
+def test_a_signed_out_visitor_is_sent_to_the_login_page(client, wapikit, upstream_calls):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert upstream_calls == []
+
+
+def test_a_manager_sees_the_first_25_active_conversations_as_cards(login_as, wapikit):
+    client = login_as("manager")
+    expected = sandbox_page(wapikit)
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert card_ids(body) == [c["uniqueId"] for c in expected]
+    assert len(card_ids(body)) == 25
+    assert set(card_statuses(body)) == {"active"}
+    for conversation in expected:
+        assert html(conversation["contact"]["name"]) in body
+    assert body.count('<span class="badge badge-active">Active</span>') == 25
+
+
+def test_cards_show_tags_assignees_with_their_roles_and_unassigned_ones(login_as, wapikit):
+    client = login_as("manager")
+    expected = sandbox_page(wapikit, per_page=50)
+
+    body = body_of(client.get("/?per_page=50"))
+
+    tags = {t["label"] for c in expected for t in c["tags"]}
+    assert tags
+    for label in tags:
+        assert f"<li>{html(label)}</li>" in body
+    unassigned = [c for c in expected if not c.get("assignedTo")]
+    assigned = [c for c in expected if c.get("assignedTo")]
+    assert unassigned and assigned, "the seed has both assigned and unassigned active conversations"
+    assert body.count('<span class="unassigned">Unassigned</span>') == len(unassigned)
+    for conversation in assigned:
+        member = conversation["assignedTo"]
+        assert f"Assigned to <strong>{html(member['name'])}</strong>" in body
+        for role in member["roles"]:
+            assert f"<summary>{html(role['name'])}</summary>" in body
+
+
+def test_fifty_per_page_shows_fifty_cards(login_as, wapikit):
+    client = login_as("manager")
+
+    body = body_of(client.get("/?per_page=50"))
+
+    assert card_ids(body) == [c["uniqueId"] for c in sandbox_page(wapikit, per_page=50)]
+    assert len(card_ids(body)) == 50
+
+
+def test_the_closed_filter_shows_only_closed_conversations(login_as, wapikit):
+    client = login_as("manager")
+
+    body = body_of(client.get("/?status=closed"))
+
+    assert card_ids(body) == [c["uniqueId"] for c in sandbox_page(wapikit, status="Closed")]
+    assert set(card_statuses(body)) == {"closed"}
+
+
+def test_the_all_filter_mixes_conversations_of_several_statuses(login_as, wapikit):
+    client = login_as("manager")
+
+    response = client.get("/?status=all&per_page=50")
+
+    assert response.status_code == 200
+    statuses = set(card_statuses(body_of(response)))
+    assert {"active", "closed", "deleted"} <= statuses
+
+
+def test_page_two_shows_other_conversations_than_page_one(login_as, wapikit):
+    client = login_as("manager")
+
+    first = card_ids(body_of(client.get("/?page=1")))
+    second_response = client.get("/?page=2")
+    second = card_ids(body_of(second_response))
+
+    assert second == [c["uniqueId"] for c in sandbox_page(wapikit, page=2)]
+    assert second and not set(first) & set(second)
+    assert 'rel="prev"' in body_of(second_response)
+
+
+def test_with_a_warm_member_cache_the_inbox_makes_one_upstream_call(login_as, wapikit, upstream_calls):
+    client = login_as("manager")
+    assert client.get("/").status_code == 200
+    assert [c.path for c in upstream_calls].count("/organization/members") >= 1
+    upstream_calls.clear()
+
+    assert client.get("/").status_code == 200
+
+    assert [(c.method, c.path, c.status) for c in upstream_calls] == [("GET", "/conversations", 200)]
+
+
+def test_an_agent_sees_cards_but_no_action_buttons(login_as, wapikit):
+    client = login_as("agent")
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert len(card_ids(body)) == 25
+    for label in ("Close", "Reopen", "Reassign", "Unassign", "Delete"):
+        assert f">{label}</button>" not in body
+    assert 'class="actions"' not in body
+
+
+def test_a_manager_sees_close_reassign_and_unassign_but_not_delete(login_as, wapikit):
+    body = body_of(login_as("manager").get("/"))
+
+    assert ">Close</button>" in body
+    assert ">Reassign</button>" in body
+    assert ">Unassign</button>" in body
+    assert ">Delete</button>" not in body
+
+
+def test_a_member_without_get_conversation_is_refused_with_an_explanation(login_as, wapikit):
+    client = login_as("norole")
+    names = [c["contact"]["name"] for c in sandbox_page(wapikit)]
+
+    response = client.get("/")
+
+    assert response.status_code == 403
+    body = body_of(response)
+    assert "Your WapiKit role does not allow viewing conversations." in body
+    assert "Get:Conversation" in body
+    assert "<article" not in body
+    for name in names:
+        assert html(name) not in body
+
+
+def test_a_user_with_no_matching_member_is_told_no_member_is_linked(login_as, wapikit):
+    client = login_as("stranger@example.org")
+    names = [c["contact"]["name"] for c in sandbox_page(wapikit)]
+
+    response = client.get("/")
+
+    assert response.status_code == 403
+    body = body_of(response)
+    assert "No WapiKit member is linked to stranger@example.org." in body
+    assert "<article" not in body
+    for name in names:
+        assert html(name) not in body
+
+
+def test_the_api_key_never_reaches_the_browser(login_as, wapikit):
+    client = login_as("manager")
+    conversation = sandbox_page(wapikit)[0]
+    responses = [
+        client.get("/"),
+        client.get("/?status=all&per_page=50"),
+        client.get(f"/conversations/{conversation['uniqueId']}/"),
+        client.get(f"/conversations/{conversation['uniqueId']}/reassign/", HTTP_HX_REQUEST="true"),
+        client.get("/conversations/00000000-0000-4000-8000-000000000000/"),
+        client.post("/conversations/not-a-uuid/close/"),
+    ]
+
+    for response in responses:
+        assert wapikit.api_key not in response.content.decode()
+        for name, value in response.items():
+            assert wapikit.api_key not in value, name
+        assert wapikit.api_key not in str(response.cookies)
