@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dashboard.audit import views as audit
 from dashboard.inbox import views as inbox
+from dashboard.inbox.health import health
 
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path(
         "conversations/<str:conversation_id>/unassign/", inbox.conversation_action, {"action": "unassign"}, name="unassign"
     ),
+    path("audit/", audit.audit_log, name="audit"),
+    path("health/", health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -134,7 +134,11 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, "inbox/conversation.html", context, status=status_for_error(exc))
-    context.update(conversation=conversation, message_page=message_page)
+    context.update(
+        conversation=conversation,
+        message_page=message_page,
+        history=AuditEntry.objects.filter(conversation_id=conversation_id)[:50],
+    )
     return render(request, "inbox/conversation.html", context)
 
 

@@ -218,12 +218,12 @@ def make_client(sandbox, recorder: ContractRecorder, *, api_key: str | None = No
 
 
 @pytest.fixture
-def contract_client(wapikit, contract) -> WapiKitClient:
+def contract_client(contract, wapikit) -> WapiKitClient:
     """The dashboard's client against the seeded sandbox, every exchange validated."""
     return make_client(wapikit, contract)
 
 
 @pytest.fixture
-def fresh_contract_client(fresh_wapikit, contract) -> WapiKitClient:
+def fresh_contract_client(contract, fresh_wapikit) -> WapiKitClient:
     """As `contract_client`, on a freshly re-seeded sandbox, for tests that change data."""
     return make_client(fresh_wapikit, contract)

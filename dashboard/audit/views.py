@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import csv
+from datetime import datetime, time
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from dashboard.inbox.selectors import powers_for
+from dashboard.wapikit import errors
+
+from .models import AuditEntry
+
+PER_PAGE = 50
+CSV_COLUMNS = (
+    "started_at", "completed_at", "user_email", "member_name", "conversation_id", "contact_name", "action",
+    "via", "before_status", "before_assignee_name", "after_status", "after_assignee_name", "outcome",
+    "error_kind", "detail",
+)
+
+
+class AuditFilter(forms.Form):
+    user = forms.CharField(required=False, label="User email")
+    conversation = forms.CharField(required=False, label="Conversation id")
+    action = forms.ChoiceField(
+        required=False, choices=[("", "any")] + [(a, a) for a in ("close", "reopen", "delete", "assign", "unassign")]
+    )
+    outcome = forms.ChoiceField(required=False, choices=[("", "any")] + list(AuditEntry.Outcome.choices))
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filter(self, entries):
+        data = self.cleaned_data
+        if data.get("user"):
+            entries = entries.filter(user_email__icontains=data["user"].strip())
+        if data.get("conversation"):
+            entries = entries.filter(conversation_id=data["conversation"].strip().lower())
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("outcome"):
+            entries = entries.filter(outcome=data["outcome"])
+        zone = timezone.get_current_timezone()
+        if data.get("since"):
+            entries = entries.filter(started_at__gte=datetime.combine(data["since"], time.min, zone))
+        if data.get("until"):
+            entries = entries.filter(started_at__lte=datetime.combine(data["until"], time.max, zone))
+        return entries
+
+
+def may_read_audit(request: HttpRequest) -> bool:
+    if request.user.is_staff:
+        return True
+    try:
+        member = powers_for(request.user).member
+    except errors.WapiKitError:
+        return False
+    return member is not None and member.is_owner
+
+
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not may_read_audit(request):
+        return render(request, "audit/log.html", {"forbidden": True}, status=403)
+    form = AuditFilter(request.GET or None)
+    entries = AuditEntry.objects.all()
+    if form.is_bound and form.is_valid():
+        entries = form.filter(entries)
+    if request.GET.get("format") == "csv":
+        return csv_export(entries)
+    page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/log.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells that start with these as formulas: upstream text must not.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_export(entries) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    rows = (
+        writer.writerow([_csv_cell(getattr(entry, column)) for column in CSV_COLUMNS])
+        for entry in entries.iterator(chunk_size=500)
+    )
+    response = StreamingHttpResponse(
+        (row for stream in ([writer.writerow(CSV_COLUMNS)], rows) for row in stream), content_type="text/csv"
+    )
+    response["Content-Disposition"] = 'attachment; filename="wapikit-dashboard-audit.csv"'
+    return response
