@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dashboard.accounts.views import SignInView
 from dashboard.audit import views as audit
 from dashboard.inbox import views as inbox
 from dashboard.inbox.health import health
@@ -19,6 +20,6 @@ urlpatterns = [
     ),
     path("audit/", audit.audit_log, name="audit"),
     path("health/", health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -92,7 +92,8 @@ def test_get_answer_of_an_assigned_campaign_conversation_matches_the_page(
     """The fullest object: campaign, assignee with roles, tags, so no optional key is absent."""
     conversation = next(
         c
-        for c in contract_client.list_conversations(per_page=50).conversations
+        for page in range(1, 6)
+        for c in contract_client.list_conversations(page=page, per_page=50).conversations
         if c.campaign_id and c.assigned_to and c.assigned_to.roles and c.tags
     )
     contract_client.get_conversation(conversation.unique_id)
