@@ -3,6 +3,7 @@ members, and a counter of upstream calls."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.core.cache import cache
+from django.core.handlers.base import BaseHandler
 
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
@@ -49,6 +51,65 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("sandbox did not start")
+
+
+# Every response the dashboard gives during the suite (test client and live server alike) and
+# every log line is scanned for the WapiKit API key; a hit fails the run.
+SECRETS = (API_KEY, "sandbox-development-key")
+_leaks: list[str] = []
+_scanned = {"responses": 0, "log lines": 0}
+
+
+def _scan(where: str, data: bytes | str) -> None:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    for secret in SECRETS:
+        if secret in text:
+            _leaks.append(f"{where}: contains the API key")
+
+
+class _LeakScanningLogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _scanned["log lines"] += 1
+        try:
+            _scan(f"log line from {record.name}", record.getMessage())
+        except Exception:  # a record whose arguments do not format is not a leak
+            pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scan_every_response_for_the_api_key():
+    original = BaseHandler.get_response
+
+    def get_response(self, request):
+        response = original(self, request)
+        _scanned["responses"] += 1
+        where = f"{request.method} {request.get_full_path()}"
+        for header, value in response.items():
+            _scan(f"{where} header {header}", value)
+        if not response.streaming:
+            _scan(where, response.content)
+        return response
+
+    handler = _LeakScanningLogHandler()
+    logging.getLogger().addHandler(handler)
+    BaseHandler.get_response = get_response
+    yield
+    BaseHandler.get_response = original
+    logging.getLogger().removeHandler(handler)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(
+        f"API key scan: {_scanned['responses']} dashboard responses and {_scanned['log lines']} log lines scanned, "
+        f"{len(_leaks)} leaks"
+    )
+    for leak in _leaks[:20]:
+        terminalreporter.write_line(f"  LEAK {leak}", red=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _leaks:
+        session.exitstatus = 1
 
 
 @dataclass
