@@ -197,6 +197,14 @@ WAPIKIT_BREAKER_THRESHOLD = int(os.environ.get("WAPIKIT_BREAKER_THRESHOLD", "5")
 WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"))
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
 
+# The scan behind views WapiKit cannot filter (by assignee, by text): pages of 50 read at most,
+# how long the result is reused, and how many upstream calls run at once (scans and bulk actions).
+WAPIKIT_SCAN_PAGES = int(os.environ.get("WAPIKIT_SCAN_PAGES", "10"))
+WAPIKIT_SCAN_CACHE_SECONDS = int(os.environ.get("WAPIKIT_SCAN_CACHE_SECONDS", "30"))
+WAPIKIT_CONCURRENCY = int(os.environ.get("WAPIKIT_CONCURRENCY", "8"))
+# How often a visible inbox checks for changes.
+INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
+
 # The sandbox answers with this key, and with this added latency (tests change it at run time).
 SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.core.cache import cache
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Conversation, Member, MessagePage
 
+from . import scan
 from .permissions import Powers
 
 MEMBERS_CACHE_KEY = "wapikit:members:v1"
@@ -104,3 +106,101 @@ def conversation_with_messages(conversation_id: str, *, page: int, per_page: int
         conversation = pool.submit(client.get_conversation, conversation_id)
         messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="asc")
         return conversation.result(), messages.result()
+
+
+# Views that need the scan: ownership, search and sorts WapiKit does not offer.
+
+VIEWS = ("all", "mine", "unassigned", "member")
+SORTS = {
+    "recent": "Most recent activity",
+    "waiting": "Oldest waiting first",
+    "unread": "Most unread",
+    "window": "Reply window closing first",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    status: str = "active"
+    view: str = "all"
+    member: str = ""
+    campaign: str = ""
+    q: str = ""
+    sort: str = "recent"
+    page: int = 1
+    per_page: int = 25
+
+    @property
+    def needs_scan(self) -> bool:
+        return self.view != "all" or bool(self.q) or self.sort != "recent"
+
+
+def _matches(conversation: Conversation, query: InboxQuery, member_id: str) -> bool:
+    assignee = conversation.assigned_to.unique_id if conversation.assigned_to else ""
+    if query.view == "mine" and assignee != member_id:
+        return False
+    if query.view == "unassigned" and assignee:
+        return False
+    if query.view == "member" and assignee != query.member:
+        return False
+    if query.campaign and conversation.campaign_id != query.campaign:
+        return False
+    if query.q:
+        needle = query.q.casefold()
+        contact = conversation.contact
+        digits = "".join(ch for ch in query.q if ch.isdigit())
+        if needle not in contact.name.casefold() and needle not in contact.phone.casefold() and not (
+            len(digits) >= 3 and digits in "".join(ch for ch in contact.phone if ch.isdigit())
+        ):
+            return False
+    return True
+
+
+def _sort_key(sort: str):
+    far_future = datetime.max.replace(tzinfo=UTC)
+    if sort == "waiting":
+        return lambda c: scan.waiting_since(c) or far_future
+    if sort == "unread":
+        return lambda c: (-c.number_of_unread_messages, -c.last_activity.timestamp())
+    if sort == "window":
+        return lambda c: scan.reply_window_ends(c) or far_future
+    return lambda c: -c.last_activity.timestamp()
+
+
+def scanned(status_filter: str) -> list[scan.Scan]:
+    return [scan.scan_conversations(status) for status in STATUS_FILTERS[status_filter]]
+
+
+def matching_conversations(query: InboxQuery, *, member_id: str) -> tuple[list[Conversation], str]:
+    """Every conversation of the scanned window that the query matches, sorted, and a sentence
+    saying how far the scan looked."""
+    scans = scanned(query.status)
+    found = [c for s in scans for c in s.conversations if _matches(c, query, member_id)]
+    found.sort(key=_sort_key(query.sort))
+    return found, "; ".join(s.description for s in scans)
+
+
+def filtered_inbox(query: InboxQuery, *, member_id: str) -> tuple[InboxPage, str | None]:
+    if not query.needs_scan:
+        if query.campaign and query.status != "all":
+            answer = get_client().list_conversations(
+                page=query.page, per_page=query.per_page, status=STATUS_FILTERS[query.status][0],
+                order="desc", campaign_id=query.campaign,
+            )
+            meta = answer.pagination_meta
+            return InboxPage(answer.conversations, query.page, query.per_page, meta.total, meta.pages), None
+        if not query.campaign:
+            return inbox_page(status_filter=query.status, page=query.page, per_page=query.per_page), None
+    found, description = matching_conversations(query, member_id=member_id)
+    pages = max(1, -(-len(found) // query.per_page))
+    page = min(query.page, pages)
+    start = (page - 1) * query.per_page
+    return InboxPage(found[start : start + query.per_page], page, query.per_page, len(found), pages), description
+
+
+def view_counts(status_filter: str, *, member_id: str) -> dict[str, int]:
+    """Tab counts within the scanned window."""
+    conversations = [c for s in scanned(status_filter) for c in s.conversations]
+    mine = sum(1 for c in conversations if c.assigned_to and c.assigned_to.unique_id == member_id)
+    unassigned = sum(1 for c in conversations if c.assigned_to is None)
+    return {"all": len(conversations), "mine": mine, "unassigned": unassigned}

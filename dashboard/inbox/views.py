@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
@@ -92,31 +93,107 @@ def card_problem(
 # Pages
 
 
+VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
+
+
+def inbox_query(request: HttpRequest) -> selectors.InboxQuery:
+    """The inbox's filters, from the URL; anything unknown falls back to the default."""
+    get = request.GET
+    per_page = positive_int(get.get("per_page"), 25)
+
+    def pick(name: str, choices, default: str) -> str:
+        value = get.get(name, default)
+        return value if value in choices else default
+
+    def uuid_or_blank(name: str) -> str:
+        try:
+            return validate_id(get[name]) if get.get(name) else ""
+        except errors.InvalidId:
+            return ""
+
+    member = uuid_or_blank("member")
+    view = pick("view", selectors.VIEWS, "all")
+    if member and view == "all":
+        view = "member"
+    return selectors.InboxQuery(
+        status=pick("status", selectors.STATUS_FILTERS, "active"),
+        view="all" if view == "member" and not member else view,
+        member=member,
+        campaign=uuid_or_blank("campaign"),
+        q=get.get("q", "").strip()[:100],
+        sort=pick("sort", selectors.SORTS, "recent"),
+        page=positive_int(get.get("page"), 1),
+        per_page=per_page if per_page in selectors.PER_PAGE_CHOICES else 25,
+    )
+
+
+def query_string(query: selectors.InboxQuery, **changes) -> str:
+    """The URL query of a view, without defaults, for links that change one thing."""
+    defaults = selectors.InboxQuery()
+    values = {**{f: getattr(query, f) for f in query.__dataclass_fields__}, **changes}
+    if values.get("view") != "member":
+        values["member"] = ""
+    return urlencode({k: v for k, v in values.items() if v != getattr(defaults, k)})
+
+
 @require_GET
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    status_filter = request.GET.get("status", "active")
-    if status_filter not in selectors.STATUS_FILTERS:
-        status_filter = "active"
-    per_page = positive_int(request.GET.get("per_page"), 25)
-    if per_page not in selectors.PER_PAGE_CHOICES:
-        per_page = 25
-    page_number = positive_int(request.GET.get("page"), 1)
+    query = inbox_query(request)
     context = {
-        "status_filter": status_filter,
+        "query": query,
         "status_filters": list(selectors.STATUS_FILTERS),
-        "per_page": per_page,
+        "sorts": selectors.SORTS,
+        "view_labels": VIEW_LABELS,
         "next": request.get_full_path(),
+        "refresh_seconds": settings.INBOX_REFRESH_SECONDS,
     }
     try:
         powers = current_powers(request)
         context["powers"] = powers
         if not powers.can_view:
             return render(request, "inbox/inbox.html", context, status=403)
-        context["inbox"] = selectors.inbox_page(status_filter=status_filter, page=page_number, per_page=per_page)
+        context["members"] = selectors.members_list()
+        page, context["scanned"] = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
+        context["inbox"] = page
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, "inbox/inbox.html", context, status=status_for_error(exc))
-    return render(request, "inbox/inbox.html", context)
+    context["links"] = {
+        "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
+        "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
+        "previous": query_string(query, page=page.page - 1),
+        "next": query_string(query, page=page.page + 1),
+        "views": {v: query_string(query, view=v, page=1) for v in ("all", "mine", "unassigned")},
+    }
+    template = "inbox/inbox.html#results" if request.htmx and request.htmx.target == "results" else "inbox/inbox.html"
+    return render(request, template, context)
+
+
+@require_GET
+def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
+    """The ownership tabs with their counts: these need the scan, so they load after the page."""
+    query = inbox_query(request)
+    try:
+        powers = current_powers(request)
+        if not powers.can_view:
+            return HttpResponse(status=403)
+        counts = selectors.view_counts(query.status, member_id=powers.member.unique_id)
+        description = "; ".join(s.description for s in selectors.scanned(query.status))
+    except errors.WapiKitError as exc:
+        return render(
+            request, "inbox/inbox.html#tabs", {"query": query, "tabs_error": exc.user_message, "view_labels": VIEW_LABELS}
+        )
+    return render(
+        request,
+        "inbox/inbox.html#tabs",
+        {
+            "query": query,
+            "counts": counts,
+            "scan_description": description,
+            "views": {v: query_string(query, view=v, page=1) for v in ("all", "mine", "unassigned")},
+            "view_labels": VIEW_LABELS,
+        },
+    )
 
 
 @require_GET
