@@ -23,9 +23,9 @@ class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("audit entries are completed with AuditEntry.complete(), never updated")
 
-    def _complete(self, pk: int, **fields) -> int:
-        # The one write allowed after creation: filling in an unfinished row, once.
-        return super().filter(pk=pk, outcome=AuditEntry.Outcome.PENDING).update(**fields)
+    def complete_pending(self, pk: int, **fields) -> int:
+        """The one write allowed after creation: filling in an unfinished row, once."""
+        return models.QuerySet.update(self.filter(pk=pk, outcome=AuditEntry.Outcome.PENDING), **fields)
 
 
 class AuditEntry(models.Model):
@@ -79,7 +79,7 @@ class AuditEntry(models.Model):
 
     def complete(self, *, outcome: str, **fields) -> None:
         fields.update(outcome=outcome, completed_at=timezone.now())
-        if AuditEntry.objects._complete(self.pk, **fields) != 1:
+        if AuditEntry.objects.complete_pending(self.pk, **fields) != 1:
             raise AppendOnlyError(f"audit entry {self.pk} was already completed")
         for name, value in fields.items():
             setattr(self, name, value)

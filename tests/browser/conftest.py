@@ -25,7 +25,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 10_000  # actions, navigation
+EXPECT_TIMEOUT_MS = 3_000  # assertions: every sandbox answer here takes well under a second
 HERE = Path(__file__).resolve().parent
 
 
@@ -42,8 +43,9 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(message.replace("skipped", "cannot run on CI"), pytrace=False)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:

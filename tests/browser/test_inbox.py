@@ -16,6 +16,7 @@ pytestmark = pytest.mark.browser
 ACTION_BUTTONS = ["Close", "Reopen", "Delete", "Reassign", "Unassign"]
 
 
+
 def card_id(card) -> str:
     """The conversation's uuid, from the card's id attribute `c-<uuid>`."""
     return card.get_attribute("id").removeprefix("c-")
@@ -31,6 +32,11 @@ def button(scope, name: str):
     return scope.get_by_role("button", name=name, exact=True)
 
 
+def answer_to(page, action: str):
+    """Waits for the dashboard's answer to the POST of `action` triggered inside the block."""
+    return page.expect_response(lambda r: r.request.method == "POST" and f"/{action}/" in r.url)
+
+
 def upstream(sandbox, conversation_id: str) -> dict:
     return sandbox.get(f"/conversation/{conversation_id}")["conversation"]
 
@@ -42,8 +48,10 @@ def test_manager_closes_a_conversation_and_its_card_redraws_in_place(signed_in, 
     cid = card_id(first_card(page))
     name = upstream(fresh_wapikit, cid)["contact"]["name"]
 
-    button(page.locator(f"#c-{cid}"), "Close").click()
+    with answer_to(page, "close") as answer:
+        button(page.locator(f"#c-{cid}"), "Close").click()
 
+    assert answer.value.status == 200, f"close answered {answer.value.status}"
     card = page.locator(f"#c-{cid}")
     expect(card.locator(".badge")).to_have_text("Closed")
     expect(card).to_contain_text(f"Closed the conversation with {name}")
@@ -64,7 +72,10 @@ def test_manager_reassigns_a_conversation_through_the_member_picker(signed_in, f
 
     button(card, "Reassign").click()
     picker = page.locator(f"#picker-{cid}")
-    button(picker, target).click()
+    with answer_to(page, "assign") as answer:
+        button(picker, target).click()
+
+    assert answer.value.status == 200, f"assign answered {answer.value.status}"
 
     expect(card.locator(".assignee")).to_contain_text(f"Assigned to {target}")
     expect(card).to_contain_text(f"to {target}.")
@@ -79,7 +90,10 @@ def test_manager_unassigns_an_assigned_conversation(signed_in, fresh_wapikit):
     cid = card_id(assigned)
     card = page.locator(f"#c-{cid}")
 
-    button(card, "Unassign").click()
+    with answer_to(page, "unassign") as answer:
+        button(card, "Unassign").click()
+
+    assert answer.value.status == 200, f"unassign answered {answer.value.status}"
 
     expect(card.locator(".assignee")).to_have_text("Unassigned")
     expect(button(card, "Unassign")).to_have_count(0)
@@ -99,7 +113,10 @@ def test_owner_deletes_a_conversation_after_confirming(signed_in, fresh_wapikit)
     cid = card_id(first_card(page))
     card = page.locator(f"#c-{cid}")
 
-    button(card, "Delete").click()
+    with answer_to(page, "delete") as answer:
+        button(card, "Delete").click()
+
+    assert answer.value.status == 200, f"delete answered {answer.value.status}"
 
     expect(card.locator(".badge")).to_have_text("Deleted")
     expect(card).to_contain_text("Deleted the conversation with")
@@ -133,12 +150,14 @@ def test_clicked_button_is_disabled_while_its_action_is_in_flight(signed_in, fre
 
     fresh_wapikit.control(latency_ms=800)
     try:
-        close.click()
-        expect(close).to_be_disabled(timeout=500)
-        # A second click on the disabled button, and a scripted resubmit of its form, send nothing.
-        close.click(force=True, timeout=1000)
-        card.locator("form", has=close).evaluate("form => form.requestSubmit()")
-        expect(card.locator(".badge")).to_have_text("Closed", timeout=8000)
+        with answer_to(page, "close") as answer:
+            close.click()
+            expect(close).to_be_disabled(timeout=500)
+            # A second click on the disabled button, and a scripted resubmit of its form, send nothing.
+            close.click(force=True, timeout=1000)
+            close.evaluate("button => button.form.requestSubmit()")
+        assert answer.value.status == 200, f"close answered {answer.value.status}"
+        expect(card.locator(".badge")).to_have_text("Closed", timeout=5000)  # two sandbox calls at 800 ms
     finally:
         fresh_wapikit.control(latency_ms=0)
 
@@ -166,8 +185,10 @@ def test_close_works_without_javascript(signed_in, new_page, dashboard, fresh_wa
     page = signed_in("manager", on=new_page(java_script_enabled=False))
     cid = card_id(first_card(page))
 
-    button(page.locator(f"#c-{cid}"), "Close").click()
+    with answer_to(page, "close") as answer:
+        button(page.locator(f"#c-{cid}"), "Close").click()
 
+    assert answer.value.status == 302, f"close answered {answer.value.status}, not a redirect"
     page.wait_for_url(re.compile(re.escape(dashboard) + r"/(\?.*)?$"))
     expect(page.locator(".flash")).to_contain_text("Closed the conversation with")
     assert upstream(fresh_wapikit, cid)["status"] == "Closed"
@@ -183,8 +204,10 @@ def test_unreachable_wapikit_shows_an_error_on_the_card(signed_in, wapikit, sett
     settings.WAPIKIT_BASE_URL = f"http://127.0.0.1:{free_port()}/api"
     get_client.cache_clear()
 
-    button(card, "Close").click()
+    with answer_to(page, "close") as answer:
+        button(card, "Close").click()
 
+    assert answer.value.status == 502, f"close answered {answer.value.status}"
     expect(page.locator(f"#alert-{cid}")).to_contain_text("unreachable")
     expect(page.locator(f"#alert-{cid} [role=alert]")).to_be_visible()
     expect(button(card, "Close")).to_be_enabled()
