@@ -10,6 +10,7 @@ from dashboard.inbox.health import health
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
+    path("bulk/", inbox.bulk_action, name="bulk"),
     path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),
     path("conversations/<str:conversation_id>/reassign/", inbox.reassign_picker, name="reassign"),
     path("conversations/<str:conversation_id>/close/", inbox.conversation_action, {"action": "close"}, name="close"),

@@ -79,6 +79,10 @@ def inbox_page(*, status_filter: str, page: int, per_page: int) -> InboxPage:
     client = get_client()
     if len(statuses) == 1:
         answer = client.list_conversations(page=page, per_page=per_page, status=statuses[0], order="desc")
+        if page > answer.pagination_meta.pages and answer.pagination_meta.total:
+            # A page past the end (a stale link, or conversations closed meanwhile): the last one.
+            page = answer.pagination_meta.pages
+            answer = client.list_conversations(page=page, per_page=per_page, status=statuses[0], order="desc")
         return InboxPage(
             answer.conversations, page, per_page, answer.pagination_meta.total, answer.pagination_meta.pages
         )

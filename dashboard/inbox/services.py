@@ -88,6 +88,75 @@ def _skip_reason(action: Action, current: Conversation, member: Member | None) -
     return None
 
 
+def open_entry(*, user, powers: Powers, conversation_id: str, action: Action, via: str, member: Member | None) -> AuditEntry:
+    """The audit row of one attempt, written before any upstream call."""
+    actor = powers.member
+    entry = AuditEntry(
+        user=user,
+        user_email=user.email,
+        member_id=actor.unique_id if actor else "",
+        member_name=actor.name if actor else "",
+        conversation_id=conversation_id,
+        action=str(action),
+        via=via,
+        after_assignee_id=member.unique_id if member else "",
+        after_assignee_name=member.name if member else "",
+    )
+    entry.save()
+    return entry
+
+
+def decide(
+    *, action: Action, current: Conversation, member: Member | None, seen: Seen | None, force: bool,
+    members: list[Member],
+) -> ActionResult | None:
+    """Whether to send anything: a conflict or a no-op stops here; None means go ahead."""
+    if seen is not None and not force:
+        changes = describe_changes(seen, current, members)
+        if changes:
+            detail = "Changed since the user saw it: " + "; ".join(changes) + "."
+            return ActionResult("conflict", detail, current, changes=changes)
+    if reason := _skip_reason(action, current, member):
+        return ActionResult(AuditEntry.Outcome.SKIPPED, reason, current)
+    return None
+
+
+def apply(*, action: Action, current: Conversation, member: Member | None) -> ActionResult:
+    """The one POST, and the conversation as it now is. Upstream only: safe in worker threads."""
+    client = get_client()
+    conversation_id = current.unique_id
+    try:
+        if action.target_status is not None:
+            updated = client.update_conversation_status(conversation_id, status=action.target_status)
+        elif action is Action.ASSIGN:
+            assert member is not None, "assign needs a member"
+            client.assign_conversation(conversation_id, member_id=member.unique_id)
+            updated = msgspec.structs.replace(current, assigned_to=member)
+        else:
+            client.unassign_conversation(conversation_id, member_id=_assignee_id(current))
+            updated = msgspec.structs.replace(current, assigned_to=None)
+    except errors.Rejected as exc:
+        return ActionResult(AuditEntry.Outcome.REJECTED, exc.user_message, current, error=exc)
+    except errors.WapiKitError as exc:
+        return ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, current, error=exc)
+    return ActionResult(AuditEntry.Outcome.SUCCEEDED, "", updated)
+
+
+def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation | None) -> None:
+    fields = {}
+    if before is not None:
+        fields = {"contact_name": before.contact.name, **_state("before", before)}
+    if result.ok and result.conversation is not None:
+        fields.update(_state("after", result.conversation))
+    outcome = AuditEntry.Outcome.SKIPPED if result.outcome == "conflict" else result.outcome
+    if result.error is not None:
+        fields["error_kind"] = result.error.kind
+        fields["detail"] = result.error.detail if isinstance(result.error, errors.Rejected) else result.message
+    elif result.message:
+        fields["detail"] = result.message
+    entry.complete(outcome=outcome, **fields)
+
+
 def conversation_act(
     *,
     user,
@@ -102,62 +171,23 @@ def conversation_act(
 ) -> ActionResult:
     """Apply one action to one conversation. Never raises for upstream failures: the result
     says what happened, and the audit row records it."""
-    actor = powers.member
-    entry = AuditEntry(
-        user=user,
-        user_email=user.email,
-        member_id=actor.unique_id if actor else "",
-        member_name=actor.name if actor else "",
-        conversation_id=conversation_id,
-        action=str(action),
-        via=via,
-        after_assignee_id=member.unique_id if member else "",
-        after_assignee_name=member.name if member else "",
-    )
-    entry.save()
-
+    entry = open_entry(user=user, powers=powers, conversation_id=conversation_id, action=action, via=via, member=member)
     if not powers.allows(action):
-        message = f"Your WapiKit role does not allow you to {action} conversations."
-        entry.complete(outcome=AuditEntry.Outcome.DENIED, detail=message)
-        return ActionResult(AuditEntry.Outcome.DENIED, message)
-
-    client = get_client()
+        result = ActionResult(
+            AuditEntry.Outcome.DENIED, f"Your WapiKit role does not allow you to {action} conversations."
+        )
+        close_entry(entry, result, before=None)
+        return result
     try:
-        current = client.get_conversation(conversation_id)
+        current = get_client().get_conversation(conversation_id)
     except errors.WapiKitError as exc:
-        entry.complete(outcome=AuditEntry.Outcome.FAILED, error_kind=exc.kind, detail=exc.user_message)
-        return ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)
-    before = {"contact_name": current.contact.name, **_state("before", current)}
-
-    if seen is not None and not force:
-        changes = describe_changes(seen, current, members or [])
-        if changes:
-            changed_by = last_change(conversation_id)
-            detail = "Changed since the user saw it: " + "; ".join(changes) + "."
-            entry.complete(outcome=AuditEntry.Outcome.SKIPPED, detail=detail, **before)
-            return ActionResult("conflict", detail, current, changes=changes, changed_by=changed_by)
-
-    if reason := _skip_reason(action, current, member):
-        entry.complete(outcome=AuditEntry.Outcome.SKIPPED, detail=reason, **before)
-        return ActionResult(AuditEntry.Outcome.SKIPPED, reason, current)
-
-    try:
-        if action.target_status is not None:
-            updated = client.update_conversation_status(conversation_id, status=action.target_status)
-        elif action is Action.ASSIGN:
-            assert member is not None, "assign needs a member"
-            client.assign_conversation(conversation_id, member_id=member.unique_id)
-            updated = msgspec.structs.replace(current, assigned_to=member)
-        else:
-            client.unassign_conversation(conversation_id, member_id=_assignee_id(current))
-            updated = msgspec.structs.replace(current, assigned_to=None)
-    except errors.Rejected as exc:
-        entry.complete(outcome=AuditEntry.Outcome.REJECTED, error_kind=exc.kind, detail=exc.detail, **before)
-        return ActionResult(AuditEntry.Outcome.REJECTED, exc.user_message, current, error=exc)
-    except errors.WapiKitError as exc:
-        entry.complete(outcome=AuditEntry.Outcome.FAILED, error_kind=exc.kind, detail=exc.user_message, **before)
-        return ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, current, error=exc)
-
-    entry.complete(outcome=AuditEntry.Outcome.SUCCEEDED, **before, **_state("after", updated))
-    return ActionResult(AuditEntry.Outcome.SUCCEEDED, "", updated)
-
+        result = ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)
+        close_entry(entry, result, before=None)
+        return result
+    result = decide(action=action, current=current, member=member, seen=seen, force=force, members=members or [])
+    if result is None:
+        result = apply(action=action, current=current, member=member)
+    elif result.outcome == "conflict":
+        result.changed_by = last_change(conversation_id)
+    close_entry(entry, result, before=current)
+    return result

@@ -16,7 +16,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.wapikit import errors, validate_id
 from dashboard.audit.models import AuditEntry
 
-from . import selectors, services
+from . import bulk, selectors, services
 from .permissions import Action, Powers
 
 logger = logging.getLogger(__name__)
@@ -96,9 +96,9 @@ def card_problem(
 VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
 
 
-def inbox_query(request: HttpRequest) -> selectors.InboxQuery:
-    """The inbox's filters, from the URL; anything unknown falls back to the default."""
-    get = request.GET
+def inbox_query(get) -> selectors.InboxQuery:
+    """The inbox's filters, from the URL (or a form carrying them); anything unknown falls back
+    to the default."""
     per_page = positive_int(get.get("per_page"), 25)
 
     def pick(name: str, choices, default: str) -> str:
@@ -138,7 +138,7 @@ def query_string(query: selectors.InboxQuery, **changes) -> str:
 
 @require_GET
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    query = inbox_query(request)
+    query = inbox_query(request.GET)
     context = {
         "query": query,
         "status_filters": list(selectors.STATUS_FILTERS),
@@ -165,6 +165,10 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "next": query_string(query, page=page.page + 1),
         "views": {v: query_string(query, view=v, page=1) for v in ("all", "mine", "unassigned")},
     }
+    # The bulk form carries the view, so "select all matching" means this view's matches.
+    context["query_fields"] = [
+        (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
+    ]
     template = "inbox/inbox.html#results" if request.htmx and request.htmx.target == "results" else "inbox/inbox.html"
     return render(request, template, context)
 
@@ -172,7 +176,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
     """The ownership tabs with their counts: these need the scan, so they load after the page."""
-    query = inbox_query(request)
+    query = inbox_query(request.GET)
     try:
         powers = current_powers(request)
         if not powers.can_view:
@@ -378,3 +382,70 @@ def conflict_response(
         )
     messages.warning(request, notice + " The page now shows the current state; act again if you still want to.")
     return redirect(next_url)
+
+
+@require_POST
+def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
+    """Close, reopen, reassign or unassign many conversations; answer with the full report."""
+    next_url = safe_next(request, request.POST.get("next"))
+    try:
+        action = Action(request.POST.get("action", ""))
+    except ValueError:
+        action = None
+    if action not in bulk.BULK_ACTIONS:
+        return bulk_problem(request, "Choose Close, Reopen, Reassign or Unassign.", 400, next_url)
+    try:
+        powers = current_powers(request)
+        members = selectors.members_list()
+    except errors.WapiKitError as exc:
+        return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
+    if not powers.can_view:
+        return bulk_problem(request, "Your WapiKit role does not allow viewing conversations.", 403, next_url)
+
+    member = None
+    if action is Action.ASSIGN:
+        member = next((m for m in members if m.unique_id == request.POST.get("member_id")), None)
+        if member is None:
+            return bulk_problem(request, "Choose the member to reassign the selected conversations to.", 400, next_url)
+
+    on_screen = request.POST.getlist("ids")
+    seen = {}
+    for token in request.POST.getlist("seen"):
+        conversation_id, _, state = token.partition(":")
+        status, _, assignee = state.partition(":")
+        if status:
+            seen[conversation_id] = services.Seen(status=status, assignee_id=assignee)
+    ids = on_screen
+    if request.POST.get("all") == "yes":
+        query = inbox_query(request.POST)
+        try:
+            matching, _ = selectors.matching_conversations(query, member_id=powers.member.unique_id)
+        except errors.WapiKitError as exc:
+            return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
+        ids = list(dict.fromkeys([*on_screen, *(c.unique_id for c in matching)]))
+        for c in matching:
+            seen.setdefault(c.unique_id, services.Seen(c.status, c.assigned_to.unique_id if c.assigned_to else ""))
+    if not ids:
+        return bulk_problem(request, "Select at least one conversation.", 400, next_url)
+
+    report = bulk.bulk_apply(
+        user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members
+    )
+    context = {
+        "report": report,
+        "powers": powers,
+        "next": next_url,
+        "redraw": [item.result.conversation for item in report.items
+                   if item.conversation_id in on_screen and item.result.conversation is not None],
+    }
+    if request.htmx:
+        return render(request, "inbox/inbox.html#bulk_report", context)
+    return render(request, "inbox/bulk_report.html", context)
+
+
+def bulk_problem(request: HtmxHttpRequest, message: str, status: int, next_url: str) -> HttpResponse:
+    if request.htmx:
+        return render(request, ALERT, {"alert": message, "alert_level": "error"}, status=status)
+    messages.error(request, message)
+    return redirect(next_url)
+

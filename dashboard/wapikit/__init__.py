@@ -6,7 +6,7 @@ from django.conf import settings
 
 from . import errors
 from .breaker import CircuitBreaker
-from .client import WapiKitClient, validate_id
+from .client import WapiKitClient, parse_timeout, validate_id
 from .types import Conversation, Member, Message
 
 __all__ = ["Conversation", "Member", "Message", "WapiKitClient", "errors", "get_client", "validate_id"]
@@ -23,6 +23,9 @@ def get_client() -> WapiKitClient:
         get_retries=settings.WAPIKIT_GET_RETRIES,
         max_retry_wait=settings.WAPIKIT_MAX_RETRY_WAIT,
         breaker=CircuitBreaker(
-            threshold=settings.WAPIKIT_BREAKER_THRESHOLD, cooldown=settings.WAPIKIT_BREAKER_COOLDOWN
+            threshold=settings.WAPIKIT_BREAKER_THRESHOLD,
+            cooldown=settings.WAPIKIT_BREAKER_COOLDOWN,
+            # Waiting for a probe is bounded by how long the probe itself may take.
+            probe_wait=sum(parse_timeout(settings.WAPIKIT_TIMEOUT)),
         ),
     )

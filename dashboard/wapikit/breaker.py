@@ -24,9 +24,12 @@ class CircuitOpen(errors.Unreachable):
 
 
 class CircuitBreaker:
-    def __init__(self, *, name: str = "wapikit", threshold: int = 5, cooldown: float = 10.0) -> None:
+    def __init__(
+        self, *, name: str = "wapikit", threshold: int = 5, cooldown: float = 10.0, probe_wait: float = 5.0
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
+        self.probe_wait = probe_wait
         self._failures = f"breaker:{name}:failures"
         self._open_until = f"breaker:{name}:open-until"
         self._probe = f"breaker:{name}:probe"
@@ -37,9 +40,19 @@ class CircuitBreaker:
             return
         if time.time() < open_until:
             raise CircuitOpen("circuit open")
-        # Cooldown over: exactly one caller across all processes gets to probe.
-        if not cache.add(self._probe, 1, timeout=max(int(self.cooldown), 1)):
-            raise CircuitOpen("circuit open; a probe is under way")
+        # Cooldown over: exactly one caller across all processes gets to probe; the others
+        # (often the probe's own siblings, fetched in parallel for one page) wait for its outcome.
+        if cache.add(self._probe, 1, timeout=max(int(self.probe_wait) + 1, 1)):
+            return
+        deadline = time.monotonic() + self.probe_wait
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            open_until = cache.get(self._open_until)
+            if open_until is None:
+                return
+            if time.time() < open_until:
+                raise CircuitOpen("circuit open: the probe failed")
+        raise CircuitOpen("circuit open; a probe is under way")
 
     def record_success(self) -> None:
         if cache.get(self._open_until) is not None:

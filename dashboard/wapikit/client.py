@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 from . import errors
 from .types import (
@@ -210,6 +211,9 @@ class WapiKitClient:
                 raise errors.TimedOut("read timeout") from exc
             except requests.ConnectionError as exc:
                 self._notify(method, path, None)
+                if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
+                    # A body that stalls past the read timeout: a timeout, never retried.
+                    raise errors.TimedOut("read timeout while reading the body") from exc
                 if last:
                     raise errors.Unreachable(type(exc).__name__) from exc
                 self._sleep(None, attempt)

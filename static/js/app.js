@@ -13,3 +13,23 @@ document.addEventListener("htmx:afterSwap", (event) => {
     }
   }
 });
+
+// Bulk selection: keep the count current, and show the bar only while something is selected.
+function updateBulkBar() {
+  const bar = document.getElementById("bulk");
+  if (!bar) return;
+  const all = document.getElementById("select-all");
+  const checked = document.querySelectorAll(".card .select:checked").length;
+  const count = document.getElementById("bulk-count");
+  if (all && all.checked) {
+    count.textContent = all.parentElement.textContent.replace("Select all", "").replace("matching", "").trim();
+  } else {
+    count.textContent = String(checked);
+  }
+  bar.hidden = checked === 0 && !(all && all.checked);
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches(".card .select, #select-all")) updateBulkBar();
+});
+document.addEventListener("DOMContentLoaded", updateBulkBar);
+document.addEventListener("htmx:afterSettle", updateBulkBar);

@@ -42,10 +42,16 @@ def conversations_with(sandbox, status: str = "Active", *, pages: int = 5) -> li
 
 
 def first_conversation(sandbox, status: str = "Active", *, assigned: bool | None = None) -> dict:
-    for conversation in conversations_with(sandbox, status):
-        if assigned is None or bool(conversation.get("assignedTo")) == assigned:
-            return conversation
-    pytest.fail(f"the sandbox has no {status} conversation with assigned={assigned}")
+    """The newest conversation of a status (optionally assigned or not), read page by page."""
+    page = 1
+    while True:
+        answer = sandbox.get("/conversations", page=page, per_page=50, status=status)
+        for conversation in answer["conversations"]:
+            if assigned is None or bool(conversation.get("assignedTo")) == assigned:
+                return conversation
+        if page * 50 >= answer["paginationMeta"]["total"]:
+            pytest.fail(f"the sandbox has no {status} conversation with assigned={assigned}")
+        page += 1
 
 
 def member_ids(sandbox) -> dict[str, str]:
@@ -66,3 +72,9 @@ def warm_members(wapikit):
 
 def conversation_calls(calls) -> list:
     return [c for c in calls if c.path.startswith("/conversation")]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users are signed in with force_login: their password hash only costs time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

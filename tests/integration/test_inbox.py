@@ -21,6 +21,14 @@ def test_a_signed_out_visitor_is_sent_to_the_login_page(client, wapikit, upstrea
     assert upstream_calls == []
 
 
+def test_a_signed_out_htmx_request_sends_the_whole_page_to_sign_in(client, wapikit, upstream_calls):
+    response = client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/?status=closed")
+
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2F%3Fstatus%3Dclosed"
+    assert "<article" not in body_of(response)
+    assert upstream_calls == []
+
+
 def test_a_manager_sees_the_first_25_active_conversations_as_cards(login_as, wapikit):
     client = login_as("manager")
     expected = sandbox_page(wapikit)
@@ -96,6 +104,19 @@ def test_page_two_shows_other_conversations_than_page_one(login_as, wapikit):
     assert second == [c["uniqueId"] for c in sandbox_page(wapikit, page=2)]
     assert second and not set(first) & set(second)
     assert 'rel="prev"' in body_of(second_response)
+
+
+def test_a_page_past_the_end_shows_the_last_page_instead_of_an_empty_one(login_as, wapikit):
+    client = login_as("manager")
+    total = wapikit.get("/conversations", page=1, per_page=1, status="Active")["paginationMeta"]["total"]
+    last = -(-total // 25)
+
+    response = client.get("/?page=999")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert f"page {last} of {last}" in body
+    assert card_ids(body) == [c["uniqueId"] for c in sandbox_page(wapikit, page=last)]
 
 
 def test_with_a_warm_member_cache_the_inbox_makes_one_upstream_call(login_as, wapikit, upstream_calls):

@@ -1,0 +1,332 @@
+"""Every way WapiKit can fail, on every surface a manager uses: the inbox, the conversation
+page, and one action (close) with and without htmx.
+
+Each cell asserts that the dashboard never answers 500 nor shows a traceback, that the user
+reads the sentence written for that failure, and, for the action, that the card keeps its
+state (the answer retargets the card's alert area), that WapiKit's conversation is unchanged,
+and that the attempt is audited as failed with its error kind.
+
+The module writes what the user saw in each cell to `var/fault-matrix.md`."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from dashboard.audit.models import AuditEntry
+from dashboard.wapikit import get_client
+from tests.conftest import ROOT, free_port
+from tests.integration.conftest import body_of, first_conversation
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+HTMX = {"HX-Request": "true"}
+MATRIX_FILE = ROOT / "var" / "fault-matrix.md"
+
+# Upstream paths an action's read hits, but the inbox's list ("/api/conversations") does not.
+SINGLE_CONVERSATION = "/conversation/"
+
+
+@dataclass(frozen=True)
+class Failure:
+    name: str
+    expected: str  # part of the sentence the user must read
+    status: int  # what the dashboard answers (inbox, page, htmx action)
+    error_kind: str  # AuditEntry.error_kind of the failed action
+    fault: str | None = None  # a sandbox fault, or None for a transport failure set up here
+    transport: str | None = None  # "refused" | "blackhole"
+    timeout: str = "1,1"  # WAPIKIT_TIMEOUT (connect,read)
+    control: dict = field(default_factory=dict)  # more sandbox fault knobs
+
+
+FAILURES = [
+    Failure("connection refused", "WapiKit is unreachable", 502, "unreachable", transport="refused"),
+    Failure(
+        "connect timeout", "WapiKit did not answer in time", 504, "timed_out",
+        transport="blackhole", timeout="0.5,0.5",
+    ),
+    Failure(
+        "read timeout", "WapiKit did not answer in time", 504, "timed_out",
+        fault="hang", timeout="1,0.5", control={"fault_seconds": 2},
+    ),
+    Failure("500", "WapiKit had an internal error (500)", 502, "server_error", fault="status_500"),
+    Failure("502", "WapiKit had an internal error (502)", 502, "server_error", fault="status_502"),
+    Failure(
+        "503 + Retry-After 30", "WapiKit is temporarily unavailable. Try again in 30 seconds", 503,
+        "server_error", fault="status_503", control={"retry_after": 30},
+    ),
+    Failure(
+        "429 + reset 30", "WapiKit is rate-limiting requests. Try again in 30 seconds", 429,
+        "rate_limited", fault="status_429", control={"retry_after": 30},
+    ),
+    Failure("401", "WapiKit refused the dashboard's API key", 502, "unauthorized", fault="status_401"),
+    Failure("404", "WapiKit has no such conversation", 404, "not_found", fault="status_404"),
+    Failure("not_json", "WapiKit answered with something the dashboard could not read", 502, "bad_response",
+            fault="not_json"),
+    Failure("wrong_shape", "WapiKit answered with something the dashboard could not read", 502, "bad_response",
+            fault="wrong_shape"),
+    # Headers at once, then one byte every 0.4 s: more than the 0.3 s read timeout between bytes.
+    Failure(
+        "slow_body", "WapiKit did not answer in time", 504, "timed_out",
+        fault="slow_body", timeout="1,0.3", control={"fault_seconds": 4},
+    ),
+]
+
+SURFACES = ["inbox", "conversation page", "action (htmx)", "action (no JS)"]
+
+
+def failure_params() -> list:
+    return [pytest.param(f, id=f.name.split(" +")[0].replace(" ", "_")) for f in FAILURES]
+
+
+# The matrix, written when the module is done
+
+
+@pytest.fixture(scope="module")
+def matrix() -> Iterator[dict[tuple[str, str], str]]:
+    cells: dict[tuple[str, str], str] = {}
+    yield cells
+    MATRIX_FILE.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Fault matrix",
+        "",
+        "What the user saw when WapiKit failed: `status code · first 60 characters of the message`.",
+        "For the action without JS the status is the redirect; the message is the flash on the page it leads to.",
+        "",
+        "| failure | " + " | ".join(SURFACES) + " |",
+        "|---|" + "---|" * len(SURFACES),
+    ]
+    for failure in FAILURES:
+        row = [cells.get((failure.name, surface), "not run").replace("|", "\\|") for surface in SURFACES]
+        lines.append(f"| {failure.name} | " + " | ".join(row) + " |")
+    MATRIX_FILE.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings) -> None:
+    """Test users need no slow password hash: this module makes many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sandbox_reset_at_end(sandbox) -> Iterator[None]:
+    yield
+    sandbox.control(reset=True)
+
+
+# A loopback address where a TCP connect hangs
+
+
+@pytest.fixture(scope="module")
+def blackhole() -> Iterator[int]:
+    """A loopback port that listens with backlog 0 and never accepts. A couple of connections
+    fill its queue, after which the kernel drops further SYNs: connecting hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.05)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            hangs = False
+    except TimeoutError:
+        hangs = True
+    except OSError:
+        hangs = False
+    try:
+        if not hangs:
+            pytest.skip("this kernel completes loopback connects past a full backlog: no connect timeout to test")
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+# Helpers
+
+
+@contextlib.contextmanager
+def failing(failure: Failure, *, sandbox, settings, request, fault_path: str) -> Iterator[None]:
+    """WapiKit failing that way until the block ends; the sandbox is reset whatever happens."""
+    try:
+        if failure.transport == "refused":
+            settings.WAPIKIT_BASE_URL = f"http://127.0.0.1:{free_port()}/api"
+            get_client.cache_clear()
+        elif failure.transport == "blackhole":
+            port = request.getfixturevalue("blackhole")
+            settings.WAPIKIT_BASE_URL = f"http://127.0.0.1:{port}/api"
+            get_client.cache_clear()
+        else:
+            sandbox.control(fault=failure.fault, fault_path=fault_path, **failure.control)
+        yield
+    finally:
+        sandbox.control(reset=True, latency_ms=0)
+        settings.WAPIKIT_BASE_URL = sandbox.base_url
+        get_client.cache_clear()
+
+
+BANNER_RE = re.compile(r'<div class="banner banner-error" role="alert"><strong>[^<]*</strong> (.*?) <a ', re.S)
+ALERT_RE = re.compile(r'<p class="alert-error" role="alert">(.*?)</p>', re.S)
+FLASH_RE = re.compile(r'<li class="flash-error">(.*?)</li>', re.S)
+
+
+def seen_message(pattern: re.Pattern, body: str) -> str:
+    match = pattern.search(body)
+    text = match.group(1) if match else re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+    return html.unescape(text)
+
+
+def snapshot(sandbox, cid: str) -> tuple[str, str | None]:
+    conversation = sandbox.get(f"/conversation/{cid}")["conversation"]
+    assignee = conversation.get("assignedTo") or {}
+    return conversation["status"], assignee.get("uniqueId")
+
+
+def assert_no_crash(response) -> str:
+    assert response.status_code != 500
+    assert response.status_code < 500 or response.status_code in (502, 503, 504)
+    body = body_of(response)
+    assert "Traceback" not in body
+    assert "requests.exceptions" not in body
+    assert "127.0.0.1" not in body
+    return body
+
+
+# The matrix
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("failure", failure_params())
+def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, login_as, matrix):
+    settings.WAPIKIT_GET_RETRIES = 0
+    settings.WAPIKIT_BREAKER_THRESHOLD = 1000
+    settings.WAPIKIT_TIMEOUT = failure.timeout
+    get_client.cache_clear()
+    if failure.transport == "blackhole":
+        request.getfixturevalue("blackhole")  # skips here, before any state, if connects do not hang
+
+    conversation = first_conversation(wapikit, "Active")
+    cid = conversation["uniqueId"]
+    assignee = (conversation.get("assignedTo") or {}).get("uniqueId", "")
+    client = login_as("manager")
+    assert client.get("/").status_code == 200  # warms the member list: the fault hits conversation calls
+    before = snapshot(wapikit, cid)
+    form = {"next": "/", "seen_status": "Active", "seen_assignee": assignee}
+
+    action = surface.startswith("action")
+    if action:
+        client.raise_request_exception = False  # a crash is recorded as the 500 the user would get
+    following = None
+    started = time.perf_counter()
+    with failing(failure, sandbox=wapikit, settings=settings, request=request,
+                 fault_path=SINGLE_CONVERSATION if action else ""):
+        if surface == "inbox":
+            response = client.get("/")
+        elif surface == "conversation page":
+            response = client.get(f"/conversations/{cid}/")
+        elif surface == "action (htmx)":
+            response = client.post(f"/conversations/{cid}/close/", form, headers=HTMX)
+        else:
+            response = client.post(f"/conversations/{cid}/close/", form)
+            if response.status_code == 302:
+                following = client.get(response["Location"])
+    elapsed = time.perf_counter() - started
+
+    body = body_of(response)
+    if surface in ("inbox", "conversation page"):
+        message = seen_message(BANNER_RE, body)
+    elif surface == "action (htmx)":
+        message = seen_message(ALERT_RE, body)
+    else:
+        message = seen_message(FLASH_RE, body_of(following) if following is not None else body)
+    matrix[(failure.name, surface)] = f"{response.status_code} · {message[:60]}"
+
+    assert_no_crash(response)
+    if following is not None:
+        assert_no_crash(following)
+
+    assert elapsed < 5, f"{surface} took {elapsed:.1f} s under {failure.name}"
+    assert failure.expected in message
+    if surface == "action (no JS)":
+        assert response.status_code == 302
+        assert response["Location"] == "/"
+    else:
+        assert response.status_code == failure.status
+    if surface == "inbox":
+        assert "Conversations could not be loaded." in body
+        assert "<article" not in body
+    if surface == "conversation page":
+        assert "This conversation could not be loaded." in body
+        assert "<article" not in body
+
+    if action:
+        if surface == "action (htmx)":
+            # Only the alert is swapped, into the card: the card keeps the state it showed.
+            assert response["HX-Retarget"] == f"#alert-{cid}"
+            assert response["HX-Reswap"] == "innerHTML"
+            assert body.startswith('<p class="alert-error" role="alert">')
+            assert "<article" not in body and "<html" not in body
+        assert snapshot(wapikit, cid) == before  # the sandbox was reset when `failing` ended
+        entries = list(AuditEntry.objects.filter(conversation_id=cid, action="close"))
+        assert len(entries) == 1
+        entry = entries[0]
+        assert entry.outcome == AuditEntry.Outcome.FAILED
+        assert entry.error_kind
+        assert entry.error_kind == failure.error_kind
+        assert entry.completed_at is not None
+
+
+# Faults on the write itself: the read succeeds, the POST fails
+
+
+POST_FAULTS = [f for f in FAILURES if f.fault and f.fault.startswith("status_") or f.fault in ("not_json", "wrong_shape")]
+
+
+@pytest.mark.parametrize("failure", [pytest.param(f, id=f.name.split(" +")[0]) for f in POST_FAULTS])
+def test_a_failed_write_keeps_the_card_and_is_audited_with_the_state_before(
+    failure: Failure, wapikit, settings, login_as
+):
+    settings.WAPIKIT_GET_RETRIES = 0
+    settings.WAPIKIT_BREAKER_THRESHOLD = 1000
+    get_client.cache_clear()
+    conversation = first_conversation(wapikit, "Active")
+    cid = conversation["uniqueId"]
+    client = login_as("manager")
+    client.raise_request_exception = False
+    assert client.get("/").status_code == 200
+    before = snapshot(wapikit, cid)
+
+    with contextlib.ExitStack() as stack:
+        stack.callback(wapikit.control, reset=True, latency_ms=0)
+        wapikit.control(fault=failure.fault, fault_methods=["POST"], fault_path=SINGLE_CONVERSATION, **failure.control)
+        response = client.post(
+            f"/conversations/{cid}/close/",
+            {"next": "/", "seen_status": before[0], "seen_assignee": before[1] or ""},
+            headers=HTMX,
+        )
+
+    body = assert_no_crash(response)
+    assert failure.expected in seen_message(ALERT_RE, body)
+    assert response.status_code == failure.status
+    assert response["HX-Retarget"] == f"#alert-{cid}"
+    assert snapshot(wapikit, cid) == before
+    entry = AuditEntry.objects.get(conversation_id=cid, action="close")
+    assert entry.outcome == AuditEntry.Outcome.FAILED
+    assert entry.error_kind == failure.error_kind
+    assert entry.before_status == "Active"
+    assert entry.after_status == ""
