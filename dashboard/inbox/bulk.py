@@ -133,7 +133,7 @@ def bulk_apply(
             report.items.append(BulkItem(conversation_id, result))
         return report
 
-    states = _current_states(valid)
+    states = _current_states(valid) if valid else {}
     to_send: list[Conversation] = []
     decided: dict[str, tuple[services.ActionResult, Conversation | None]] = {}
     for conversation_id in valid:

@@ -86,13 +86,20 @@ def inbox_page(*, status_filter: str, page: int, per_page: int) -> InboxPage:
         return InboxPage(
             answer.conversations, page, per_page, answer.pagination_meta.total, answer.pagination_meta.pages
         )
-    with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
-        answers = list(
-            pool.map(
-                lambda status: client.list_conversations(page=page, per_page=per_page, status=status, order="desc"),
-                statuses,
+    def read_all(page: int):
+        with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+            return list(
+                pool.map(
+                    lambda status: client.list_conversations(page=page, per_page=per_page, status=status, order="desc"),
+                    statuses,
+                )
             )
-        )
+
+    answers = read_all(page)
+    last = max(a.pagination_meta.pages for a in answers)
+    if page > last and any(a.pagination_meta.total for a in answers):
+        page = last
+        answers = read_all(page)
     merged = heapq.merge(*(a.conversations for a in answers), key=lambda c: c.last_activity, reverse=True)
     return InboxPage(
         conversations=list(merged),

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
@@ -86,6 +87,9 @@ def card_problem(
         retarget(response, f"#alert-{conversation_id}")
         reswap(response, "innerHTML")
         return response
+    if status in (400, 403):
+        # Refused before anything was tried: say so with the status, not a redirect.
+        return render(request, "inbox/problem.html", {"alert": message, "next": next_url}, status=status)
     messages.error(request, message)
     return redirect(next_url)
 
@@ -255,12 +259,14 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
     return render(request, template, context)
 
 
+# Upstream names inside our sentences are isolated, so a right-to-left override in a contact's
+# name cannot reorder the rest of the sentence.
 _DONE = {
-    Action.CLOSE: "Closed the conversation with {name}.",
-    Action.REOPEN: "Reopened the conversation with {name}.",
-    Action.DELETE: "Deleted the conversation with {name}.",
-    Action.ASSIGN: "Assigned the conversation with {name} to {member}.",
-    Action.UNASSIGN: "Unassigned the conversation with {name}.",
+    Action.CLOSE: "Closed the conversation with <bdi>{name}</bdi>.",
+    Action.REOPEN: "Reopened the conversation with <bdi>{name}</bdi>.",
+    Action.DELETE: "Deleted the conversation with <bdi>{name}</bdi>.",
+    Action.ASSIGN: "Assigned the conversation with <bdi>{name}</bdi> to <bdi>{member}</bdi>.",
+    Action.UNASSIGN: "Unassigned the conversation with <bdi>{name}</bdi>.",
 }
 
 
@@ -339,7 +345,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
     if result.ok or result.outcome == AuditEntry.Outcome.SKIPPED:
         conversation = result.conversation
         notice = (
-            _DONE[action].format(name=conversation.contact.name, member=member.name if member else "")
+            format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
             if result.ok
             else f"Nothing to do: {result.message}"
         )
@@ -364,8 +370,12 @@ def conflict_response(
     who = ""
     if result.changed_by is not None:
         entry = result.changed_by
-        who = f" by {entry.member_name or entry.user_email} {timesince(entry.completed_at or entry.started_at)} ago"
-    notice = f"Not applied: since you loaded this card, {' and '.join(result.changes)}{who}."
+        who = format_html(
+            " by <bdi>{}</bdi> {} ago", entry.member_name or entry.user_email,
+            timesince(entry.completed_at or entry.started_at),
+        )
+    changes = format_html_join(" and ", "<bdi>{}</bdi>", ((change,) for change in result.changes))
+    notice = format_html("Not applied: since you loaded this card, {}{}.", changes, who)
     if request.htmx:
         return render(
             request,
@@ -399,8 +409,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         members = selectors.members_list()
     except errors.WapiKitError as exc:
         return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
-    if not powers.can_view:
-        return bulk_problem(request, "Your WapiKit role does not allow viewing conversations.", 403, next_url)
+    if not powers.allows(action):
+        return bulk_problem(request, f"Your WapiKit role does not allow you to {action} conversations.", 403, next_url)
 
     member = None
     if action is Action.ASSIGN:
@@ -408,7 +418,10 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         if member is None:
             return bulk_problem(request, "Choose the member to reassign the selected conversations to.", 400, next_url)
 
-    on_screen = request.POST.getlist("ids")
+    try:
+        on_screen = [validate_id(i) for i in request.POST.getlist("ids")]
+    except errors.InvalidId:
+        return bulk_problem(request, "The selection contains an id that is not a WapiKit conversation id.", 400, next_url)
     seen = {}
     for token in request.POST.getlist("seen"):
         conversation_id, _, state = token.partition(":")
@@ -446,6 +459,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
 def bulk_problem(request: HtmxHttpRequest, message: str, status: int, next_url: str) -> HttpResponse:
     if request.htmx:
         return render(request, ALERT, {"alert": message, "alert_level": "error"}, status=status)
+    if status in (400, 403):
+        return render(request, "inbox/problem.html", {"alert": message, "next": next_url}, status=status)
     messages.error(request, message)
     return redirect(next_url)
 

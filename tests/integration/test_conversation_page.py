@@ -70,7 +70,7 @@ def test_inbound_messages_carry_the_contacts_name_and_outbound_ones_business(log
 
     assert '<li class="msg msg-inbound">' in body
     assert '<li class="msg msg-outbound">' in body
-    assert f'<p class="meta">{html(conversation["contact"]["name"])} · ' in body
+    assert f'<p class="meta"><bdi>{html(conversation["contact"]["name"])}</bdi> · ' in body
     assert '<p class="meta">Business · ' in body
 
 

@@ -54,16 +54,16 @@ def test_cards_show_tags_assignees_with_their_roles_and_unassigned_ones(login_as
     tags = {t["label"] for c in expected for t in c["tags"]}
     assert tags
     for label in tags:
-        assert f"<li>{html(label)}</li>" in body
+        assert f"<li><bdi>{html(label)}</bdi></li>" in body
     unassigned = [c for c in expected if not c.get("assignedTo")]
     assigned = [c for c in expected if c.get("assignedTo")]
     assert unassigned and assigned, "the seed has both assigned and unassigned active conversations"
     assert body.count('<span class="unassigned">Unassigned</span>') == len(unassigned)
     for conversation in assigned:
         member = conversation["assignedTo"]
-        assert f"Assigned to <strong>{html(member['name'])}</strong>" in body
+        assert f"Assigned to <strong><bdi>{html(member['name'])}</bdi></strong>" in body
         for role in member["roles"]:
-            assert f"<summary>{html(role['name'])}</summary>" in body
+            assert f"<summary><bdi>{html(role['name'])}</bdi></summary>" in body
 
 
 def test_fifty_per_page_shows_fifty_cards(login_as, wapikit):
@@ -117,6 +117,22 @@ def test_a_page_past_the_end_shows_the_last_page_instead_of_an_empty_one(login_a
     body = body_of(response)
     assert f"page {last} of {last}" in body
     assert card_ids(body) == [c["uniqueId"] for c in sandbox_page(wapikit, page=last)]
+
+
+def test_a_page_past_the_end_of_all_statuses_shows_the_last_page_instead_of_an_empty_one(login_as, wapikit):
+    client = login_as("manager")
+    largest = max(
+        wapikit.get("/conversations", page=1, per_page=1, status=s)["paginationMeta"]["total"]
+        for s in ("Active", "Closed", "Deleted")
+    )
+    last = -(-largest // 25)
+
+    response = client.get("/?status=all&page=999")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert f"page {last} of {last}" in body
+    assert card_ids(body), "the last page has conversations"
 
 
 def test_with_a_warm_member_cache_the_inbox_makes_one_upstream_call(login_as, wapikit, upstream_calls):
