@@ -74,3 +74,18 @@ def web_url(value: str | None) -> str:
 @register.filter
 def get_item(mapping: dict, key):
     return mapping.get(key, "") if mapping else ""
+
+
+@register.simple_tag
+def reply_window(conversation) -> dict:
+    """WhatsApp's 24-hour window for free-form replies: what is left of it, for display."""
+    from dashboard.inbox.scan import WINDOW_CLOSING_SOON, reply_window_left
+
+    left = reply_window_left(conversation)
+    if left is None:
+        return {"state": "unknown", "text": "No message from the contact in view"}
+    if not left:
+        return {"state": "closed", "text": "Reply window closed"}
+    hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
+    text = f"{hours} h {minutes} min left to reply" if hours else f"{minutes} min left to reply"
+    return {"state": "closing" if left <= WINDOW_CLOSING_SOON else "open", "text": text}
