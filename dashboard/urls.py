@@ -11,6 +11,7 @@ urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
     path("bulk/", inbox.bulk_action, name="bulk"),
+    path("workload/", inbox.workload, name="workload"),
     path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),
     path("conversations/<str:conversation_id>/reassign/", inbox.reassign_picker, name="reassign"),
     path("conversations/<str:conversation_id>/close/", inbox.conversation_action, {"action": "close"}, name="close"),

@@ -242,6 +242,7 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
                 next_url=next_url,
             )
         members = selectors.members_list()
+        counts = selectors.open_counts()
     except errors.WapiKitError as exc:
         return card_problem(
             request, conversation_id=conversation_id, message=exc.user_message,
@@ -249,7 +250,7 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
         )
     context = {
         "conversation_id": conversation_id,
-        "members": members,
+        "members": [(m, counts.get(m.unique_id, 0), selectors.member_warnings(m)) for m in members],
         "current_id": request.GET.get("current", ""),
         "seen_status": request.GET.get("status", ""),
         "contact_name": request.GET.get("contact", ""),
@@ -464,3 +465,20 @@ def bulk_problem(request: HtmxHttpRequest, message: str, status: int, next_url: 
     messages.error(request, message)
     return redirect(next_url)
 
+
+
+@require_GET
+def workload(request: HtmxHttpRequest) -> HttpResponse:
+    """Who holds how many active conversations: for those who may (re)assign them."""
+    try:
+        powers = current_powers(request)
+        if not powers.can_assign:
+            return render(request, "inbox/workload.html", {"forbidden": True, "powers": powers}, status=403)
+        rows, unassigned, description = selectors.team_workload()
+    except errors.WapiKitError as exc:
+        return render(request, "inbox/workload.html", {"upstream_error": exc.user_message}, status=status_for_error(exc))
+    return render(
+        request,
+        "inbox/workload.html",
+        {"rows": rows, "unassigned": unassigned, "scan_description": description, "powers": powers},
+    )
