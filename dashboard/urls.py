@@ -10,6 +10,7 @@ from dashboard.inbox.health import health
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
+    path("inbox/changes/", inbox.inbox_changes, name="inbox_changes"),
     path("bulk/", inbox.bulk_action, name="bulk"),
     path("workload/", inbox.workload, name="workload"),
     path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -276,3 +277,18 @@ def open_counts() -> dict[str, int]:
             key = conversation.assigned_to.unique_id
             counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def card_version(conversation: Conversation) -> str:
+    assignee = conversation.assigned_to
+    parts = (
+        conversation.status,
+        assignee.unique_id if assignee else "",
+        ",".join(r.name for r in assignee.roles) if assignee else "",
+        str(conversation.number_of_unread_messages),
+        str(conversation.total_messages),
+        conversation.last_activity.isoformat(),
+        ",".join(t.label for t in conversation.tags),
+        conversation.contact.name,
+    )
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()

@@ -482,3 +482,43 @@ def workload(request: HtmxHttpRequest) -> HttpResponse:
         "inbox/workload.html",
         {"rows": rows, "unassigned": unassigned, "scan_description": description, "powers": powers},
     )
+
+
+@require_GET
+def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
+    """What changed on the visible inbox page since it was drawn. The browser sends the version
+    of each card it may redraw (not those the user is acting on); the answer redraws only the
+    cards that changed and adds new ones, or is an empty 204 when nothing did."""
+    query = inbox_query(request.GET)
+    seen: dict[str, str] = {}
+    for token in request.GET.get("v", "").split(","):
+        conversation_id, _, version = token.partition(":")
+        if conversation_id and version:
+            seen[conversation_id] = version
+    busy = set(request.GET.get("busy", "").split(","))
+    try:
+        powers = current_powers(request)
+        if not powers.can_view:
+            return HttpResponse(status=403)
+        page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
+    except errors.WapiKitError:
+        # The next poll tries again; the page already shows what it had.
+        return HttpResponse(status=204)
+    changed, new = [], []
+    for conversation in page.conversations:
+        cid = conversation.unique_id
+        if cid in busy:
+            continue
+        if cid not in seen:
+            new.append(conversation)
+        elif seen[cid] != selectors.card_version(conversation):
+            changed.append(conversation)
+    present = {c.unique_id for c in page.conversations}
+    gone = [cid for cid in seen if cid not in present and cid not in busy]
+    if not (changed or new or gone):
+        return HttpResponse(status=204)
+    return render(
+        request,
+        "inbox/inbox.html#changes",
+        {"changed": changed, "new": new, "gone": gone, "powers": powers, "next": request.GET.get("next", "/")},
+    )

@@ -33,3 +33,107 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("DOMContentLoaded", updateBulkBar);
 document.addEventListener("htmx:afterSettle", updateBulkBar);
+
+// Live refresh: while the tab is visible, ask every few seconds what changed. Cards the user is
+// acting on (focus inside, pointer over, a request or picker open) are left alone.
+function busyCard(card) {
+  return card.contains(document.activeElement) && document.activeElement !== card
+    || card.matches(":hover")
+    || card.querySelector(".htmx-request, .picker")
+    || card.querySelector(".select:checked");
+}
+function pollChanges() {
+  const cards = document.getElementById("cards");
+  if (!cards || document.visibilityState !== "visible" || !window.htmx) return;
+  const versions = [];
+  const busy = [];
+  cards.querySelectorAll(".card").forEach((card) => {
+    if (card.querySelector(".left-view")) return;  // already told; nothing more to redraw
+    const id = card.id.slice(2);
+    if (busyCard(card)) busy.push(id); else versions.push(id + ":" + card.dataset.v);
+  });
+  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",")
+    + "&next=" + encodeURIComponent(location.pathname + location.search);
+  window.htmx.ajax("GET", url, { swap: "none", source: cards });
+}
+let pollTimer = null;
+function schedulePolling() {
+  const cards = document.getElementById("cards");
+  if (pollTimer) clearInterval(pollTimer);
+  if (!cards) return;
+  const seconds = Number(cards.dataset.refreshSeconds) || 20;
+  pollTimer = setInterval(pollChanges, seconds * 1000);
+}
+document.addEventListener("DOMContentLoaded", schedulePolling);
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target && event.detail.target.id === "results") schedulePolling();
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") pollChanges();
+});
+
+// Keyboard: j/k move between cards, Enter opens, c closes, o reopens, a opens the reassign
+// picker, x toggles selection, ? lists the shortcuts. Ignored while typing; a shortcut whose
+// button the user's role does not show does nothing.
+const SHORTCUTS = { c: "Close", o: "Reopen", a: "Reassign" };
+function cardsList() { return Array.from(document.querySelectorAll("#cards .card")); }
+function currentCard() {
+  return document.activeElement && document.activeElement.closest && document.activeElement.closest("#cards .card");
+}
+function focusCard(card) {
+  if (!card) return;
+  document.querySelectorAll(".card.kb-focus").forEach((c) => c.classList.remove("kb-focus"));
+  card.classList.add("kb-focus");
+  card.focus();
+  card.scrollIntoView({ block: "nearest" });
+}
+function buttonNamed(card, name) {
+  return Array.from(card.querySelectorAll(".actions button")).find((b) => b.textContent.trim() === name);
+}
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target.closest("input, textarea, select, [contenteditable]")) {
+    if (event.key === "Escape") target.blur();
+    return;
+  }
+  const help = document.getElementById("shortcuts");
+  if (event.key === "?") { if (help) help.showModal(); event.preventDefault(); return; }
+  const cards = cardsList();
+  if (!cards.length) return;
+  const card = currentCard();
+  const index = card ? cards.indexOf(card) : -1;
+  if (event.key === "j") { focusCard(cards[Math.min(index + 1, cards.length - 1)]); event.preventDefault(); return; }
+  if (event.key === "k") { focusCard(cards[Math.max(index - 1, 0)]); event.preventDefault(); return; }
+  if (!card) return;
+  if (event.key === "Enter" && target === card) {
+    const link = card.querySelector("h2 a");
+    if (link) link.click();
+    event.preventDefault();
+    return;
+  }
+  if (event.key === "x") {
+    const box = card.querySelector(".select");
+    if (box) { box.click(); }
+    event.preventDefault();
+    return;
+  }
+  const name = SHORTCUTS[event.key];
+  if (name) {
+    const button = buttonNamed(card, name);
+    if (button && !button.disabled) button.click();
+    event.preventDefault();
+  }
+});
+// When the picker arrives, put the cursor in its member search.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const search = event.detail.target && event.detail.target.querySelector && event.detail.target.querySelector(".picker-search");
+  if (search) search.focus();
+});
+document.addEventListener("input", (event) => {
+  if (!event.target.matches(".picker-search")) return;
+  const needle = event.target.value.trim().toLowerCase();
+  event.target.closest(".picker").querySelectorAll("li").forEach((item) => {
+    item.hidden = needle !== "" && !item.textContent.toLowerCase().includes(needle);
+  });
+});

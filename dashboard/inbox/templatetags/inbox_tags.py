@@ -89,3 +89,11 @@ def reply_window(conversation) -> dict:
     hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
     text = f"{hours} h {minutes} min left to reply" if hours else f"{minutes} min left to reply"
     return {"state": "closing" if left <= WINDOW_CLOSING_SOON else "open", "text": text}
+
+
+@register.filter
+def version(conversation) -> str:
+    """A short fingerprint of what a card shows, so a refresh can tell which cards changed."""
+    from dashboard.inbox.selectors import card_version
+
+    return card_version(conversation)
