@@ -9,6 +9,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from dashboard.audit.models import AppendOnlyError, AuditEntry
 from dashboard.audit.views import CSV_COLUMNS, PER_PAGE
-from tests.integration.conftest import body_of, first_conversation, html, member_ids
+from tests.integration.conftest import body_of, first_conversation, member_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -66,8 +67,22 @@ def entry(**fields) -> AuditEntry:
     return row
 
 
+ROW_RE = re.compile(r'<tr class="outcome-(?P<outcome>\w+)">(?P<cells>.*?)</tr>', re.S)
+
+
+def text(markup: str) -> str:
+    """What a reader sees: tags dropped, entities decoded, whitespace squashed."""
+    inline = re.sub(r"</?(?:bdi|strong|em|b|i|span|a|time|output)\b[^>]*>", "", markup)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", inline)).split())
+
+
+def table_rows(body: str) -> list[tuple[str, str]]:
+    """(outcome class, visible text) of every audit row in the page."""
+    return [(m.group("outcome"), text(m.group("cells"))) for m in ROW_RE.finditer(body)]
+
+
 def rows(body: str) -> int:
-    return len(re.findall(r'<tr class="outcome-', body))
+    return len(table_rows(body))
 
 
 # --- What an action writes ----------------------------------------------------------------------
@@ -189,10 +204,10 @@ def test_a_pending_row_is_completed_once_and_never_again():
 def test_a_pending_row_shows_as_unfinished_on_the_audit_page(login_as, wapikit):
     entry(outcome=AuditEntry.Outcome.PENDING, contact_name="Never finished")
     body = body_of(login_as("owner").get("/audit/"))
-    row = re.search(r'<tr class="outcome-pending">.*?</tr>', body, re.S)
-    assert row, "the pending row is listed"
-    assert "Never finished" in row.group(0)
-    assert "<strong>unfinished</strong>" in row.group(0)
+    pending = [row for outcome, row in table_rows(body) if outcome == "pending"]
+    assert len(pending) == 1, "the pending row is listed"
+    assert "Never finished" in pending[0]
+    assert "unfinished" in pending[0]
 
 
 # --- Who may read it --------------------------------------------------------------------------
@@ -253,7 +268,7 @@ def varied_rows():
 
 
 def shown(body: str) -> set[str]:
-    return set(re.findall(r"<td>(R\d)<br>", body))
+    return {name for _, row in table_rows(body) for name in re.findall(r"\bR\d\b", row)}
 
 
 @pytest.mark.parametrize(
@@ -269,7 +284,7 @@ def shown(body: str) -> set[str]:
         ("conversation={B}", {"R2", "R4"}),
         ("since={d2}", {"R1", "R2"}),
         ("until={d5}", {"R4", "R5"}),
-        ("since={d12}&until={d2}", {"R2", "R3", "R4"}),
+        ("since={d12}&until={d2}", {"R3", "R4"}),
         ("user=manager&action=assign&outcome=failed", {"R2"}),
         ("action=close&outcome=denied", set()),
     ],
@@ -367,7 +382,7 @@ def test_a_status_change_since_the_card_was_drawn_is_not_overwritten(login_as, f
     body = body_of(response)
     assert f'id="c-{cid}"' in body and body.count("<article") == 1
     assert '<span class="badge badge-closed">Closed</span>' in body
-    assert "its status changed from Active to Closed" in body
+    assert "its status changed from Active to Closed" in text(body)
     assert ">Apply anyway</button>" in body
     assert [(c.method, c.path) for c in upstream_calls] == [("GET", f"/conversation/{cid}")]
     row = AuditEntry.objects.get(conversation_id=cid)
@@ -387,8 +402,8 @@ def test_a_reassignment_since_the_card_was_drawn_blocks_close_until_applied_anyw
 
     assert response.status_code == 409
     body = body_of(response)
-    assert "it was reassigned from nobody to Mei Chen" in body
-    assert "Assigned to <strong>Mei Chen</strong>" in body
+    assert "it was reassigned from nobody to Mei Chen" in text(body)
+    assert "Assigned to Mei Chen" in text(body)
     assert '<input type="hidden" name="force" value="yes">' in body
     assert ">Apply anyway</button>" in body
     assert [c.method for c in upstream_calls] == ["GET"]
@@ -402,7 +417,7 @@ def test_a_reassignment_since_the_card_was_drawn_blocks_close_until_applied_anyw
         **HTMX,
     )
     assert forced.status_code == 200
-    assert html(f"Closed the conversation with {conversation['contact']['name']}.") in body_of(forced)
+    assert f"Closed the conversation with {conversation['contact']['name']}." in text(body_of(forced))
     assert [c.method for c in upstream_calls] == ["GET", "POST"]
     assert upstream(fresh_wapikit, cid)["status"] == "Closed"
 
@@ -436,7 +451,52 @@ def test_the_conflict_names_the_dashboard_user_who_made_the_change(login_as, mak
 
     assert response.status_code == 409
     body = body_of(response)
-    assert "it was reassigned from nobody to Priya Raman" in body
-    assert "by Lucas Moreau" in body
+    assert "it was reassigned from nobody to Priya Raman" in text(body)
+    assert "by Lucas Moreau" in text(body)
     assert [c.method for c in upstream_calls] == ["GET"]
     assert upstream(fresh_wapikit, cid)["status"] == "Active"
+
+
+@pytest.mark.xfail(
+    reason=(
+        "APP BUG: dashboard/inbox/views.py:393 `messages.warning(request, notice + \" The page now shows…\")`: "
+        "notice is a SafeString (format_html with <bdi>), but SafeString + str is a plain str, so the flash "
+        "shows '<bdi>…</bdi>' as literal text. Fix: `format_html(\"{} The page now shows the current state; "
+        "act again if you still want to.\", notice)`."
+    ),
+    strict=True,
+)
+def test_without_htmx_a_conflict_sends_the_user_back_with_a_readable_warning(login_as, fresh_wapikit, upstream_calls):
+    client = warmed(login_as("manager"), upstream_calls)
+    conversation = first_conversation(fresh_wapikit, "Active", assigned=False)
+    cid = conversation["uniqueId"]
+    mei = member_ids(fresh_wapikit)["mei.chen@example.com"]
+    fresh_wapikit.post(f"/conversation/{cid}/assign", {"organizationMemberId": mei})
+
+    response = client.post(f"/conversations/{cid}/close/", card_form(conversation))
+
+    assert response.status_code == 302 and response["Location"] == NEXT
+    assert [c.method for c in upstream_calls] == ["GET"]
+    page = body_of(client.get(NEXT))
+    flash = re.search(r'<li class="flash-warning">(.*?)</li>', page, re.S)
+    assert flash, "the warning is shown on the page the user returns to"
+    assert "it was reassigned from nobody to Mei Chen" in text(flash.group(1))
+    assert "&lt;" not in flash.group(1), f"markup shown as text: {flash.group(1)}"
+    assert upstream(fresh_wapikit, cid)["status"] == "Active"
+
+
+def test_without_htmx_a_close_is_audited_and_flashed_as_readable_text(login_as, fresh_wapikit, upstream_calls):
+    client = warmed(login_as("manager"), upstream_calls)
+    conversation = first_conversation(fresh_wapikit, "Active")
+    cid = conversation["uniqueId"]
+
+    response = client.post(f"/conversations/{cid}/close/", card_form(conversation))
+
+    assert response.status_code == 302 and response["Location"] == NEXT
+    row = AuditEntry.objects.get(conversation_id=cid)
+    assert (row.via, row.outcome, row.before_status, row.after_status) == ("card", "succeeded", "Active", "Closed")
+    page = body_of(client.get(NEXT))
+    flash = re.search(r'<li class="flash-success">(.*?)</li>', page, re.S)
+    assert flash
+    assert text(flash.group(1)) == f"Closed the conversation with {conversation['contact']['name']}."
+    assert "&lt;" not in flash.group(1)

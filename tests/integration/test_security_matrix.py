@@ -102,10 +102,11 @@ class Case:
     bad_id: str = ""
     encoded: bool = False
     action: str = ""  # for bulk: the action the bulk form asks for
+    all_matching: bool = False  # for bulk: "all conversations matching the filter" instead of ids
 
     @property
     def id(self) -> str:
-        parts = [self.route, self.action, self.kind, self.who, self.bad_id]
+        parts = [self.route, self.action, self.kind, self.who, self.bad_id, "all" if self.all_matching else ""]
         if self.encoded:
             parts.append("encoded")
         return "-".join(p for p in parts if p)
@@ -127,13 +128,18 @@ def build_cases() -> list:
             for action in BULK_ACTIONS:
                 for who in FORBIDDEN[action]:
                     cases.append(Case(route, "forbidden", who=who, action=action))
+                    cases.append(Case(route, "forbidden", who=who, action=action, all_matching=True))
             cases.append(Case(route, "bad-action", action="delete"))
             for label in BAD_IDS:
                 cases.append(Case(route, "bad-id", bad_id=label, action="close"))
                 cases.append(Case(route, "bad-id-nojs", bad_id=label, action="close"))
     # Sign-in is open to everyone, but not to cross-site posts.
     cases.append(Case("login", "no-csrf"))
-    return [pytest.param(c, id=c.id) for c in cases]
+    params = []
+    for case in cases:
+        case, marks = case if isinstance(case, tuple) else (case, ())
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    return params
 
 
 CASES = build_cases()
@@ -211,6 +217,8 @@ def _form(sandbox, case: Case, conversation: dict | None) -> dict:
     elif case.route == "bulk":
         cid = BAD_IDS[case.bad_id] if case.bad_id else conversation["uniqueId"]
         data.update(action=case.action or "close", ids=cid, seen=f"{cid}:{conversation['status']}:")
+        if case.all_matching:
+            data.update(ids=[], seen=[], all="yes", status="active")
         if case.action in ("assign", "unassign"):
             data["member_id"] = member_ids(sandbox)["agent@example.com"]
     return data
@@ -283,11 +291,12 @@ def test_matrix(case: Case, client, make_user, wapikit, upstream_calls):
             bad_url = f"/conversations/{quote(raw, safe='') if case.encoded else raw}/{case.route}/"
         extra = HTMX if case.kind == "bad-id" else {}
         response = client.post(bad_url, data, **extra)
-        if case.kind == "bad-id":
+        if case.kind == "bad-id" or case.route == "bulk":
             assert response.status_code in (400, 404), response.status_code
         else:
-            # Without htmx a refused action sends the browser back to `next` with a flash message.
-            assert response.status_code in (302, 404), response.status_code
+            # Without htmx a refused action answers a page saying why (or sends the browser back
+            # to `next` with a flash message).
+            assert response.status_code in (302, 400, 404), response.status_code
             if response.status_code == 302:
                 assert response["Location"] == "/?status=all"
         assert not 200 <= response.status_code < 300
@@ -297,6 +306,26 @@ def test_matrix(case: Case, client, make_user, wapikit, upstream_calls):
         raise AssertionError(case.kind)
 
     assert upstream_calls == [], f"{case.id} reached WapiKit: {upstream_calls}"
+
+
+@pytest.mark.parametrize("who, action", [(w, a) for a in BULK_ACTIONS for w in FORBIDDEN[a]])
+def test_a_forbidden_bulk_action_changes_nothing_and_records_no_success(
+    who, action, client, make_user, wapikit, upstream_calls
+):
+    from dashboard.audit.models import AuditEntry
+
+    conversation = first_conversation(wapikit, assigned=True)
+    client.force_login(make_user(who))
+    _warm(client, upstream_calls)
+    case = Case("bulk", "forbidden", who=who, action=action)
+    response = client.post("/bulk/", _form(wapikit, case, conversation), **HTMX)
+    assert response.status_code == 403
+    assert upstream_calls == []
+    assert set(AuditEntry.objects.values_list("outcome", flat=True)) <= {"denied"}
+    after = wapikit.get(f"/conversation/{conversation['uniqueId']}")["conversation"]
+    assert (after["status"], after["assignedTo"]["uniqueId"]) == (
+        conversation["status"], conversation["assignedTo"]["uniqueId"]
+    )
 
 
 # --- Content-Security-Policy and inline code ------------------------------------------------
