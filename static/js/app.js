@@ -88,7 +88,7 @@ function focusCard(card) {
   card.scrollIntoView({ block: "nearest" });
 }
 function buttonNamed(card, name) {
-  return Array.from(card.querySelectorAll(".actions button")).find((b) => b.textContent.trim() === name);
+  return Array.from(card.querySelectorAll(".actions button, .actions [role=button]")).find((b) => b.textContent.trim() === name);
 }
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -136,4 +136,28 @@ document.addEventListener("input", (event) => {
   event.target.closest(".picker").querySelectorAll("li").forEach((item) => {
     item.hidden = needle !== "" && !item.textContent.toLowerCase().includes(needle);
   });
+});
+
+// Delete shares the card's form, so its confirmation is asked here: the browser's own dialog,
+// then the server is told the user confirmed. Without JavaScript the server asks instead.
+let lastSubmitter = null;
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("button[type=submit]");
+  if (button) lastSubmitter = button;
+}, true);
+document.addEventListener("htmx:confirm", (event) => {
+  const button = lastSubmitter;
+  if (!button || !("confirm" in button.dataset) || !button.form || button.form !== event.detail.elt) return;
+  event.preventDefault();
+  if (window.confirm("Delete this conversation? It leaves every inbox view but Deleted.")) {
+    button.dataset.confirmed = "yes";
+    event.detail.issueRequest(true);
+  }
+});
+document.addEventListener("htmx:configRequest", (event) => {
+  const button = lastSubmitter;
+  if (button && button.dataset.confirmed === "yes" && button.form === event.detail.elt) {
+    event.detail.parameters.confirmed = "yes";
+    delete button.dataset.confirmed;
+  }
 });

@@ -71,7 +71,7 @@ def test_manager_reassigns_a_conversation_through_the_member_picker(signed_in, f
     card = page.locator(f"#c-{cid}")
 
     button(card, "Reassign").click()
-    picker = page.locator(f"#picker-{cid}")
+    picker = page.locator(f"#c-{cid} .picker-slot")
     with answer_to(page, "assign") as answer:
         button(picker, target).click()
 
@@ -171,7 +171,7 @@ def test_inbox_has_no_console_errors_or_csp_violations(signed_in, wapikit):
     # Exercise htmx too: loading the member picker swaps server HTML into the page.
     cid = card_id(first_card(page))
     button(page.locator(f"#c-{cid}"), "Reassign").click()
-    expect(page.locator(f"#picker-{cid} button").first).to_be_visible()
+    expect(page.locator(f"#c-{cid} .picker-slot button").first).to_be_visible()
     page.wait_for_load_state("networkidle")
 
     assert page.evaluate("typeof htmx") == "object", "htmx did not load"

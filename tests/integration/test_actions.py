@@ -170,8 +170,9 @@ def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, 
     inbox = body_of(client.get("/?per_page=50"))
     assert f'id="c-{case.cid}"' in inbox
 
-    reassign = f"/conversations/{case.cid}/reassign/"
-    picker = body_of(client.get(reassign, form_fields(inbox, reassign), **HTMX))
+    link = re.search(rf'href="(/conversations/{case.cid}/reassign/\?[^"]*)"[^>]*>Reassign</a>', inbox)
+    assert link, "the card links to its reassign picker"
+    picker = body_of(client.get(unescape(link.group(1)), **HTMX))
     assigned = client.post(
         f"/conversations/{case.cid}/assign/",
         {**form_fields(picker, f"/conversations/{case.cid}/assign/"), "member_id": agent},
@@ -180,8 +181,10 @@ def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, 
 
     assert assigned.status_code == 200
     assert "Assigned to <strong><bdi>Priya Raman</bdi></strong>" in body_of(assigned)
-    close = f"/conversations/{case.cid}/close/"
-    closed = client.post(close, form_fields(body_of(assigned), close), **HTMX)
+    # The card's one form carries the fields; its Close button posts them to the close URL.
+    card_form = form_fields(body_of(assigned), f"/conversations/{case.cid}/")
+    assert f'formaction="/conversations/{case.cid}/close/"' in body_of(assigned)
+    closed = client.post(f"/conversations/{case.cid}/close/", card_form, **HTMX)
     assert closed.status_code == 200
     assert '<span class="badge badge-closed">Closed</span>' in body_of(closed)
     state = current(fresh_wapikit, case.cid)
@@ -264,7 +267,7 @@ def test_delete_without_confirmation_shows_a_confirmation_page_and_changes_nothi
 
     assert response.status_code == 200
     body = body_of(response)
-    assert f"Delete the conversation with <bdi>{html(case.conversation['contact']['name'])}</bdi>?" in body
+    assert "Delete this conversation?" in body
     assert f'action="/conversations/{case.cid}/delete/"' in body
     assert '<input type="hidden" name="confirmed" value="yes">' in body
     assert f'<input type="hidden" name="next" value="{html(NEXT)}">' in body
@@ -473,7 +476,7 @@ def test_a_post_with_the_pages_csrf_token_is_accepted(make_user, wapikit, upstre
     response = client.post(f"/conversations/{case.cid}/delete/", {"next": NEXT, "csrfmiddlewaretoken": token})
 
     assert response.status_code == 200
-    assert "Delete the conversation" in body_of(response)
+    assert "Delete this conversation?" in body_of(response)
     assert current(wapikit, case.cid)["status"] == "Active"
 
 

@@ -457,15 +457,6 @@ def test_the_conflict_names_the_dashboard_user_who_made_the_change(login_as, mak
     assert upstream(fresh_wapikit, cid)["status"] == "Active"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "APP BUG: dashboard/inbox/views.py:393 `messages.warning(request, notice + \" The page now shows…\")`: "
-        "notice is a SafeString (format_html with <bdi>), but SafeString + str is a plain str, so the flash "
-        "shows '<bdi>…</bdi>' as literal text. Fix: `format_html(\"{} The page now shows the current state; "
-        "act again if you still want to.\", notice)`."
-    ),
-    strict=True,
-)
 def test_without_htmx_a_conflict_sends_the_user_back_with_a_readable_warning(login_as, fresh_wapikit, upstream_calls):
     client = warmed(login_as("manager"), upstream_calls)
     conversation = first_conversation(fresh_wapikit, "Active", assigned=False)

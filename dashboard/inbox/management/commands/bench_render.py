@@ -58,7 +58,8 @@ class Command(BaseCommand):
                 results.append((f"inbox, {cards} cards", median, size))
             target = decoded[0]
             closed = msgspec.structs.replace(target, status="Closed")
-            with mock.patch.object(services, "conversation_set_status", return_value=closed):
+            done = services.ActionResult("succeeded", "", closed)
+            with mock.patch.object(services, "conversation_act", return_value=done):
                 median, size = self._time(
                     lambda: client.post(f"/conversations/{target.unique_id}/close/", {"next": "/"}, headers={"HX-Request": "true"}),
                     runs,
