@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test venv deps chromium clean
+.PHONY: run test bench venv deps chromium clean
 
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; \
@@ -27,6 +27,15 @@ run: deps
 ## Run the whole test suite (installs Debian's chromium for browser tests when it can).
 test: deps chromium
 	$(PY) -m pytest
+
+## Print the benchmark table (render times, upstream calls, bytes, overhead, a 60 s load run).
+bench: deps
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
+	@mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py bench $(BENCH_ARGS)
 
 chromium:
 	@scripts/ensure-chromium

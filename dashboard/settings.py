@@ -208,6 +208,7 @@ INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 # The sandbox answers with this key, and with this added latency (tests change it at run time).
 SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
+SANDBOX_CACHE_GETS = env_bool("SANDBOX_CACHE_GETS", False)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ import requests
 from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 
+from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
 
@@ -159,9 +160,7 @@ def sandbox(tmp_path_factory) -> Sandbox:
     subprocess.run([sys.executable, "manage.py", "seed_sandbox"], cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(directory / "sandbox.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload",
-         "--settings=dashboard.settings_sandbox", "--skip-checks"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        sandbox_command("127.0.0.1", port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         wait_for_port(port, process)
@@ -180,7 +179,7 @@ def wapikit(sandbox, settings) -> Sandbox:
     settings.WAPIKIT_GET_RETRIES = 0
     get_client.cache_clear()
     cache.clear()
-    sandbox.control(latency_ms=0)
+    sandbox.control(reset=True)  # no latency and no fault left over from another test
     yield sandbox
     get_client.cache_clear()
     cache.clear()
@@ -188,9 +187,12 @@ def wapikit(sandbox, settings) -> Sandbox:
 
 @pytest.fixture
 def fresh_wapikit(wapikit) -> Sandbox:
-    """The sandbox re-seeded, for tests that change conversations."""
+    """The sandbox re-seeded, for tests that change conversations; seeded again afterwards, so
+    what a test changed never leaks into the next."""
     wapikit.reseed()
-    return wapikit
+    yield wapikit
+    wapikit.control(reset=True)
+    wapikit.reseed()
 
 
 @dataclass

@@ -175,7 +175,17 @@ def _sort_key(sort: str):
     if sort == "unread":
         return lambda c: (-c.number_of_unread_messages, -c.last_activity.timestamp())
     if sort == "window":
-        return lambda c: scan.reply_window_ends(c) or far_future
+        # Open windows closing soonest first; closed ones (nothing left to save) and unknown last.
+        def window_key(c: Conversation):
+            ends = scan.reply_window_ends(c)
+            if ends is None:
+                return (2, far_future)
+            if ends <= now:
+                return (1, -ends.timestamp())
+            return (0, ends)
+
+        now = datetime.now(UTC)
+        return window_key
     return lambda c: -c.last_activity.timestamp()
 
 

@@ -451,6 +451,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
     if not ids:
         return bulk_problem(request, "Select at least one conversation.", 400, next_url)
 
+    visible = set(on_screen) | set(request.POST.get("screen", "").split(","))
     report = bulk.bulk_apply(
         user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members
     )
@@ -458,8 +459,9 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         "report": report,
         "powers": powers,
         "next": next_url,
+        # Redraw every card the page shows (the browser lists them in `screen`), ticked or not.
         "redraw": [item.result.conversation for item in report.items
-                   if item.conversation_id in on_screen and item.result.conversation is not None],
+                   if item.conversation_id in visible and item.result.conversation is not None],
     }
     if request.htmx:
         return render(request, "inbox/inbox.html#bulk_report", context)

@@ -5,15 +5,17 @@ paging rules, the default list without Closed and Deleted, whole conversations f
 from __future__ import annotations
 
 import hmac
+import threading
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import APIException
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -40,16 +42,36 @@ def check_key(request: Request) -> None:
         raise SandboxError(401, "Unauthorized access: missing or invalid API key")
 
 
+_answers: dict[str, bytes] = {}
+_answers_lock = threading.Lock()
+
+
 def sandbox_endpoint(*methods: str):
-    """A DRF view that checks the key and lets the control module add latency or faults."""
+    """A DRF view that checks the key and lets the control module add latency or faults.
+
+    With SANDBOX_CACHE_GETS (for benchmarks only: a write from another process would not be
+    seen) GET answers are kept until this process changes something."""
 
     def decorate(func):
-        def view(request: Request, *args, **kwargs) -> Response:
+        def view(request: Request, *args, **kwargs) -> Response | HttpResponse:
             check_key(request)
             fault = control.before_request(request)
             if fault is not None:
                 return fault
-            return func(request, *args, **kwargs)
+            if not settings.SANDBOX_CACHE_GETS:
+                return func(request, *args, **kwargs)
+            key = request.get_full_path()
+            if request.method == "GET" and key in _answers:
+                return HttpResponse(_answers[key], content_type="application/json")
+            response = func(request, *args, **kwargs)
+            if request.method != "GET":
+                with _answers_lock:
+                    _answers.clear()
+            elif response.status_code == 200:
+                body = JSONRenderer().render(response.data)
+                with _answers_lock:
+                    _answers[key] = body
+            return response
 
         view.__name__ = func.__name__
         return api_view(methods)(view)
@@ -239,14 +261,14 @@ def list_conversations(request: Request) -> Response:
 
 @sandbox_endpoint("GET", "POST")
 def conversation_detail(request: Request, conversation_id: str) -> Response:
-    conversation = one_conversation(conversation_id)
     if request.method == "POST":
         status = request.data.get("status") if isinstance(request.data, dict) else None
         if status not in Conversation.Status.values:
             raise SandboxError(400, "status must be one of Active, Closed, Deleted")
-        Conversation.objects.filter(pk=conversation.pk).update(status=status)
-        conversation = one_conversation(conversation_id)
-    return Response({"conversation": conversation_json(conversation)})
+        # One UPDATE, then one read for the answer.
+        if not Conversation.objects.filter(unique_id=parse_uuid(conversation_id, "id")).update(status=status):
+            raise Http404
+    return Response({"conversation": conversation_json(one_conversation(conversation_id))})
 
 
 def body_field(request: Request, name: str) -> str:

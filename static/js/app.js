@@ -54,7 +54,9 @@ function pollChanges() {
   });
   const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",")
     + "&next=" + encodeURIComponent(location.pathname + location.search);
-  window.htmx.ajax("GET", url, { swap: "none", source: cards });
+  // The answer only carries out-of-band swaps; body as source and target keeps the card list's
+  // inherited per-card target and sync rules out of it.
+  window.htmx.ajax("GET", url, { swap: "none", source: document.body, target: document.body });
 }
 let pollTimer = null;
 function schedulePolling() {
@@ -159,5 +161,12 @@ document.addEventListener("htmx:configRequest", (event) => {
   if (button && button.dataset.confirmed === "yes" && button.form === event.detail.elt) {
     event.detail.parameters.confirmed = "yes";
     delete button.dataset.confirmed;
+  }
+});
+
+// A bulk request names every card on screen, so all of them can be redrawn, not only those ticked.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.elt && event.detail.elt.id === "bulk") {
+    event.detail.parameters.screen = Array.from(document.querySelectorAll("#cards .card"), (c) => c.id.slice(2)).join(",");
   }
 });

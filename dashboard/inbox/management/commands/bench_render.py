@@ -31,53 +31,60 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=200)
 
     def handle(self, *args, runs: int, **options):
-        if not ConversationRow.objects.exists():
-            call_command("seed_sandbox")
-        rows = list(conversations().filter(status="Active").order_by("-last_activity_at")[:50])
-        decoded = msgspec.json.decode(
-            msgspec.json.encode([conversation_json(r) for r in rows]), type=list[Conversation]
-        )
-        members = msgspec.json.decode(
-            msgspec.json.encode([member_json(m) for m in MemberRow.objects.prefetch_related("roles")]),
-            type=list[Member],
-        )
-        owner = next(m for m in members if m.is_owner)
-        user, _ = get_user_model().objects.get_or_create(email=owner.email)
-        client = Client()
-        client.force_login(user)
-
-        results = []
-        with (
-            override_settings(ALLOWED_HOSTS=["testserver"]),
-            mock.patch.object(selectors, "members_list", return_value=members),
-        ):
-            for cards in (25, 50):
-                page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3)
-                with mock.patch.object(selectors, "inbox_page", return_value=page):
-                    median, size = self._time(lambda: client.get(f"/?per_page={cards}"), runs)
-                results.append((f"inbox, {cards} cards", median, size))
-            target = decoded[0]
-            closed = msgspec.structs.replace(target, status="Closed")
-            done = services.ActionResult("succeeded", "", closed)
-            with mock.patch.object(services, "conversation_act", return_value=done):
-                median, size = self._time(
-                    lambda: client.post(f"/conversations/{target.unique_id}/close/", {"next": "/"}, headers={"HX-Request": "true"}),
-                    runs,
-                )
-            results.append(("card fragment after Close", median, size))
-
+        results = measure_render(runs)
         self.stdout.write(f"{'what':<28} {'median ms':>10} {'bytes':>8}   ({runs} runs each)")
         for name, median, size in results:
             self.stdout.write(f"{name:<28} {median:>10.2f} {size:>8}")
 
-    @staticmethod
-    def _time(call, runs: int) -> tuple[float, int]:
-        for _ in range(10):
-            response = call()
-            assert response.status_code == 200, response.status_code
-        timings = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            response = call()
-            timings.append((time.perf_counter() - start) * 1000)
-        return statistics.median(timings), len(response.content)
+
+def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, int]]:
+    """Median ms and bytes of the inbox (25 and 50 cards) and of one card fragment, with the
+    upstream replaced by a decoded page of sandbox data. `kind`: whose inbox (owner or manager)."""
+    if not ConversationRow.objects.exists():
+        call_command("seed_sandbox")
+    rows = list(conversations().filter(status="Active").order_by("-last_activity_at")[:50])
+    decoded = msgspec.json.decode(
+        msgspec.json.encode([conversation_json(r) for r in rows]), type=list[Conversation]
+    )
+    members = msgspec.json.decode(
+        msgspec.json.encode([member_json(m) for m in MemberRow.objects.prefetch_related("roles")]),
+        type=list[Member],
+    )
+    viewer = next(m for m in members if (m.is_owner if kind == "owner" else m.email == "manager@example.com"))
+    user, _ = get_user_model().objects.get_or_create(email=viewer.email)
+    client = Client()
+    client.force_login(user)
+
+    results = []
+    with (
+        override_settings(ALLOWED_HOSTS=["testserver"]),
+        mock.patch.object(selectors, "members_list", return_value=members),
+    ):
+        for cards in (25, 50):
+            page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3)
+            with mock.patch.object(selectors, "inbox_page", return_value=page):
+                median, size = _time(lambda: client.get(f"/?per_page={cards}"), runs)
+            results.append((f"inbox, {cards} cards", median, size))
+        target = decoded[0]
+        closed = msgspec.structs.replace(target, status="Closed")
+        done = services.ActionResult("succeeded", "", closed)
+        with mock.patch.object(services, "conversation_act", return_value=done):
+            median, size = _time(
+                lambda: client.post(f"/conversations/{target.unique_id}/close/", {"next": "/"}, headers={"HX-Request": "true"}),
+                runs,
+            )
+        results.append(("card fragment after Close", median, size))
+
+    return results
+
+
+def _time(call, runs: int) -> tuple[float, int]:
+    for _ in range(10):
+        response = call()
+        assert response.status_code == 200, response.status_code
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = call()
+        timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings), len(response.content)

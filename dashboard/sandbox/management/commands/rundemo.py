@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts.demo import ensure_demo_logins
+from dashboard.sandbox.serve import sandbox_command
 
 
 class Command(BaseCommand):
@@ -30,13 +31,7 @@ class Command(BaseCommand):
         if use_sandbox:
             call_command("seed_sandbox", if_empty=True)
             logins = ensure_demo_logins()
-            sandbox = f"{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
-            processes.append(
-                subprocess.Popen(
-                    [*manage, "runserver", sandbox, "--noreload", "--settings=dashboard.settings_sandbox"],
-                    env=env,
-                )
-            )
+            processes.append(subprocess.Popen(sandbox_command(settings.SANDBOX_HOST, settings.SANDBOX_PORT), env=env))
             self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, processes[0])
         processes.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env))
         self._wait_for("127.0.0.1", port, processes[-1])

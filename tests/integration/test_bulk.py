@@ -1,0 +1,439 @@
+"""Bulk actions, end to end against the sandbox over HTTP: each conversation checked, audited and
+reported on its own (succeeded, skipped, failed with the reason), the failed ones retried with one
+form, nothing dropped; refusals before anything is sent; conflicts; "select all matching"; htmx
+redraws; and 200 conversations closed at 100 ms of upstream latency within a few seconds."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from dashboard.audit.models import AuditEntry
+from tests.integration.conftest import body_of, card_ids, conversations_with, html, member_ids
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+FIGURES = Path(__file__).resolve().parents[2] / "var" / "issue4-figures.txt"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+HEADING_RE = re.compile(
+    r"<h2>(?P<action>\w+): (?P<succeeded>\d+) succeeded, (?P<skipped>\d+) skipped, (?P<failed>\d+) failed "
+    r'<span class="muted">of (?P<total>\d+)</span></h2>'
+)
+OOB_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*" id="c-(?P<id>[0-9a-f-]{36})"[^>]*hx-swap-oob="true"')
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def record_figure(line: str, *, key: str | None = None) -> None:
+    """Keep one line per figure in the figures file, replacing an earlier run's line (a line of
+    None only removes it)."""
+    key = key or line.split(":", 1)[0]
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    lines = FIGURES.read_text().splitlines() if FIGURES.exists() else []
+    lines = [existing for existing in lines if existing.split(":", 1)[0] != key]
+    FIGURES.write_text("\n".join([*lines, *([line] if line else [])]) + "\n")
+
+
+def assignee(c: dict) -> str:
+    return (c.get("assignedTo") or {}).get("uniqueId", "")
+
+
+CARD_BLOCK_RE = re.compile(r'<article class="card[^"]*" id="c-(?P<id>[0-9a-f-]{36})".*?</article>', re.S)
+ATTR_RE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def bulk_inputs(body: str) -> dict[str, list[tuple[str, str]]]:
+    """What each card on a page adds to the bulk form when ticked: its inputs with form="bulk"
+    (the id, and the state the user saw)."""
+    found = {}
+    for card in CARD_BLOCK_RE.finditer(body):
+        pairs = []
+        for tag in re.findall(r"<input\b[^>]*>", card[0]):
+            attrs = dict(ATTR_RE.findall(tag))
+            if attrs.get("form") == "bulk":
+                pairs.append((attrs["name"], unescape(attrs["value"])))
+        found[card["id"]] = pairs
+    return found
+
+
+def ticked(client, conversations: list[dict]) -> dict[str, list[str]]:
+    """The bulk form's fields for these conversations as their cards draw them: found on the
+    inbox pages of their status (50 a page), as a browser would post them when ticked."""
+    wanted = {c["uniqueId"]: c["status"].lower() for c in conversations}
+    inputs: dict[str, list[tuple[str, str]]] = {}
+    for status in sorted(set(wanted.values())):
+        page = 1
+        while not all(cid in inputs for cid, s in wanted.items() if s == status):
+            body = body_of(client.get("/", {"status": status, "per_page": 50, "page": page}))
+            drawn = bulk_inputs(body)
+            assert drawn, f"no more cards on page {page} of {status}"
+            inputs.update(drawn)
+            page += 1
+    fields: dict[str, list[str]] = {}
+    for cid in wanted:
+        assert inputs[cid], "a manager's cards can be ticked"
+        for name, value in inputs[cid]:
+            fields.setdefault(name, []).append(value)
+    return fields
+
+
+def current(sandbox, cid: str) -> dict:
+    return sandbox.get(f"/conversation/{cid}")["conversation"]
+
+
+def unique_names(conversations: list[dict], n: int, *, taken: set[str] = frozenset()) -> list[dict]:
+    """n conversations whose contacts' names differ, so the report's lines can be told apart."""
+    picked, names = [], set(taken)
+    for c in conversations:
+        if c["contact"]["name"] not in names:
+            picked.append(c)
+            names.add(c["contact"]["name"])
+        if len(picked) == n:
+            return picked
+    pytest.fail(f"fewer than {n} conversations with distinct contact names")
+
+
+def report_of(body: str) -> dict:
+    section = re.search(r'<section class="report".*?</section>', body, re.S)
+    assert section, "the answer holds the bulk report"
+    section = section[0]
+    heading = HEADING_RE.search(section)
+    assert heading, section[:300]
+
+    def lines(pattern: str) -> list[str]:
+        found = re.search(pattern, section, re.S)
+        return re.findall(r"<li>(.*?)</li>", found[1], re.S) if found else []
+
+    return {
+        "html": section,
+        "heading": {k: (v if k == "action" else int(v)) for k, v in heading.groupdict().items()},
+        "failed": lines(r'<ul class="failures">(.*?)</ul>'),
+        "skipped": lines(r"<summary>\d+ skipped</summary><ul>(.*?)</ul>"),
+        "succeeded": lines(r"<summary>\d+ succeeded</summary><ul>(.*?)</ul>"),
+    }
+
+
+def retry_form(body: str) -> tuple[str, dict[str, list[str]]]:
+    form = re.search(r'<form method="post" action="(/bulk/)"[^>]*>(.*?)</form>', report_of(body)["html"], re.S)
+    assert form, "a report with failures offers to retry them"
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form[2]):
+        fields.setdefault(name, []).append(unescape(value))
+    button = re.search(r"<button[^>]*>([^<]*)</button>", form[2])[1]
+    return button, fields
+
+
+def form_fields(page: str) -> dict[str, list[str]]:
+    """The hidden fields of the inbox's bulk form: the view it acts on."""
+    bulk_form = re.search(r'<form id="bulk".*?</form>', page, re.S)[0]
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', bulk_form):
+        fields.setdefault(name, []).append(unescape(value))
+    return fields
+
+
+def named(line: str, conversation: dict) -> bool:
+    return f"<bdi>{html(conversation['contact']['name'])}</bdi>" in line
+
+
+# --- A mix of outcomes, and the retry ---------------------------------------------------------
+
+
+def test_bulk_close_reports_successes_skips_and_upstream_failures_then_retries_exactly_the_failed(
+    login_as, fresh_wapikit, warm_members, upstream_calls
+):
+    client = login_as("manager")
+    active = unique_names(conversations_with(fresh_wapikit, "Active"), 6)
+    closed = unique_names(conversations_with(fresh_wapikit, "Closed"), 1, taken={c["contact"]["name"] for c in active})[0]
+    requested = [*active, closed]
+    ids = [c["uniqueId"] for c in requested]
+    selection = ticked(client, requested)
+    # The first one twice, as a double-ticked checkbox might send it.
+    selection = {name: [*values, values[0]] for name, values in selection.items()}
+    upstream_calls.clear()
+
+    fresh_wapikit.control(fault="status_500", fault_methods=["POST"], fault_times=2)
+    try:
+        response = client.post("/bulk/", {**selection, "action": "close", "next": "/?view=all"})
+    finally:
+        fresh_wapikit.control(reset=True)
+
+    assert response.status_code == 200
+    body = body_of(response)
+    report = report_of(body)
+    assert report["heading"] == {"action": "Close", "succeeded": 4, "skipped": 1, "failed": 2, "total": 7}
+    # Every requested conversation is in the report exactly once, the repeated one included.
+    for conversation in requested:
+        lines = [line for group in ("succeeded", "skipped", "failed") for line in report[group] if named(line, conversation)]
+        assert len(lines) == 1, conversation["contact"]["name"]
+    assert len(report["succeeded"]) + len(report["skipped"]) + len(report["failed"]) == 7
+    # The skipped one says why; each failure says why.
+    assert len(report["skipped"]) == 1 and named(report["skipped"][0], closed)
+    assert "It is already closed." in report["skipped"][0]
+    assert len(report["failed"]) == 2
+    for line in report["failed"]:
+        assert "WapiKit had an internal error (500)" in line
+
+    # The retry form carries exactly the failed ids, and says how many.
+    button, fields = retry_form(body)
+    assert button == "Retry the 2 failed"
+    failed_ids = fields["ids"]
+    assert len(failed_ids) == 2 == len(set(failed_ids))
+    assert set(failed_ids) <= {c["uniqueId"] for c in active}
+    for cid in failed_ids:
+        conversation = next(c for c in active if c["uniqueId"] == cid)
+        assert any(named(line, conversation) for line in report["failed"])
+    assert fields["action"] == ["close"]
+    assert fields["next"] == ["/?view=all"]
+
+    # WapiKit agrees: four closed, the two failed still active, the skipped one untouched.
+    for conversation in active:
+        expected = "Active" if conversation["uniqueId"] in failed_ids else "Closed"
+        assert current(fresh_wapikit, conversation["uniqueId"])["status"] == expected
+    assert current(fresh_wapikit, closed["uniqueId"])["status"] == "Closed"
+    posts = [c for c in upstream_calls if c.method == "POST"]
+    assert sorted(c.status for c in posts) == [200, 200, 200, 200, 500, 500]
+    assert closed["uniqueId"] not in {c.path.rsplit("/", 1)[1] for c in posts}, "nothing sent for the skipped one"
+
+    # One audit row per conversation, all through "bulk", with each outcome.
+    rows = list(AuditEntry.objects.filter(action="close"))
+    assert Counter(r.conversation_id for r in rows) == Counter(ids)
+    assert {r.via for r in rows} == {"bulk"}
+    outcomes = {r.conversation_id: r.outcome for r in rows}
+    assert Counter(outcomes.values()) == {"succeeded": 4, "skipped": 1, "failed": 2}
+    assert {cid for cid, o in outcomes.items() if o == "failed"} == set(failed_ids)
+    assert outcomes[closed["uniqueId"]] == "skipped"
+    assert all(r.user_email == "manager@example.com" and r.member_name == "Lucas Moreau" for r in rows)
+
+    # Posting the retry form, once WapiKit is well again, closes exactly those two.
+    upstream_calls.clear()
+    retried = client.post("/bulk/", fields)
+
+    assert retried.status_code == 200
+    again = report_of(body_of(retried))
+    assert again["heading"] == {"action": "Close", "succeeded": 2, "skipped": 0, "failed": 0, "total": 2}
+    assert "Retry the" not in again["html"]
+    for cid in failed_ids:
+        assert current(fresh_wapikit, cid)["status"] == "Closed"
+    assert sorted(c.path for c in upstream_calls if c.method == "POST") == sorted(f"/conversation/{i}" for i in failed_ids)
+    retry_rows = AuditEntry.objects.filter(action="close").exclude(pk__in=[r.pk for r in rows])
+    assert sorted(r.conversation_id for r in retry_rows) == sorted(failed_ids)
+    assert {(r.via, r.outcome) for r in retry_rows} == {("bulk", "succeeded")}
+
+
+def test_an_agent_is_refused_a_bulk_close_with_403_nothing_sent_and_nothing_changed(
+    login_as, wapikit, warm_members, upstream_calls
+):
+    client = login_as("agent")
+    active = conversations_with(wapikit, "Active")[:3]
+    ids = [c["uniqueId"] for c in active]
+    warm_members()
+    upstream_calls.clear()
+
+    response = client.post("/bulk/", {"action": "close", "ids": ids, "next": "/"})
+
+    assert response.status_code == 403
+    assert "Your WapiKit role does not allow you to close conversations." in body_of(response)
+    assert upstream_calls == []
+    assert [current(wapikit, cid)["status"] for cid in ids] == ["Active"] * 3
+    assert not AuditEntry.objects.filter(outcome="succeeded").exists()
+
+    # The same with htmx, and with "select all matching".
+    upstream_calls.clear()
+    response = client.post("/bulk/", {"action": "close", "all": "yes", "view": "unassigned", "next": "/"}, **HTMX)
+    assert response.status_code == 403
+    assert upstream_calls == []
+    assert len(conversations_with(wapikit, "Active")) >= len(active)
+    assert not AuditEntry.objects.filter(outcome="succeeded").exists()
+
+
+# --- Conflicts --------------------------------------------------------------------------------
+
+
+def test_a_conversation_changed_since_it_was_seen_is_skipped_and_the_report_names_the_change(
+    login_as, fresh_wapikit, warm_members
+):
+    client = login_as("manager")
+    mei = member_ids(fresh_wapikit)["mei.chen@example.com"]
+    active = conversations_with(fresh_wapikit, "Active")
+    reassigned = next(c for c in active if assignee(c) == mei)
+    closed_elsewhere, untouched = unique_names(
+        [c for c in active if c["uniqueId"] != reassigned["uniqueId"]], 2, taken={reassigned["contact"]["name"]}
+    )
+    # The user ticks three cards...
+    selection = ticked(client, [reassigned, closed_elsewhere, untouched])
+    # ...meanwhile, elsewhere, one is unassigned and another closed.
+    assert fresh_wapikit.post(f"/conversation/{reassigned['uniqueId']}/unassign", {"userId": mei}).status_code == 200
+    assert fresh_wapikit.post(f"/conversation/{closed_elsewhere['uniqueId']}", {"status": "Closed"}).status_code == 200
+
+    response = client.post("/bulk/", {**selection, "action": "close", "next": "/"})
+
+    report = report_of(body_of(response))
+    assert report["heading"] == {"action": "Close", "succeeded": 1, "skipped": 2, "failed": 0, "total": 3}
+    line = next(line for line in report["skipped"] if named(line, reassigned))
+    assert "it was reassigned from Mei Chen to nobody" in line
+    line = next(line for line in report["skipped"] if named(line, closed_elsewhere))
+    assert "its status changed from Active to Closed" in line
+    assert any(named(line, untouched) for line in report["succeeded"])
+    # The reassigned one was not closed: the user never saw its current state.
+    assert current(fresh_wapikit, reassigned["uniqueId"])["status"] == "Active"
+    assert current(fresh_wapikit, untouched["uniqueId"])["status"] == "Closed"
+    row = AuditEntry.objects.get(conversation_id=reassigned["uniqueId"])
+    assert (row.via, row.outcome) == ("bulk", "skipped")
+    assert "reassigned from Mei Chen to nobody" in row.detail
+
+
+# --- Select all matching ----------------------------------------------------------------------
+
+
+def test_select_all_unassigned_closes_exactly_the_unassigned_active_ones_within_the_scan(
+    login_as, fresh_wapikit, settings, warm_members
+):
+    settings.WAPIKIT_SCAN_PAGES = 2
+    client = login_as("manager")
+    active = conversations_with(fresh_wapikit, "Active")
+    assert len(active) == 144
+    within = [c["uniqueId"] for c in active[:100] if not assignee(c)]
+    beyond = [c["uniqueId"] for c in active[100:] if not assignee(c)]
+    assert within and beyond
+
+    page = body_of(client.get("/", {"view": "unassigned"}))
+    assert f"Select all {len(within)} matching" in page
+    assert "searched the 100 most recent active conversations (of 144)" in page
+    fields = form_fields(page)
+    assert fields["view"] == ["unassigned"]
+
+    response = client.post("/bulk/", {**fields, "all": "yes", "action": "close"})
+
+    assert response.status_code == 200
+    report = report_of(body_of(response))
+    n = len(within)
+    assert report["heading"] == {"action": "Close", "succeeded": n, "skipped": 0, "failed": 0, "total": n}
+    now = {c["uniqueId"]: c for s in ("Active", "Closed") for c in conversations_with(fresh_wapikit, s)}
+    assert all(now[cid]["status"] == "Closed" for cid in within)
+    assert all(now[cid]["status"] == "Active" for cid in beyond), "beyond the scan: not selected, not closed"
+    assert sum(1 for c in now.values() if c["status"] == "Active") == 144 - n
+    assert sorted(AuditEntry.objects.filter(via="bulk").values_list("conversation_id", flat=True)) == sorted(within)
+
+
+def test_the_htmx_answer_redraws_only_the_cards_posted_as_on_screen_ids(login_as, fresh_wapikit, warm_members):
+    client = login_as("manager")
+    owner = member_ids(fresh_wapikit)["owner@example.com"]
+    theirs = [c for c in conversations_with(fresh_wapikit, "Active") if assignee(c) == owner]
+    assert len(theirs) > 3
+    page = body_of(client.get("/", {"view": "member", "member": owner}))
+    assert card_ids(page) == [c["uniqueId"] for c in theirs]
+    on_screen = [c["uniqueId"] for c in theirs[:2]]
+    fields = form_fields(page)
+    for cid in on_screen:
+        for name, value in bulk_inputs(page)[cid]:
+            fields.setdefault(name, []).append(value)
+
+    response = client.post("/bulk/", {**fields, "all": "yes", "action": "close"}, **HTMX)
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert "<html" not in body
+    report = report_of(body)
+    assert report["heading"]["succeeded"] == report["heading"]["total"] == len(theirs)
+    redrawn = [(m["id"], m["status"]) for m in OOB_RE.finditer(body)]
+    assert redrawn == [(cid, "closed") for cid in on_screen]
+    assert card_ids(body) == on_screen, "no other card is drawn"
+    assert body.count("hx-swap-oob") == 2
+    # Without htmx the same report, without cards.
+    assert all(current(fresh_wapikit, c["uniqueId"])["status"] == "Closed" for c in theirs)
+
+
+# --- Bulk assign ------------------------------------------------------------------------------
+
+
+def test_bulk_assign_assigns_to_the_chosen_member_and_skips_those_already_theirs(
+    login_as, fresh_wapikit, warm_members, upstream_calls
+):
+    client = login_as("manager")
+    mei = member_ids(fresh_wapikit)["mei.chen@example.com"]
+    active = conversations_with(fresh_wapikit, "Active")
+    already = next(c for c in active if assignee(c) == mei)
+    unassigned = unique_names([c for c in active if not assignee(c)], 3, taken={already["contact"]["name"]})
+    requested = [*unassigned, already]
+    warm_members()
+
+    refused = client.post("/bulk/", {"action": "assign", "ids": [c["uniqueId"] for c in requested], "next": "/"})
+    assert refused.status_code == 400
+    assert "Choose the member" in body_of(refused)
+
+    selection = ticked(client, requested)
+    upstream_calls.clear()
+    response = client.post("/bulk/", {**selection, "action": "assign", "member_id": mei, "next": "/"})
+
+    assert response.status_code == 200
+    report = report_of(body_of(response))
+    assert report["heading"] == {"action": "Assign", "succeeded": 3, "skipped": 1, "failed": 0, "total": 4}
+    assert named(report["skipped"][0], already) and "It is already assigned to Mei Chen." in report["skipped"][0]
+    for conversation in requested:
+        assert assignee(current(fresh_wapikit, conversation["uniqueId"])) == mei
+    assert sorted(c.path for c in upstream_calls if c.method == "POST") == sorted(
+        f"/conversation/{c['uniqueId']}/assign" for c in unassigned
+    )
+    rows = AuditEntry.objects.filter(action="assign")
+    assert sorted(r.conversation_id for r in rows) == sorted(c["uniqueId"] for c in requested)
+    assert {(r.via, r.after_assignee_name) for r in rows} == {("bulk", "Mei Chen")}
+    assert sorted(r.outcome for r in rows) == ["skipped", "succeeded", "succeeded", "succeeded"]
+
+
+# --- 200 conversations at 100 ms --------------------------------------------------------------
+
+
+def test_closing_200_conversations_at_100_ms_latency_takes_under_5_seconds(
+    login_as, fresh_wapikit, warm_members, upstream_calls
+):
+    """The budget is 5 s. The sandbox is one CPU-bound process on a small machine shared with
+    other test runs, so a run over budget is measured once more from the same starting point;
+    both figures are recorded."""
+    client = login_as("manager")
+    attempts: list[float] = []
+    for attempt in range(2):
+        if attempt:
+            fresh_wapikit.reseed()
+        active = conversations_with(fresh_wapikit, "Active")
+        for conversation in conversations_with(fresh_wapikit, "Closed")[: 200 - len(active)]:
+            reopened = fresh_wapikit.post(f"/conversation/{conversation['uniqueId']}", {"status": "Active"})
+            assert reopened.status_code == 200
+        active = conversations_with(fresh_wapikit, "Active")
+        assert len(active) == 200
+        selection = ticked(client, active)
+        assert len(selection["ids"]) == 200
+        warm_members()
+        upstream_calls.clear()
+
+        fresh_wapikit.control(latency_ms=100)
+        try:
+            started = time.perf_counter()
+            response = client.post("/bulk/", {**selection, "action": "close", "next": "/"})
+            elapsed = time.perf_counter() - started
+        finally:
+            fresh_wapikit.control(latency_ms=0)
+        attempts.append(elapsed)
+
+        assert response.status_code == 200
+        report = report_of(body_of(response))
+        assert report["heading"] == {"action": "Close", "succeeded": 200, "skipped": 0, "failed": 0, "total": 200}
+        assert conversations_with(fresh_wapikit, "Active") == []
+        assert sum(1 for c in upstream_calls if c.method == "POST") == 200
+        if elapsed < 5:
+            break
+
+    calls = len(upstream_calls)
+    record_figure(f"BULK 200 @100ms: {elapsed:.2f} s, upstream calls: {calls}")
+    if len(attempts) > 1:
+        record_figure(f"BULK 200 attempts: {', '.join(f'{a:.2f} s' for a in attempts)}")
+    else:
+        record_figure("", key="BULK 200 attempts")
+    assert elapsed < 5, f"{', '.join(f'{a:.2f} s' for a in attempts)}"
+    assert AuditEntry.objects.filter(via="bulk", outcome="succeeded").count() == 200 * len(attempts)
