@@ -26,7 +26,9 @@ run: deps
 
 ## Run the whole test suite (installs Debian's chromium for browser tests when it can).
 test: deps chromium
+	@scripts/ensure-services
 	$(PY) -m pytest
+	@scripts/test-on-postgres
 
 ## Print the benchmark table (render times, upstream calls, bytes, overhead, a 60 s load run).
 bench: deps
