@@ -148,6 +148,18 @@ def query_string(query: selectors.InboxQuery, **changes) -> str:
 
 @require_GET
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
+    status = request.GET.get("status")
+    if status is not None and status not in selectors.STATUS_FILTERS:
+        return render(
+            request,
+            "inbox/problem.html",
+            {
+                "headline": "Unknown filter.",
+                "alert": f"There is no status filter “{status[:40]}”: choose Active, Closed, Deleted or All.",
+                "next": "/",
+            },
+            status=400,
+        )
     query = inbox_query(request.GET)
     context = {
         "query": query,

@@ -214,3 +214,15 @@ def test_the_api_key_never_reaches_the_browser(login_as, wapikit):
         for name, value in response.items():
             assert wapikit.api_key not in value, name
         assert wapikit.api_key not in str(response.cookies)
+
+
+def test_an_unknown_status_filter_is_refused_with_400_and_no_upstream_call(login_as, wapikit, upstream_calls):
+    client = login_as("manager")
+    client.get("/")  # members cached
+    upstream_calls.clear()
+
+    response = client.get("/?status=Archived")
+
+    assert response.status_code == 400
+    assert "There is no status filter" in body_of(response)
+    assert upstream_calls == []
