@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import requests
 from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 
+from dashboard.inbox.benchkit import free_port, wait_for_port
 from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
@@ -33,25 +32,6 @@ MEMBER_EMAILS = {
     "moderator": "jonas.becker@example.com",
     "closer": "fatima.elamrani@example.com",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("sandbox did not start")
 
 
 # Every response the dashboard gives during the suite (test client and live server alike) and
