@@ -79,7 +79,10 @@ FAILURES = [
     ),
 ]
 
-SURFACES = ["inbox", "conversation page", "action (htmx)", "action (no JS)"]
+# A bulk report lists each failure as `<li><strong>name</strong>: <message></li>`.
+BULK_FAILURE_RE = re.compile(r'<ul class="failures"><li><strong>.*?</strong>: (?:<bdi>)?(.*?)(?:</bdi>)?</li>', re.S)
+
+SURFACES = ["inbox", "conversation page", "action (htmx)", "action (no JS)", "bulk (htmx)"]
 
 
 def failure_params() -> list:
@@ -229,7 +232,8 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
     form = {"next": "/", "seen_status": "Active", "seen_assignee": assignee}
 
     action = surface.startswith("action")
-    if action:
+    bulk = surface.startswith("bulk")
+    if action or bulk:
         client.raise_request_exception = False  # a crash is recorded as the 500 the user would get
     following = None
     started = time.perf_counter()
@@ -241,6 +245,10 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
             response = client.get(f"/conversations/{cid}/")
         elif surface == "action (htmx)":
             response = client.post(f"/conversations/{cid}/close/", form, headers=HTMX)
+        elif bulk:
+            response = client.post(
+                "/bulk/", {"action": "close", "ids": f"{cid}:Active:{assignee}", "next": "/"}, headers=HTMX
+            )
         else:
             response = client.post(f"/conversations/{cid}/close/", form)
             if response.status_code == 302:
@@ -252,6 +260,8 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
         message = seen_message(BANNER_RE, body)
     elif surface == "action (htmx)":
         message = seen_message(ALERT_RE, body)
+    elif bulk:
+        message = seen_message(BULK_FAILURE_RE, body)
     else:
         message = seen_message(FLASH_RE, body_of(following) if following is not None else body)
     matrix[(failure.name, surface)] = f"{response.status_code} · {message[:60]}"
@@ -265,6 +275,11 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
     if surface == "action (no JS)":
         assert response.status_code == 302
         assert response["Location"] == "/"
+    elif bulk:
+        # The bulk answer is the report: it accounts for the conversation as failed.
+        assert response.status_code == 200
+        assert "0 succeeded, 0 skipped, 1 failed" in body
+        assert "Retry the 1 failed" in body
     else:
         assert response.status_code == failure.status
     if surface == "inbox":
@@ -274,7 +289,7 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
         assert "This conversation could not be loaded." in body
         assert "<article" not in body
 
-    if action:
+    if action or bulk:
         if surface == "action (htmx)":
             # Only the alert is swapped, into the card: the card keeps the state it showed.
             assert response["HX-Retarget"] == f"#alert-{cid}"
