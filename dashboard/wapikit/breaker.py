@@ -43,6 +43,12 @@ class CircuitBreaker:
         # Cooldown over: exactly one caller across all processes gets to probe; the others
         # (often the probe's own siblings, fetched in parallel for one page) wait for its outcome.
         if cache.add(self._probe, 1, timeout=max(int(self.probe_wait) + 1, 1)):
+            # A probe that just failed reopens the circuit and frees this slot: re-read, or a
+            # caller that saw the old, expired circuit would go through as a second probe.
+            reopened = cache.get(self._open_until)
+            if reopened is not None and time.time() < reopened:
+                cache.delete(self._probe)
+                raise CircuitOpen("circuit open: the probe failed")
             return
         deadline = time.monotonic() + self.probe_wait
         while time.monotonic() < deadline:

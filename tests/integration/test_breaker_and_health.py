@@ -210,15 +210,21 @@ def test_callers_waiting_on_a_successful_probe_are_let_through(breaker):
     assert not breaker.is_open
 
 
-def test_callers_waiting_on_a_failed_probe_are_refused(breaker):
+def test_callers_waiting_on_a_failed_probe_are_refused():
+    # A cooldown longer than the wait: no late thread may find the reopened circuit expired
+    # already and become a second, legitimate probe.
+    breaker = CircuitBreaker(name=f"unit-{uuid.uuid4().hex[:8]}", threshold=2, cooldown=1.0, probe_wait=0.3)
     breaker.record_failure()
     breaker.record_failure()
-    time.sleep(0.35)
+    time.sleep(1.05)
 
-    outcomes = _concurrent_callers(breaker, 8, breaker.record_failure)
+    try:
+        outcomes = _concurrent_callers(breaker, 8, breaker.record_failure)
 
-    assert sorted(outcomes) == ["let through"] + ["refused"] * 7
-    assert breaker.is_open
+        assert sorted(outcomes) == ["let through"] + ["refused"] * 7
+        assert breaker.is_open
+    finally:
+        breaker.reset()
 
 
 def test_a_failed_probe_opens_the_circuit_for_another_cooldown(breaker):
