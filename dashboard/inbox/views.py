@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.conf import settings
+from django.middleware.csrf import get_token
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
+from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.wapikit import errors, validate_id
 from dashboard.audit.models import AuditEntry
 
@@ -192,7 +194,10 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
     ]
     template = "inbox/inbox.html#results" if request.htmx and request.htmx.target == "results" else "inbox/inbox.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # Cached cards carry a placeholder where this request's CSRF token belongs.
+    response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+    return response
 
 
 @require_GET

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.conftest import body_of, card_ids, card_statuses, html
@@ -226,3 +228,43 @@ def test_an_unknown_status_filter_is_refused_with_400_and_no_upstream_call(login
     assert response.status_code == 400
     assert "There is no status filter" in body_of(response)
     assert upstream_calls == []
+
+
+def test_cards_served_from_the_card_cache_carry_this_requests_csrf_token(wapikit, make_user):
+    from django.test import Client
+
+    from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("manager"))
+    client.get("/")  # renders and caches the cards
+    body = body_of(client.get("/"))  # served from the card cache
+
+    assert CSRF_PLACEHOLDER not in body
+    cid = card_ids(body)[0]
+    card = body.split(f'id="c-{cid}"', 1)[1]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', card).group(1)
+    status = re.search(r'name="seen_status" value="(\w+)"', card).group(1)
+    assignee = re.search(r'name="seen_assignee" value="([^"]*)"', card).group(1)
+    try:
+        response = client.post(
+            f"/conversations/{cid}/close/",
+            {"csrfmiddlewaretoken": token, "next": "/", "seen_status": status, "seen_assignee": assignee},
+        )
+        assert response.status_code == 302, "the cached card's form is accepted"
+    finally:
+        wapikit.post(f"/conversation/{cid}", {"status": "Active"})
+
+
+def test_a_card_cached_for_one_viewer_is_not_served_to_another_with_other_powers(login_as, wapikit, make_user):
+    from django.test import Client
+
+    manager = login_as("manager")
+    assert ">Close</button>" in body_of(manager.get("/"))
+
+    agent = Client()
+    agent.force_login(make_user("agent"))
+    body = body_of(agent.get("/"))
+
+    assert card_ids(body), "the agent sees the same cards"
+    assert ">Close</button>" not in body and ">Reassign</a>" not in body

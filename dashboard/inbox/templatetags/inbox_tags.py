@@ -4,8 +4,11 @@ autoescape it, because every string from WapiKit was written by strangers."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 from datetime import datetime
 
+import msgspec
 from django import template
 from django.urls import reverse
 from django.utils import timezone
@@ -115,3 +118,29 @@ def _url_patterns() -> dict[str, str]:
 def paths(conversation) -> dict[str, str]:
     """The card's URLs, from the URLconf's own patterns."""
     return {name: url.replace(_PLACEHOLDER, conversation.unique_id) for name, url in _url_patterns().items()}
+
+
+# Cards are cached once rendered (see the inbox's results partial). A cached card must not hold
+# one user's CSRF token for another, so cards are rendered with this placeholder, which the view
+# replaces with the request's own token; it is random so no upstream text can contain it.
+CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
+
+
+@register.simple_tag
+def csrf_placeholder() -> str:
+    return CSRF_PLACEHOLDER
+
+
+@register.filter
+def fingerprint(conversation) -> str:
+    """Everything a card shows of a conversation, hashed: the card cache's key."""
+    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=12).hexdigest()
+
+
+@register.filter
+def powers_key(powers) -> str:
+    member = powers.member
+    flags = "".join("1" if flag else "0" for flag in (
+        powers.can_update, powers.can_delete, powers.can_assign, powers.can_unassign
+    ))
+    return f"{member.unique_id if member else '-'}:{flags}"

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -174,6 +175,7 @@ class Command(BaseCommand):
                 benchkit.wait_for_port(port, server)
                 url = f"http://127.0.0.1:{port}/"
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
+                static = self._static_headers(url, session.session_key)
                 warm = subprocess.run(
                     [wrk, "-t2", "-c4", "-d3s", "-H", cookie, url], capture_output=True, text=True, check=True
                 )
@@ -202,9 +204,23 @@ class Command(BaseCommand):
             error_text.append(f"{non2xx.group(1)} non-2xx")
         label = f"load: inbox, gunicorn {workers}×{threads} threads, sandbox 50 ms, {users} users, {elapsed:.0f} s"
         return [
+            ("static files under gunicorn (production settings)", static),
             (label, f"{rps} req/s · p50 {p50} · p99 {p99} · {total} requests"),
             ("load: errors", ", ".join(error_text) or "0"),
         ]
+
+    @staticmethod
+    def _static_headers(url: str, session_key: str) -> str:
+        """How the stylesheet the inbox links to is served: compressed, and for how long cached."""
+        request = urllib.request.Request(url, headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            page = response.read().decode()
+        css = re.search(r'href="(/static/css/app[^"]+\.css)"', page).group(1)
+        request = urllib.request.Request(url.rstrip("/") + css, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            encoding = response.headers.get("Content-Encoding", "none")
+            cache_control = response.headers.get("Cache-Control", "none")
+        return f"{css}: Content-Encoding {encoding}; Cache-Control {cache_control}"
 
 
 def _paths(calls: list[tuple[str, str]]) -> str:
