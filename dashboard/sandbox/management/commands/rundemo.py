@@ -23,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     def handle(self, *args, port: int, **options):
+        # A process manager stops us with SIGTERM: stop both servers then too, as with Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         use_sandbox = "WAPIKIT_BASE_URL" not in os.environ
         call_command("migrate", verbosity=0)
         processes: list[subprocess.Popen] = []
@@ -56,7 +58,7 @@ class Command(BaseCommand):
         finally:
             for p in processes:
                 if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
+                    p.terminate()
             for p in processes:
                 try:
                     p.wait(timeout=5)
@@ -75,3 +77,7 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.2)
         raise CommandError(f"nothing listened on {host}:{port} within {timeout:.0f} s")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
