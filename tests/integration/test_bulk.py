@@ -183,7 +183,12 @@ def test_bulk_close_reports_successes_skips_and_upstream_failures_then_retries_e
     # The retry form carries exactly the failed ids, and says how many.
     button, fields = retry_form(body)
     assert button == "Retry the 2 failed"
-    failed_ids = fields["ids"]
+    # Each carries the state last read, so the retry is conflict-checked like the first try.
+    failed_ids = [token.partition(":")[0] for token in fields["ids"]]
+    for token in fields["ids"]:
+        conversation = next(c for c in active if c["uniqueId"] == token.partition(":")[0])
+        assignee = (conversation.get("assignedTo") or {}).get("uniqueId", "")
+        assert token == f"{conversation['uniqueId']}:Active:{assignee}"
     assert len(failed_ids) == 2 == len(set(failed_ids))
     assert set(failed_ids) <= {c["uniqueId"] for c in active}
     for cid in failed_ids:
