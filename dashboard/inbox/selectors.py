@@ -43,17 +43,13 @@ def members_list() -> list[Member]:
     return members
 
 
-def members_forget() -> None:
-    cache.delete(MEMBERS_CACHE_KEY)
-
-
 def member_by_email(members: list[Member], email: str) -> Member | None:
     email = email.strip().lower()
     return next((m for m in members if m.email.strip().lower() == email), None)
 
 
-def powers_for(user) -> Powers:
-    return Powers(member=member_by_email(members_list(), user.email))
+def powers_for(user, members: list[Member] | None = None) -> Powers:
+    return Powers(member=member_by_email(members_list() if members is None else members, user.email))
 
 
 @dataclass(frozen=True, slots=True)

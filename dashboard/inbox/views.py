@@ -41,10 +41,17 @@ def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int
     return push_url(render(request, template, context, status=status), False)
 
 
+def current_members(request: HtmxHttpRequest) -> list:
+    """The organisation's members, read from the cache once per request."""
+    if not hasattr(request, "_members"):
+        request._members = selectors.members_list()
+    return request._members
+
+
 def current_powers(request: HtmxHttpRequest) -> Powers:
-    """The user's WapiKit powers, once per request (the member list itself is cached)."""
+    """The user's WapiKit powers: those of the member with their email."""
     if not hasattr(request, "_powers"):
-        request._powers = selectors.powers_for(request.user)
+        request._powers = selectors.powers_for(request.user, current_members(request))
     return request._powers
 
 
@@ -95,6 +102,10 @@ def card_problem(
         retarget(response, f"#alert-{conversation_id}")
         reswap(response, "innerHTML")
         return response
+    return problem_without_js(request, message, status, next_url)
+
+
+def problem_without_js(request: HttpRequest, message: str, status: int, next_url: str) -> HttpResponse:
     if status in (400, 403):
         # Refused before anything was tried: say so with the status, not a redirect.
         return render(request, "inbox/problem.html", {"alert": message, "next": next_url}, status=status)
@@ -139,6 +150,10 @@ def inbox_query(get) -> selectors.InboxQuery:
     )
 
 
+def view_links(query: selectors.InboxQuery) -> dict[str, str]:
+    return {view: query_string(query, view=view, page=1) for view, _ in VIEW_LABELS}
+
+
 def query_string(query: selectors.InboxQuery, **changes) -> str:
     """The URL query of a view, without defaults, for links that change one thing."""
     defaults = selectors.InboxQuery()
@@ -176,7 +191,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         context["powers"] = powers
         if not powers.can_view:
             return render(request, "inbox/inbox.html", context, status=403)
-        context["members"] = selectors.members_list()
+        context["members"] = current_members(request)
         page, context["scanned"] = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
         context["inbox"] = page
     except errors.WapiKitError as exc:
@@ -187,7 +202,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
         "previous": query_string(query, page=page.page - 1),
         "next": query_string(query, page=page.page + 1),
-        "views": {v: query_string(query, view=v, page=1) for v in ("all", "mine", "unassigned")},
+        "views": view_links(query),
     }
     # The bulk form carries the view, so "select all matching" means this view's matches.
     context["query_fields"] = [
@@ -221,7 +236,7 @@ def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
             "query": query,
             "counts": counts,
             "scan_description": description,
-            "views": {v: query_string(query, view=v, page=1) for v in ("all", "mine", "unassigned")},
+            "views": view_links(query),
             "view_labels": VIEW_LABELS,
         },
     )
@@ -264,7 +279,7 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
                 status=403,
                 next_url=next_url,
             )
-        members = selectors.members_list()
+        members = current_members(request)
         counts = selectors.open_counts()
     except errors.WapiKitError as exc:
         return card_problem(
@@ -320,7 +335,6 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
 
     try:
         powers = current_powers(request)
-        members = selectors.members_list() if action is Action.ASSIGN else []
     except errors.WapiKitError as exc:
         return problem(exc.user_message, status_for_error(exc))
     if not powers.allows(action):
@@ -336,7 +350,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             member_id = validate_id(request.POST.get("member_id", ""))
         except errors.InvalidId:
             return problem("Choose a member to assign the conversation to.", 400)
-        member = next((m for m in members if m.unique_id == member_id), None)
+        member = next((m for m in current_members(request) if m.unique_id == member_id), None)
         if member is None:
             return problem("That member is not in this WapiKit organisation.", 400)
 
@@ -361,7 +375,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         member=member,
         seen=seen,
         force=request.POST.get("force") == "yes",
-        members=members or selectors.members_list(),
+        members=current_members(request),
     )
     if result.outcome == "conflict":
         return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
@@ -431,7 +445,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         return bulk_problem(request, "Choose Close, Reopen, Reassign or Unassign.", 400, next_url)
     try:
         powers = current_powers(request)
-        members = selectors.members_list()
+        members = current_members(request)
     except errors.WapiKitError as exc:
         return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
     if not powers.allows(action):
@@ -488,10 +502,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
 def bulk_problem(request: HtmxHttpRequest, message: str, status: int, next_url: str) -> HttpResponse:
     if request.htmx:
         return render(request, ALERT, {"alert": message, "alert_level": "error"}, status=status)
-    if status in (400, 403):
-        return render(request, "inbox/problem.html", {"alert": message, "next": next_url}, status=status)
-    messages.error(request, message)
-    return redirect(next_url)
+    return problem_without_js(request, message, status, next_url)
 
 
 
