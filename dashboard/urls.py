@@ -14,7 +14,6 @@ urlpatterns = [
     path("bulk/", inbox.bulk_action, name="bulk"),
     path("workload/", inbox.workload, name="workload"),
     path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),
-    path("conversations/<str:conversation_id>/reassign/", inbox.reassign_picker, name="reassign"),
     path("conversations/<str:conversation_id>/close/", inbox.conversation_action, {"action": "close"}, name="close"),
     path("conversations/<str:conversation_id>/reopen/", inbox.conversation_action, {"action": "reopen"}, name="reopen"),
     path("conversations/<str:conversation_id>/delete/", inbox.conversation_action, {"action": "delete"}, name="delete"),

@@ -26,6 +26,19 @@ class Seen:
     status: str
     assignee_id: str  # "" when unassigned
 
+    @classmethod
+    def parse(cls, text: str | None) -> Seen | None:
+        """Read "<status>:<assignee id>", as forms and selections carry it; None without a status."""
+        status, _, assignee_id = (text or "").partition(":")
+        return cls(status=status, assignee_id=assignee_id) if status else None
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> Seen:
+        return cls(conversation.status, _assignee_id(conversation))
+
+    def __str__(self) -> str:
+        return f"{self.status}:{self.assignee_id}"
+
 
 @dataclass(slots=True)
 class ActionResult:

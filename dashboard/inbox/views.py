@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -63,6 +64,22 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
     return reverse("inbox")
 
 
+def return_to(request: HtmxHttpRequest) -> str:
+    """The page to go back to after an action: the form's `next` when it carries one, else the
+    page the request came from (htmx names it; browsers send it as the Referer, in full on the
+    same origin), as a path on this site; the inbox when none of them is on this site."""
+    explicit = request.POST.get("next") or request.GET.get("next")
+    if explicit:
+        return safe_next(request, explicit)
+    for candidate in (request.htmx.current_url, request.headers.get("referer")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            parts = urlsplit(candidate)
+            return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return reverse("inbox")
+
+
 def positive_int(value: str | None, default: int) -> int:
     try:
         number = int(value) if value is not None else default
@@ -99,7 +116,7 @@ def card_problem(
             {"alert": message, "alert_level": "error", "conversation_id": conversation_id},
             status=status,
         )
-        retarget(response, f"#alert-{conversation_id}")
+        retarget(response, f"#c-{conversation_id} .alert")
         reswap(response, "innerHTML")
         return response
     return problem_without_js(request, message, status, next_url)
@@ -265,20 +282,12 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
     return render(request, "inbox/conversation.html", context)
 
 
-@require_GET
-def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpResponse:
-    """The member picker: a fragment under the card with htmx, a page of its own without."""
-    next_url = safe_next(request, request.GET.get("next"))
+def member_picker(
+    request: HtmxHttpRequest, conversation_id: str, *, seen: services.Seen | None, next_url: str
+) -> HttpResponse:
+    """The answer to "assign" without a member: the members to choose from, with their open
+    conversations. Under the card with htmx, a page of its own without."""
     try:
-        conversation_id = validate_id(conversation_id)
-        if not current_powers(request).can_assign:
-            return card_problem(
-                request,
-                conversation_id=conversation_id,
-                message="Your WapiKit role does not allow assigning conversations.",
-                status=403,
-                next_url=next_url,
-            )
         members = current_members(request)
         counts = selectors.open_counts()
     except errors.WapiKitError as exc:
@@ -289,12 +298,13 @@ def reassign_picker(request: HtmxHttpRequest, conversation_id: str) -> HttpRespo
     context = {
         "conversation_id": conversation_id,
         "members": [(m, counts.get(m.unique_id, 0), selectors.member_warnings(m)) for m in members],
-        "current_id": request.GET.get("current", ""),
-        "seen_status": request.GET.get("status", ""),
+        "seen": seen,
         "next": next_url,
     }
     if request.htmx:
-        return fragment(request, "inbox/reassign.html#picker", context)
+        response = fragment(request, "inbox/reassign.html#picker", context)
+        retarget(response, f"#c-{conversation_id} .picker-slot")
+        return reswap(response, "innerHTML")
     return render(request, "inbox/reassign.html", context)
 
 
@@ -311,16 +321,13 @@ _DONE = {
 
 def seen_state(request: HttpRequest) -> services.Seen | None:
     """What the form was drawn from; forms without it (API clients) skip the conflict check."""
-    status = request.POST.get("seen_status")
-    if not status:
-        return None
-    return services.Seen(status=status, assignee_id=request.POST.get("seen_assignee", ""))
+    return services.Seen.parse(request.POST.get("seen"))
 
 
 @require_POST
 def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
     action = Action(action)
-    next_url = safe_next(request, request.POST.get("next"))
+    next_url = return_to(request)
 
     def problem(message: str, status: int) -> HttpResponse:
         return card_problem(
@@ -344,17 +351,20 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         )
         return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
 
+    seen = seen_state(request)
     member = None
     if action is Action.ASSIGN:
+        if not request.POST.get("member_id"):
+            # The card's Reassign button: nobody chosen yet, so offer the choice.
+            return member_picker(request, conversation_id, seen=seen, next_url=next_url)
         try:
-            member_id = validate_id(request.POST.get("member_id", ""))
+            member_id = validate_id(request.POST["member_id"])
         except errors.InvalidId:
             return problem("Choose a member to assign the conversation to.", 400)
         member = next((m for m in current_members(request) if m.unique_id == member_id), None)
         if member is None:
             return problem("That member is not in this WapiKit organisation.", 400)
 
-    seen = seen_state(request)
     if action is Action.DELETE and request.POST.get("confirmed") != "yes":
         return render(
             request,
@@ -387,7 +397,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             else f"Nothing to do: {result.message}"
         )
         if request.htmx:
-            return fragment(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice, "next": next_url})
+            return fragment(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice})
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
@@ -423,7 +433,6 @@ def conflict_response(
                 "conflict": notice,
                 "conflict_action": action,
                 "conflict_member": member,
-                "next": next_url,
             },
             status=409,
         )
@@ -436,7 +445,7 @@ def conflict_response(
 @require_POST
 def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
     """Close, reopen, reassign or unassign many conversations; answer with the full report."""
-    next_url = safe_next(request, request.POST.get("next"))
+    next_url = return_to(request)
     try:
         action = Action(request.POST.get("action", ""))
     except ValueError:
@@ -464,9 +473,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
             raw_id, _, state = token.partition(":")
             conversation_id = validate_id(raw_id)
             on_screen.append(conversation_id)
-            status, _, assignee = state.partition(":")
-            if status:
-                seen[conversation_id] = services.Seen(status=status, assignee_id=assignee)
+            if shown := services.Seen.parse(state):
+                seen[conversation_id] = shown
     except errors.InvalidId:
         return bulk_problem(request, "The selection contains an id that is not a WapiKit conversation id.", 400, next_url)
     ids = on_screen
@@ -478,7 +486,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
             return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
         ids = list(dict.fromkeys([*on_screen, *(c.unique_id for c in matching)]))
         for c in matching:
-            seen.setdefault(c.unique_id, services.Seen(c.status, c.assigned_to.unique_id if c.assigned_to else ""))
+            seen.setdefault(c.unique_id, services.Seen.of(c))
     if not ids:
         return bulk_problem(request, "Select at least one conversation.", 400, next_url)
 
@@ -559,5 +567,5 @@ def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         "inbox/inbox.html#changes",
-        {"changed": changed, "new": new, "gone": gone, "powers": powers, "next": request.GET.get("next", "/")},
+        {"changed": changed, "new": new, "gone": gone, "powers": powers},
     )

@@ -19,7 +19,7 @@ function updateBulkBar() {
   const bar = document.getElementById("bulk");
   if (!bar) return;
   const all = document.getElementById("select-all");
-  const checked = document.querySelectorAll(".card .select:checked").length;
+  const checked = document.querySelectorAll(".card [name=ids]:checked").length;
   const count = document.getElementById("bulk-count");
   if (all && all.checked) {
     count.textContent = all.parentElement.textContent.replace("Select all", "").replace("matching", "").trim();
@@ -29,7 +29,7 @@ function updateBulkBar() {
   bar.hidden = checked === 0 && !(all && all.checked);
 }
 document.addEventListener("change", (event) => {
-  if (event.target.matches(".card .select, #select-all")) updateBulkBar();
+  if (event.target.matches(".card [name=ids], #select-all")) updateBulkBar();
 });
 document.addEventListener("DOMContentLoaded", updateBulkBar);
 document.addEventListener("htmx:afterSettle", updateBulkBar);
@@ -40,7 +40,7 @@ function busyCard(card) {
   return card.contains(document.activeElement) && document.activeElement !== card
     || card.matches(":hover")
     || card.querySelector(".htmx-request, .picker")
-    || card.querySelector(".select:checked");
+    || card.querySelector("[name=ids]:checked");
 }
 function pollChanges() {
   const cards = document.getElementById("cards");
@@ -52,8 +52,7 @@ function pollChanges() {
     const id = card.id.slice(2);
     if (busyCard(card)) busy.push(id); else versions.push(id + ":" + card.dataset.v);
   });
-  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",")
-    + "&next=" + encodeURIComponent(location.pathname + location.search);
+  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",");
   // The answer only carries out-of-band swaps; body as source and target keeps the card list's
   // inherited per-card target and sync rules out of it.
   window.htmx.ajax("GET", url, { swap: "none", source: document.body, target: document.body });
@@ -86,11 +85,17 @@ function focusCard(card) {
   if (!card) return;
   document.querySelectorAll(".card.kb-focus").forEach((c) => c.classList.remove("kb-focus"));
   card.classList.add("kb-focus");
+  card.tabIndex = -1;
   card.focus();
   card.scrollIntoView({ block: "nearest" });
 }
+// A card takes focus when clicked, so the shortcuts then act on the card the pointer chose.
+document.addEventListener("mousedown", (event) => {
+  const card = event.target.closest && event.target.closest("#cards .card");
+  if (card) card.tabIndex = -1;
+}, true);
 function buttonNamed(card, name) {
-  return Array.from(card.querySelectorAll(".actions button, .actions [role=button]")).find((b) => b.textContent.trim() === name);
+  return Array.from(card.querySelectorAll(".actions button")).find((b) => b.textContent.trim() === name);
 }
 document.addEventListener("keydown", (event) => {
   const target = event.target;
@@ -115,7 +120,7 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   if (event.key === "x") {
-    const box = card.querySelector(".select");
+    const box = card.querySelector("[name=ids]");
     if (box) { box.click(); }
     event.preventDefault();
     return;
@@ -144,8 +149,8 @@ document.addEventListener("input", (event) => {
 // then the server is told the user confirmed. Without JavaScript the server asks instead.
 let lastSubmitter = null;
 document.addEventListener("click", (event) => {
-  const button = event.target.closest && event.target.closest("button[type=submit]");
-  if (button) lastSubmitter = button;
+  const button = event.target.closest && event.target.closest("button");
+  if (button && button.type === "submit") lastSubmitter = button;
 }, true);
 document.addEventListener("htmx:confirm", (event) => {
   const button = lastSubmitter;

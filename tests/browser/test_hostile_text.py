@@ -314,7 +314,7 @@ def test_a_bulk_action_on_hostile_conversations_reports_them_as_text(watched, si
     chosen = hostile["conversations"][:3]
     signed_in("owner", on=page)
     for conversation in chosen:
-        page.locator(f"#c-{conversation['id']} input.select").check()
+        page.locator(f"#c-{conversation['id']} input[name=ids]").check()
     page.get_by_role("button", name="Close selected").click()
     report = page.locator("#bulk-report")
     expect(report).to_contain_text("3 succeeded")

@@ -181,17 +181,36 @@ def test_inbox_has_no_console_errors_or_csp_violations(signed_in, wapikit):
     assert page.failed_requests == []
 
 
-def test_close_works_without_javascript(signed_in, new_page, dashboard, fresh_wapikit):
+def test_close_works_without_javascript_and_returns_to_the_same_view(signed_in, new_page, dashboard, fresh_wapikit):
     page = signed_in("manager", on=new_page(java_script_enabled=False))
+    view = f"{dashboard}/?sort=oldest&per_page=50"
+    page.goto(view)
     cid = card_id(first_card(page))
 
     with answer_to(page, "close") as answer:
         button(page.locator(f"#c-{cid}"), "Close").click()
 
     assert answer.value.status == 302, f"close answered {answer.value.status}, not a redirect"
-    page.wait_for_url(re.compile(re.escape(dashboard) + r"/(\?.*)?$"))
+    page.wait_for_url(view)  # the card form has no `next`: the browser's Referer says where it was
     expect(page.locator(".flash")).to_contain_text("Closed the conversation with")
     assert upstream(fresh_wapikit, cid)["status"] == "Closed"
+
+
+def test_reassign_works_without_javascript_through_the_picker_page(signed_in, new_page, dashboard, fresh_wapikit):
+    page = signed_in("manager", on=new_page(java_script_enabled=False))
+    view = f"{dashboard}/?view=unassigned"
+    page.goto(view)
+    cid = card_id(first_card(page))
+
+    button(page.locator(f"#c-{cid}"), "Reassign").click()
+    expect(page.get_by_role("group", name="Reassign to")).to_be_visible()
+    with answer_to(page, "assign") as answer:
+        button(page, "Priya Raman").click()
+
+    assert answer.value.status == 302
+    page.wait_for_url(view)
+    expect(page.locator(".flash")).to_contain_text("to Priya Raman")
+    assert upstream(fresh_wapikit, cid)["assignedTo"]["name"] == "Priya Raman"
 
 
 def test_unreachable_wapikit_shows_an_error_on_the_card(signed_in, wapikit, settings):
@@ -208,8 +227,8 @@ def test_unreachable_wapikit_shows_an_error_on_the_card(signed_in, wapikit, sett
         button(card, "Close").click()
 
     assert answer.value.status == 502, f"close answered {answer.value.status}"
-    expect(page.locator(f"#alert-{cid}")).to_contain_text("unreachable")
-    expect(page.locator(f"#alert-{cid} [role=alert]")).to_be_visible()
+    expect(page.locator(f"#c-{cid} .alert")).to_contain_text("unreachable")
+    expect(page.locator(f"#c-{cid} .alert [role=alert]")).to_be_visible()
     expect(button(card, "Close")).to_be_enabled()
     expect(card.locator(".badge")).to_have_text("Active")
     assert upstream(wapikit, cid)["status"] == "Active"

@@ -73,8 +73,8 @@ def test_bulk_close_of_all_matching_reports_redraws_and_reaches_wapikit(signed_i
     expect(page.locator("label", has=page.locator("#select-all"))).to_contain_text(f"Select all {n} matching")
     expect(page.locator("#bulk")).to_be_hidden()
 
-    cards.nth(0).locator(".select").check()
-    cards.nth(1).locator(".select").check()
+    cards.nth(0).locator("[name=ids]").check()
+    cards.nth(1).locator("[name=ids]").check()
     expect(page.locator("#bulk")).to_be_visible()
     expect(page.locator(".bulk-count")).to_have_text("2 selected")
 
@@ -103,7 +103,7 @@ def test_bulk_close_with_one_failure_reports_the_reason_and_retries_it(signed_in
     cards = cards_of(page)
     chosen = [card_id(cards.nth(i)) for i in range(3)]
     for cid in chosen:
-        page.locator(f"#c-{cid} .select").check()
+        page.locator(f"#c-{cid} [name=ids]").check()
     expect(page.locator(".bulk-count")).to_have_text("3 selected")
 
     fresh_wapikit.control(fault="status_500", fault_methods=["POST"], fault_times=1)
@@ -152,7 +152,7 @@ def test_keyboard_shortcuts_move_select_close_reassign_help_and_open(signed_in, 
     expect(page.locator(".card.kb-focus")).to_have_count(1)
 
     keys.press("x")
-    expect(page.locator(f"#c-{second} .select")).to_be_checked()
+    expect(page.locator(f"#c-{second} [name=ids]")).to_be_checked()
     expect(page.locator(".bulk-count")).to_have_text("1 selected")
 
     with page.expect_response(lambda r: r.request.method == "POST" and f"/{second}/close/" in r.url) as answer:

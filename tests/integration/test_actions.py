@@ -163,6 +163,14 @@ def form_fields(body: str, action_url: str) -> dict[str, str]:
     return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', match.group(1))}
 
 
+def card_fields(body: str, cid: str) -> dict[str, str]:
+    """The hidden fields of a card's action form, which each of its buttons posts."""
+    card = body.split(f'id="c-{cid}"', 1)[1].split("</article>", 1)[0]
+    match = re.search(r'<form class="actions"[^>]*>(.*?)</form>', card, re.S)
+    assert match, f"card {cid} has no action form"
+    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', match.group(1))}
+
+
 def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, fresh_wapikit):
     client = login_as("manager")
     case = scenario(fresh_wapikit, "assign")  # Active and unassigned, on the first inbox page
@@ -170,9 +178,8 @@ def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, 
     inbox = body_of(client.get("/?per_page=50"))
     assert f'id="c-{case.cid}"' in inbox
 
-    link = re.search(rf'href="(/conversations/{case.cid}/reassign/\?[^"]*)"[^>]*>Reassign</a>', inbox)
-    assert link, "the card links to its reassign picker"
-    picker = body_of(client.get(unescape(link.group(1)), **HTMX))
+    assert f'<button formaction="/conversations/{case.cid}/assign/">Reassign</button>' in inbox
+    picker = body_of(client.post(f"/conversations/{case.cid}/assign/", card_fields(inbox, case.cid), **HTMX))
     assigned = client.post(
         f"/conversations/{case.cid}/assign/",
         {**form_fields(picker, f"/conversations/{case.cid}/assign/"), "member_id": agent},
@@ -182,7 +189,7 @@ def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, 
     assert assigned.status_code == 200
     assert "Assigned to <strong><bdi>Priya Raman</bdi></strong>" in body_of(assigned)
     # The card's one form carries the fields; its Close button posts them to the close URL.
-    card_form = form_fields(body_of(assigned), f"/conversations/{case.cid}/")
+    card_form = card_fields(body_of(assigned), case.cid)
     assert f'formaction="/conversations/{case.cid}/close/"' in body_of(assigned)
     closed = client.post(f"/conversations/{case.cid}/close/", card_form, **HTMX)
     assert closed.status_code == 200
@@ -211,7 +218,7 @@ def test_with_htmx_a_refused_action_answers_403_and_sends_nothing_upstream(
     body = body_of(response)
     assert f"Your WapiKit role does not allow you to {action} conversations." in body
     assert "<article" not in body
-    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert response["HX-Retarget"] == f"#c-{case.cid} .alert"
     assert conversation_calls(upstream_calls) == []
     assert upstream_calls == []
     assert current(wapikit, case.cid) == before
@@ -336,7 +343,7 @@ def test_a_path_traversal_member_id_in_the_form_is_refused_with_400(
 
     assert response.status_code == 400
     assert "Choose a member to assign the conversation to." in body_of(response)
-    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert response["HX-Retarget"] == f"#c-{case.cid} .alert"
     assert upstream_calls == []
     assert "assignedTo" not in current(wapikit, case.cid)
 
@@ -365,7 +372,7 @@ def test_assigning_to_someone_outside_the_organisation_is_refused_with_400(
 
     assert response.status_code == 400
     assert "That member is not in this WapiKit organisation." in body_of(response)
-    assert response["HX-Retarget"] == f"#alert-{case.cid}"
+    assert response["HX-Retarget"] == f"#c-{case.cid} .alert"
     assert upstream_calls == []
     assert "assignedTo" not in current(wapikit, case.cid)
 
@@ -378,7 +385,7 @@ def test_an_action_on_a_conversation_changed_since_it_was_drawn_is_held_back_unt
     agent = member_ids(fresh_wapikit)["agent@example.com"]
     assert fresh_wapikit.post(f"/conversation/{case.cid}/assign", {"organizationMemberId": agent}).ok
     warm_members()
-    seen = {"next": NEXT, "seen_status": "Active", "seen_assignee": ""}
+    seen = {"next": NEXT, "seen": "Active:"}
 
     held = client.post(f"/conversations/{case.cid}/close/", seen, **HTMX)
 
@@ -420,7 +427,7 @@ def test_an_action_on_an_unknown_conversation_says_it_does_not_exist(login_as, w
 
     assert response.status_code == 404
     assert "WapiKit has no such conversation" in body_of(response)
-    assert response["HX-Retarget"] == f"#alert-{missing}"
+    assert response["HX-Retarget"] == f"#c-{missing} .alert"
 
 
 def test_actions_only_accept_post(login_as, wapikit, upstream_calls):
@@ -448,6 +455,29 @@ def test_a_next_url_on_another_host_or_none_at_all_sends_the_browser_to_the_inbo
         assert response.status_code == 302, next_url
         assert response["Location"] == "/", next_url
         assert current(fresh_wapikit, cid)["status"] == "Closed", "the action itself still happens"
+
+
+def test_without_next_the_browser_goes_back_to_the_page_it_came_from_on_this_site(login_as, fresh_wapikit):
+    """Card forms carry no `next`: the Referer (sent in full on the same origin) says where the
+    user was, filters and all; a Referer from another site is never followed."""
+    client = login_as("manager")
+    active = conversations_with(fresh_wapikit, "Active")[:4]
+    targets = [c["uniqueId"] for c in active]
+    cases = [
+        ("http://testserver/?status=all&sort=waiting&per_page=50", "/?status=all&sort=waiting&per_page=50"),
+        (f"http://testserver/conversations/{targets[1]}/", f"/conversations/{targets[1]}/"),
+        ("https://evil.example/?status=all", "/"),
+        ("http://testserver.evil.example/", "/"),
+    ]
+
+    for conversation, (referer, expected) in zip(active, cases):
+        cid = conversation["uniqueId"]
+        seen = "Active:" + (conversation.get("assignedTo") or {}).get("uniqueId", "")
+        response = client.post(f"/conversations/{cid}/close/", {"seen": seen}, HTTP_REFERER=referer)
+
+        assert response.status_code == 302, referer
+        assert response["Location"] == expected, referer
+        assert current(fresh_wapikit, cid)["status"] == "Closed"
 
 
 # CSRF
@@ -489,9 +519,7 @@ def test_the_reassign_picker_lists_every_member_and_marks_the_current_assignee(l
     assignee = case.conversation["assignedTo"]["uniqueId"]
     members = wapikit.get("/organization/members", page=1, per_page=50)["members"]
 
-    response = client.get(
-        f"/conversations/{case.cid}/reassign/", {"current": assignee, "next": NEXT}, **HTMX
-    )
+    response = client.post(f"/conversations/{case.cid}/assign/", {"seen": f"Active:{assignee}"}, **HTMX)
 
     assert response.status_code == 200
     body = body_of(response)
@@ -506,7 +534,7 @@ def test_a_role_without_assign_cannot_open_the_picker(login_as, wapikit):
     client = login_as("closer")
     case = scenario(wapikit, "close")
 
-    response = client.get(f"/conversations/{case.cid}/reassign/", {"next": NEXT}, **HTMX)
+    response = client.post(f"/conversations/{case.cid}/assign/", {"seen": "Active:"}, **HTMX)
 
     assert response.status_code == 403
-    assert "does not allow assigning" in body_of(response)
+    assert "does not allow you to assign" in body_of(response)

@@ -84,7 +84,7 @@ def test_with_htmx_a_failed_close_shows_the_error_in_the_cards_alert_area(
     response = client.post(f"/conversations/{cid}/close/", {"next": "/"}, **HTMX)
 
     body = assert_readable_error(response, expected=UNREACHABLE)
-    assert response["HX-Retarget"] == f"#alert-{cid}"
+    assert response["HX-Retarget"] == f"#c-{cid} .alert"
     assert response["HX-Reswap"] == "innerHTML"
     assert body.startswith('<p class="alert-error" role="alert">')
     assert "<html" not in body
@@ -99,7 +99,7 @@ def test_with_htmx_a_close_with_a_cold_member_cache_also_fails_in_the_alert_area
     response = client.post(f"/conversations/{cid}/close/", {"next": "/"}, **HTMX)
 
     assert_readable_error(response, expected=UNREACHABLE)
-    assert response["HX-Retarget"] == f"#alert-{cid}"
+    assert response["HX-Retarget"] == f"#c-{cid} .alert"
 
 
 def test_without_htmx_a_failed_close_redirects_with_the_error_as_a_flash(
@@ -144,7 +144,7 @@ def test_a_wrong_api_key_on_an_action_is_shown_in_the_card(login_as, wapikit, wa
     response = client.post(f"/conversations/{cid}/close/", {"next": "/"}, **HTMX)
 
     assert_readable_error(response, expected=BAD_KEY)
-    assert response["HX-Retarget"] == f"#alert-{cid}"
+    assert response["HX-Retarget"] == f"#c-{cid} .alert"
     assert wapikit.get(f"/conversation/{cid}")["conversation"]["status"] == "Active"
 
 

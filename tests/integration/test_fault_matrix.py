@@ -229,7 +229,7 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
     client = login_as("manager")
     assert client.get("/").status_code == 200  # warms the member list: the fault hits conversation calls
     before = snapshot(wapikit, cid)
-    form = {"next": "/", "seen_status": "Active", "seen_assignee": assignee}
+    form = {"next": "/", "seen": f"Active:{assignee}"}
 
     action = surface.startswith("action")
     bulk = surface.startswith("bulk")
@@ -292,7 +292,7 @@ def test_fault_cell(failure: Failure, surface: str, request, wapikit, settings, 
     if action or bulk:
         if surface == "action (htmx)":
             # Only the alert is swapped, into the card: the card keeps the state it showed.
-            assert response["HX-Retarget"] == f"#alert-{cid}"
+            assert response["HX-Retarget"] == f"#c-{cid} .alert"
             assert response["HX-Reswap"] == "innerHTML"
             assert body.startswith('<p class="alert-error" role="alert">')
             assert "<article" not in body and "<html" not in body
@@ -331,14 +331,14 @@ def test_a_failed_write_keeps_the_card_and_is_audited_with_the_state_before(
         wapikit.control(fault=failure.fault, fault_methods=["POST"], fault_path=SINGLE_CONVERSATION, **failure.control)
         response = client.post(
             f"/conversations/{cid}/close/",
-            {"next": "/", "seen_status": before[0], "seen_assignee": before[1] or ""},
+            {"next": "/", "seen": f"{before[0]}:{before[1] or ''}"},
             headers=HTMX,
         )
 
     body = assert_no_crash(response)
     assert failure.expected in seen_message(ALERT_RE, body)
     assert response.status_code == failure.status
-    assert response["HX-Retarget"] == f"#alert-{cid}"
+    assert response["HX-Retarget"] == f"#c-{cid} .alert"
     assert snapshot(wapikit, cid) == before
     entry = AuditEntry.objects.get(conversation_id=cid, action="close")
     assert entry.outcome == AuditEntry.Outcome.FAILED

@@ -212,8 +212,8 @@ def test_an_action_on_one_process_is_in_the_audit_log_the_other_shows(healthy, s
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', inbox).group(1)
     closed = manager.post(
         f"{first.url}/conversations/{cid}/close/",
-        data={"csrfmiddlewaretoken": token, "next": "/", "seen_status": "Active",
-              "seen_assignee": (conversation.get("assignedTo") or {}).get("uniqueId", "")},
+        data={"csrfmiddlewaretoken": token,
+              "seen": "Active:" + (conversation.get("assignedTo") or {}).get("uniqueId", "")},
         headers={"HX-Request": "true", "Referer": f"{first.url}/"},
         timeout=10,
     )

@@ -97,6 +97,15 @@ def reply_window(conversation) -> dict:
 
 
 @register.filter
+def seen(conversation) -> str:
+    """The state a card shows, "<status>:<assignee id>": its forms send it back, so an action
+    on a conversation someone changed since is caught."""
+    from dashboard.inbox.services import Seen
+
+    return str(Seen.of(conversation))
+
+
+@register.filter
 def version(conversation) -> str:
     """A short fingerprint of what a card shows, so a refresh can tell which cards changed."""
     from dashboard.inbox.selectors import card_version
@@ -105,7 +114,7 @@ def version(conversation) -> str:
 
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-_CARD_URLS = ("conversation", "close", "reopen", "unassign", "delete", "reassign")
+_CARD_URLS = ("conversation", "close", "reopen", "unassign", "delete", "assign")
 
 
 @functools.cache
