@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import pytest
@@ -280,3 +281,16 @@ def test_a_card_cached_for_one_viewer_is_not_served_to_another_with_other_powers
 
     assert card_ids(body), "the agent sees the same cards"
     assert ">Close</button>" not in body and ">Reassign</a>" not in body
+
+
+def test_fifty_cards_with_every_button_stay_under_the_100_kb_page_budget(login_as, wapikit):
+    """Issue 5's budget, for the owner, who sees every button on every card; and gzip is served."""
+    client = login_as("owner")
+
+    for status in ("active", "closed"):
+        response = client.get(f"/?status={status}&per_page=50", HTTP_ACCEPT_ENCODING="gzip")
+        body = gzip.decompress(response.content)
+
+        assert response["Content-Encoding"] == "gzip"
+        assert len(card_ids(body.decode())) == 50
+        assert len(body) < 100_000, f"{status}: {len(body):,} B"
