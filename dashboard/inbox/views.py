@@ -56,12 +56,14 @@ def current_powers(request: HtmxHttpRequest) -> Powers:
     return request._powers
 
 
+def on_this_site(request: HttpRequest, url: str | None) -> bool:
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("inbox")
+    return candidate if on_this_site(request, candidate) else reverse("inbox")
 
 
 def return_to(request: HtmxHttpRequest) -> str:
@@ -72,9 +74,7 @@ def return_to(request: HtmxHttpRequest) -> str:
     if explicit:
         return safe_next(request, explicit)
     for candidate in (request.htmx.current_url, request.headers.get("referer")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
+        if on_this_site(request, candidate):
             parts = urlsplit(candidate)
             return urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return reverse("inbox")
