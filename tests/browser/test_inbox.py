@@ -232,3 +232,31 @@ def test_unreachable_wapikit_shows_an_error_on_the_card(signed_in, wapikit, sett
     expect(button(card, "Close")).to_be_enabled()
     expect(card.locator(".badge")).to_have_text("Active")
     assert upstream(wapikit, cid)["status"] == "Active"
+
+
+def test_filters_tabs_and_pages_swap_the_results_in_place_and_keep_the_address(signed_in, wapikit):
+    page = signed_in("manager")
+    page.evaluate("window.__marker = 42")
+    results = page.locator("#results")
+
+    page.get_by_role("navigation", name="Status").get_by_role("link", name="Closed").click()
+    page.wait_for_url(re.compile(r"\?status=closed$"))
+    expect(page.locator("article.card").first).to_be_visible()
+    expect(page.locator("article.card:not(.status-closed)")).to_have_count(0)
+
+    tabs = page.get_by_role("navigation", name="Whose conversations")
+    expect(tabs.locator(".count").first).to_be_visible()  # the counts arrived and replaced the tabs
+    tabs.get_by_role("link", name=re.compile("^Unassigned")).click()
+    page.wait_for_url(re.compile(r"\?status=closed&view=unassigned$"))
+    expect(page.locator(".assignee").first).to_have_text("Unassigned")
+    expect(page.locator(".assignee:not(:has(.unassigned))")).to_have_count(0)
+
+    page.get_by_role("navigation", name="Status").get_by_role("link", name="Active").click()
+    page.wait_for_url(re.compile(r"\?view=unassigned$"))
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Next").click()
+    page.wait_for_url(re.compile(r"\?view=unassigned&page=2$"))
+    expect(page.get_by_role("navigation", name="Pages")).to_contain_text("Page 2 of")
+
+    expect(results).to_have_count(1)  # each answer replaced the results, none nested inside them
+    assert page.evaluate("window.__marker") == 42, "a link loaded a whole page instead of the results"
+    assert page.failed_requests == []

@@ -252,6 +252,12 @@ def test_live_refresh_redraws_a_card_changed_elsewhere_and_is_quiet_otherwise(si
     assert page.url == url
     assert any(p.status == 200 for p in polls), "the redraw came from a poll"
 
+    # A conversation closed elsewhere leaves the Active view: its card says so and stays put.
+    gone = card_id(cards.nth(1))
+    assert fresh_wapikit.post(f"/conversation/{gone}", {"status": "Closed"}).ok
+    expect(page.locator(f"#c-{gone} .alert")).to_contain_text("left this view", timeout=REFRESH_TIMEOUT_MS)
+    expect(page.locator(f"#c-{gone} .badge")).to_have_text("Active")
+
     # Nothing changes now: every later poll is an empty 204.
     settled = len(polls)
     deadline = time.monotonic() + 6
