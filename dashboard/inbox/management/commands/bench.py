@@ -25,8 +25,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-import django_htmx
-
 from dashboard.inbox import benchkit
 from dashboard.inbox.management.commands.bench_render import measure_render
 from dashboard.wapikit import WapiKitClient, get_client
@@ -39,7 +37,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--runs", type=int, default=200, help="repetitions behind each median")
-        parser.add_argument("--load-seconds", type=int, default=60)
+        parser.add_argument("--load-seconds", type=int, default=60, help="0 leaves the load run out")
         parser.add_argument("--users", type=int, default=32)
         parser.add_argument("--bulk", type=int, default=50, help="conversations in the measured bulk action")
 
@@ -62,7 +60,7 @@ class Command(BaseCommand):
                     sandbox = WapiKitClient(base_url=base_url, api_key=API_KEY)
                     for latency in (0, 50):
                         self._control(sandbox, latency)
-                        add(f"inbox time ÷ direct upstream call, sandbox {latency} ms", self._ratio(sandbox, runs // 4))
+                        add(f"inbox time ÷ direct upstream call, sandbox {latency} ms", self._ratio(sandbox, max(runs // 4, 3)))
                     self._control(sandbox, 50)
                     get_client.cache_clear()
                     for name, value in self._load(directory, base_url, load_seconds, users):
@@ -117,16 +115,6 @@ class Command(BaseCommand):
         raw = _raw(page)
         add("inbox page, 50 cards (manager)", f"{len(raw):,} B raw · {len(gzip.compress(raw)):,} B gzip")
         add("card fragment after an action", f"{len(_raw(fragment)):,} B raw")
-        assets = [
-            Path(django_htmx.__file__).parent / "static/django_htmx/htmx-2.min.js",
-            Path(settings.BASE_DIR) / "static/js/app.js",
-            Path(settings.BASE_DIR) / "static/css/app.css",
-        ]
-        total = b"".join(p.read_bytes() for p in assets)
-        add(
-            "JS + CSS of a first visit (htmx, app.js, app.css)",
-            f"{len(total):,} B raw · {sum(len(gzip.compress(p.read_bytes())) for p in assets):,} B gzip",
-        )
 
     def _ratio(self, sandbox: WapiKitClient, runs: int) -> str:
         manager = self._login("manager@example.com")
@@ -144,8 +132,10 @@ class Command(BaseCommand):
         ).raise_for_status()
 
     def _load(self, directory: Path, base_url: str, seconds: int, users: int) -> list[tuple[str, str]]:
+        """Serve the dashboard with gunicorn and production settings; measure what a first visit
+        loads, then (unless seconds is 0) drive the inbox with wrk."""
         wrk = shutil.which("wrk")
-        if wrk is None:
+        if wrk is None and seconds > 0:
             raise CommandError("wrk is needed for the load run: apt-get install wrk (make bench does this)")
         port = benchkit.free_port()
         env = {
@@ -174,23 +164,27 @@ class Command(BaseCommand):
             try:
                 benchkit.wait_for_port(port, server)
                 url = f"http://127.0.0.1:{port}/"
-                cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
-                static = self._static_headers(url, session.session_key)
-                warm = subprocess.run(
-                    [wrk, "-t2", "-c4", "-d3s", "-H", cookie, url], capture_output=True, text=True, check=True
-                )
-                if "Non-2xx" in warm.stdout:
-                    raise CommandError(f"the dashboard did not answer 200 to the load run:\n{warm.stdout}")
-                started = time.monotonic()
-                run = subprocess.run(
-                    [wrk, "-t2", f"-c{users}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-H", cookie, url],
-                    capture_output=True, text=True, check=True,
-                )
-                elapsed = time.monotonic() - started
+                rows = self._first_visit(url, session.session_key)
+                if seconds > 0:
+                    cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
+                    label = f"load: inbox, gunicorn {workers}×{threads} threads, sandbox 50 ms, {users} users"
+                    rows += self._wrk(wrk, url, cookie, seconds, users, label)
             finally:
                 server.terminate()
                 server.wait(timeout=15)
-        out = run.stdout
+        return rows
+
+    @staticmethod
+    def _wrk(wrk: str, url: str, cookie: str, seconds: int, users: int, label: str) -> list[tuple[str, str]]:
+        warm = subprocess.run([wrk, "-t2", "-c4", "-d3s", "-H", cookie, url], capture_output=True, text=True, check=True)
+        if "Non-2xx" in warm.stdout:
+            raise CommandError(f"the dashboard did not answer 200 to the load run:\n{warm.stdout}")
+        started = time.monotonic()
+        out = subprocess.run(
+            [wrk, "-t2", f"-c{users}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-H", cookie, url],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        elapsed = time.monotonic() - started
         rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
         p50 = re.search(r"50%\s+(\S+)", out).group(1)
         p99 = re.search(r"99%\s+(\S+)", out).group(1)
@@ -202,25 +196,34 @@ class Command(BaseCommand):
             error_text.append(errors.group(1))
         if non2xx:
             error_text.append(f"{non2xx.group(1)} non-2xx")
-        label = f"load: inbox, gunicorn {workers}×{threads} threads, sandbox 50 ms, {users} users, {elapsed:.0f} s"
         return [
-            ("static files under gunicorn (production settings)", static),
-            (label, f"{rps} req/s · p50 {p50} · p99 {p99} · {total} requests"),
+            (f"{label}, {elapsed:.0f} s", f"{rps} req/s · p50 {p50} · p99 {p99} · {total} requests"),
             ("load: errors", ", ".join(error_text) or "0"),
         ]
 
     @staticmethod
-    def _static_headers(url: str, session_key: str) -> str:
-        """How the stylesheet the inbox links to is served: compressed, and for how long cached."""
+    def _first_visit(url: str, session_key: str) -> list[tuple[str, str]]:
+        """Every script and stylesheet the inbox page links to, as gunicorn serves them with
+        production settings: their bytes, and how they are compressed and cached."""
         request = urllib.request.Request(url, headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             page = response.read().decode()
-        css = re.search(r'href="(/static/css/app[^"]+\.css)"', page).group(1)
-        request = urllib.request.Request(url.rstrip("/") + css, headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            encoding = response.headers.get("Content-Encoding", "none")
-            cache_control = response.headers.get("Cache-Control", "none")
-        return f"{css}: Content-Encoding {encoding}; Cache-Control {cache_control}"
+        assets = re.findall(r'<script[^>]* src="([^"]+)"', page) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+        raw = wire = 0
+        served = set()
+        for path in assets:
+            request = urllib.request.Request(url.rstrip("/") + path, headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                body = response.read()
+                encoding = response.headers.get("Content-Encoding", "none")
+                served.add(f"Content-Encoding {encoding}; Cache-Control {response.headers.get('Cache-Control', 'none')}")
+            wire += len(body)
+            raw += len(gzip.decompress(body) if encoding == "gzip" else body)
+        names = ", ".join(re.sub(r"\.[0-9a-f]{12}\.", ".", Path(p).name) for p in assets)  # without hashes
+        return [
+            (f"JS + CSS a first visit loads ({names})", f"{raw:,} B raw · {wire:,} B on the wire"),
+            ("how they are served (gunicorn, production settings)", " | ".join(sorted(served))),
+        ]
 
 
 def _paths(calls: list[tuple[str, str]]) -> str:

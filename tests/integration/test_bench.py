@@ -1,0 +1,49 @@
+"""`make bench` keeps working: a short run of the same command (no load run, few repetitions)
+prints the whole table, and what it measures still meets issue 5's budgets."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-smoke-test-secret-key-not-for-production-0123456789",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT, timeout=120)
+    run = subprocess.run(
+        [*manage, "bench", "--runs", "8", "--load-seconds", "0", "--bulk", "5"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = dict(re.findall(r"^(\S.*?)\s{2,}(\S.*)$", run.stdout, re.M))
+
+    assert re.match(r"1 \(GET /conversations\)$", table["upstream calls, one inbox view (warm cache)"])
+    assert table["upstream calls, one action (close)"].startswith("2 ")
+    assert table["upstream calls, scanned view + its tabs (warm)"] == "0"
+    assert table["upstream calls, bulk close of 5"].startswith("11 ")  # 6 list reads + 5 POSTs
+    raw, gzipped = re.match(r"([\d,]+) B raw · ([\d,]+) B gzip", table["inbox page, 50 cards (manager)"]).groups()
+    assert number(raw) < 100_000 and number(gzipped) < number(raw) / 4
+    assert number(re.match(r"[\d.]+ ms median · ([\d,]+) B", table["server time, inbox, 50 cards (owner)"])[1]) < 100_000
+    label, first_visit = next((k, v) for k, v in table.items() if k.startswith("JS + CSS a first visit loads"))
+    assert label.endswith("(htmx-2.min.js, app.js, app.css)"), "no script beyond htmx and our own"
+    assert number(re.match(r"([\d,]+) B raw", first_visit)[1]) < 100_000
+    served = table["how they are served (gunicorn, production settings)"]
+    assert served == "Content-Encoding gzip; Cache-Control max-age=315360000, public, immutable"
+    assert not any(k.startswith("load:") for k in table), "--load-seconds 0 leaves the load run out"
