@@ -203,17 +203,19 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "next": request.get_full_path(),
         "refresh_seconds": settings.INBOX_REFRESH_SECONDS,
     }
+    # A filter, tab or page link asks for the results only; they carry their own error banners.
+    template = "inbox/inbox.html#results" if request.htmx.target == "results" else "inbox/inbox.html"
     try:
         powers = current_powers(request)
         context["powers"] = powers
         if not powers.can_view:
-            return render(request, "inbox/inbox.html", context, status=403)
+            return render(request, template, context, status=403)
         context["members"] = current_members(request)
         page, context["scanned"] = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
         context["inbox"] = page
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
-        return render(request, "inbox/inbox.html", context, status=status_for_error(exc))
+        return render(request, template, context, status=status_for_error(exc))
     context["links"] = {
         "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
         "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
@@ -225,7 +227,6 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     context["query_fields"] = [
         (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
     ]
-    template = "inbox/inbox.html#results" if request.htmx and request.htmx.target == "results" else "inbox/inbox.html"
     response = render(request, template, context)
     # Cached cards carry a placeholder where this request's CSRF token belongs.
     response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())

@@ -260,3 +260,18 @@ def test_filters_tabs_and_pages_swap_the_results_in_place_and_keep_the_address(s
     expect(results).to_have_count(1)  # each answer replaced the results, none nested inside them
     assert page.evaluate("window.__marker") == 42, "a link loaded a whole page instead of the results"
     assert page.failed_requests == []
+
+
+def test_a_filter_clicked_while_wapikit_is_unreachable_says_so_in_place_of_the_results(signed_in, wapikit, settings):
+    page = signed_in("manager")
+    expect(page.locator("article.card").first).to_be_visible()
+    settings.WAPIKIT_BASE_URL = f"http://127.0.0.1:{free_port()}/api"
+    get_client.cache_clear()
+
+    page.get_by_role("navigation", name="Status").get_by_role("link", name="Closed").click()
+
+    expect(page.locator("#results [role=alert]")).to_contain_text("Conversations could not be loaded.")
+    expect(page.locator("#results [role=alert]")).to_contain_text("unreachable")
+    expect(page.locator("#results")).to_have_count(1)
+    expect(page.locator("header.topbar")).to_have_count(1)  # the answer is the results, not a page in the page
+    expect(page.locator("#results").get_by_role("link", name="Try again")).to_be_visible()
