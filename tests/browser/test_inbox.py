@@ -259,6 +259,13 @@ def test_filters_tabs_and_pages_swap_the_results_in_place_and_keep_the_address(s
 
     expect(results).to_have_count(1)  # each answer replaced the results, none nested inside them
     assert page.evaluate("window.__marker") == 42, "a link loaded a whole page instead of the results"
+
+    # Back returns to the previous view, whole and once.
+    page.go_back()
+    page.wait_for_url(re.compile(r"\?view=unassigned$"))
+    expect(page.get_by_role("navigation", name="Pages")).to_contain_text("Page 1 of")
+    expect(results).to_have_count(1)
+    expect(page.locator("header.topbar")).to_have_count(1)
     assert page.failed_requests == []
 
 
