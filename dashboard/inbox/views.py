@@ -37,8 +37,8 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """A piece of a page answering an htmx request. Card actions are boosted forms and links,
-    which htmx would otherwise record in the browser history as if they were pages."""
+    """A piece of a page answering an htmx request. Card actions are boosted forms, which
+    htmx would otherwise record in the browser history as if they were pages."""
     return push_url(render(request, template, context, status=status), False)
 
 

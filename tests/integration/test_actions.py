@@ -156,11 +156,16 @@ def test_the_owner_may_delete_without_any_role(login_as, wapikit, warm_members, 
     assert upstream_calls == []
 
 
+def hidden_fields(form_html: str) -> dict[str, str]:
+    """A form's hidden fields, as a browser would send them."""
+    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form_html)}
+
+
 def form_fields(body: str, action_url: str) -> dict[str, str]:
-    """The hidden fields of the form posting to `action_url`, as a browser would send them."""
+    """The hidden fields of the form posting to `action_url`."""
     match = re.search(rf'<form[^>]*action="{re.escape(action_url)}"[^>]*>(.*?)</form>', body, re.S)
     assert match, f"no form posts to {action_url}"
-    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', match.group(1))}
+    return hidden_fields(match.group(1))
 
 
 def card_fields(body: str, cid: str) -> dict[str, str]:
@@ -168,7 +173,7 @@ def card_fields(body: str, cid: str) -> dict[str, str]:
     card = body.split(f'id="c-{cid}"', 1)[1].split("</article>", 1)[0]
     match = re.search(r'<form class="actions"[^>]*>(.*?)</form>', card, re.S)
     assert match, f"card {cid} has no action form"
-    return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', match.group(1))}
+    return hidden_fields(match.group(1))
 
 
 def test_the_forms_drawn_in_the_inbox_close_and_assign_when_submitted(login_as, fresh_wapikit):
