@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,6 +216,13 @@ INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
 SANDBOX_CACHE_GETS = env_bool("SANDBOX_CACHE_GETS", False)
+# How the sandbox answers: "spec" follows WapiKit's doc page and spec; "server" answers the way
+# WapiKit's server code does (shared/wapikit/REAL-SERVER.md); "legacy" like the older server
+# (wapikit/wapikit d0a3506).
+SANDBOX_PROFILES = ("spec", "server", "legacy")
+SANDBOX_PROFILE = os.environ.get("SANDBOX_PROFILE", "spec").strip().lower() or "spec"
+if SANDBOX_PROFILE not in SANDBOX_PROFILES:
+    raise ImproperlyConfigured(f"SANDBOX_PROFILE must be one of {', '.join(SANDBOX_PROFILES)}, not {SANDBOX_PROFILE!r}")
 
 LOGGING = {
     "version": 1,

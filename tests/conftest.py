@@ -3,10 +3,12 @@ members, and a counter of upstream calls."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +101,7 @@ class Sandbox:
     root_url: str
     api_key: str
     env: dict
+    profile: str = "spec"
 
     def control(self, **values) -> dict:
         response = requests.post(
@@ -123,16 +126,21 @@ class Sandbox:
         return requests.post(f"{self.base_url}{path}", json=body, headers={"x-access-token": self.api_key}, timeout=5)
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> Sandbox:
-    """The embedded WapiKit sandbox, in its own process and database, seeded with demo data."""
-    directory = tmp_path_factory.mktemp("sandbox")
+# The profile the suite's sandbox answers with: "spec" (WapiKit's doc page, the default) or
+# "server" (WapiKit's server code, REAL-SERVER.md). `make test` runs a second pass with "server".
+PROFILE = os.environ.get("TEST_SANDBOX_PROFILE", "spec")
+
+
+@contextlib.contextmanager
+def running_sandbox(directory: Path, profile: str) -> Iterator[Sandbox]:
+    """A seeded sandbox of one profile, in its own process and database."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{directory / 'sandbox.sqlite3'}",
         "SANDBOX_API_KEY": API_KEY,
         "WAPIKIT_API_KEY": API_KEY,
+        "SANDBOX_PROFILE": profile,
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "PYTHONUNBUFFERED": "1",
     }
@@ -144,25 +152,69 @@ def sandbox(tmp_path_factory) -> Sandbox:
     )
     try:
         wait_for_port(port, process)
-        yield Sandbox(f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}", API_KEY, env)
+        yield Sandbox(f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}", API_KEY, env, profile)
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
 
 
-@pytest.fixture
-def wapikit(sandbox, settings) -> Sandbox:
-    """Point the dashboard at the sandbox, with a cold member cache and normal latency."""
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """The embedded WapiKit sandbox of this run's profile, seeded with demo data."""
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), PROFILE) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """A sandbox answering as WapiKit's server code does, whatever this run's profile."""
+    with running_sandbox(tmp_path_factory.mktemp("server-sandbox"), "server") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def legacy_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """A sandbox answering as the older server (wapikit/wapikit d0a3506) does."""
+    with running_sandbox(tmp_path_factory.mktemp("legacy-sandbox"), "legacy") as running:
+        yield running
+
+
+@contextlib.contextmanager
+def pointed_at(sandbox: Sandbox, settings) -> Iterator[Sandbox]:
+    """The dashboard talking to one sandbox, with cold caches and no latency or fault."""
     settings.WAPIKIT_BASE_URL = sandbox.base_url
     settings.WAPIKIT_API_KEY = sandbox.api_key
     settings.WAPIKIT_GET_RETRIES = 0
     get_client.cache_clear()
     cache.clear()
-    sandbox.control(reset=True)  # no latency and no fault left over from another test
-    yield sandbox
-    get_client.cache_clear()
-    cache.clear()
+    sandbox.control(reset=True)  # no latency, fault or spent rate limit left over from another test
+    try:
+        yield sandbox
+    finally:
+        get_client.cache_clear()
+        cache.clear()
+
+
+@pytest.fixture
+def wapikit(sandbox, settings) -> Iterator[Sandbox]:
+    """Point the dashboard at this run's sandbox."""
+    with pointed_at(sandbox, settings) as running:
+        yield running
+
+
+@pytest.fixture
+def server_wapikit(server_sandbox, settings) -> Iterator[Sandbox]:
+    """Point the dashboard at the sandbox that answers as WapiKit's server code does."""
+    with pointed_at(server_sandbox, settings) as running:
+        yield running
+
+
+@pytest.fixture
+def legacy_wapikit(legacy_sandbox, settings) -> Iterator[Sandbox]:
+    """Point the dashboard at the sandbox that answers as the older server does."""
+    with pointed_at(legacy_sandbox, settings) as running:
+        yield running
 
 
 @pytest.fixture
