@@ -203,12 +203,16 @@ WAPIKIT_MAX_RETRY_WAIT = float(os.environ.get("WAPIKIT_MAX_RETRY_WAIT", "2"))
 WAPIKIT_BREAKER_THRESHOLD = int(os.environ.get("WAPIKIT_BREAKER_THRESHOLD", "5"))
 WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"))
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
+# How long what the dashboard learned of this WapiKit's quirks is kept (dashboard/wapikit/capabilities.py).
+WAPIKIT_CAPABILITY_SECONDS = int(os.environ.get("WAPIKIT_CAPABILITY_SECONDS", "86400"))
 
 # The scan behind views WapiKit cannot filter (by assignee, by text): pages of 50 read at most,
 # how long the result is reused, and how many upstream calls run at once (scans and bulk actions).
 WAPIKIT_SCAN_PAGES = int(os.environ.get("WAPIKIT_SCAN_PAGES", "10"))
 WAPIKIT_SCAN_CACHE_SECONDS = int(os.environ.get("WAPIKIT_SCAN_CACHE_SECONDS", "30"))
 WAPIKIT_CONCURRENCY = int(os.environ.get("WAPIKIT_CONCURRENCY", "8"))
+# Without a total from WapiKit, the scan reads this many pages at a time until a short one.
+WAPIKIT_SCAN_BATCH = int(os.environ.get("WAPIKIT_SCAN_BATCH", "3"))
 # How often a visible inbox checks for changes.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 

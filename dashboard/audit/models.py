@@ -36,6 +36,9 @@ class AuditEntry(models.Model):
         FAILED = "failed"
         SKIPPED = "skipped"
         DENIED = "denied"
+        # WapiKit answered with success but the conversation did not change (the server's
+        # status update only logs).
+        IGNORED = "ignored", "accepted, not applied"
 
     class Via(models.TextChoices):
         CARD = "card"

@@ -16,9 +16,9 @@ from django.conf import settings
 
 from dashboard.audit.models import AuditEntry
 from dashboard.wapikit import errors, get_client, validate_id
-from dashboard.wapikit.types import STATUSES, Conversation, Member
+from dashboard.wapikit.types import Conversation, Member
 
-from . import scan, services
+from . import scan, selectors, services
 from .permissions import Action, Powers
 
 BULK_ACTIONS = (Action.CLOSE, Action.REOPEN, Action.ASSIGN, Action.UNASSIGN)
@@ -41,6 +41,8 @@ class BulkItem:
             return "succeeded"
         if outcome in ("conflict", AuditEntry.Outcome.SKIPPED):
             return "skipped"
+        if outcome == AuditEntry.Outcome.IGNORED:
+            return "ignored"
         return "failed"
 
 
@@ -65,18 +67,27 @@ class BulkReport:
     def failed(self) -> list[BulkItem]:
         return self.of("failed")
 
+    @property
+    def ignored(self) -> list[BulkItem]:
+        """Accepted by WapiKit but not applied."""
+        return self.of("ignored")
 
-def _current_states(ids: list[str]) -> dict[str, Conversation | errors.WapiKitError]:
+
+def _current_states(
+    ids: list[str], *, seen: dict[str, services.Seen], members: list[Member]
+) -> dict[str, Conversation | errors.WapiKitError]:
     """Fresh state of every id: the scan window read again (bypassing the cache), then a GET
     for each id it did not contain."""
     states: dict[str, Conversation | errors.WapiKitError] = {}
     wanted = set(ids)
-    with ThreadPoolExecutor(max_workers=len(STATUSES)) as pool:
-        scans = pool.map(_fresh_scan, STATUSES)
+    # The list without a status holds Active (and Resolved); with Closed and Deleted, every status.
+    statuses = selectors.STATUS_FILTERS["all"]
+    with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+        scans = pool.map(_fresh_scan, statuses)
         for result in scans:
             if isinstance(result, errors.WapiKitError):
                 continue
-            for conversation in result:
+            for conversation in selectors.listed_assignees(result, members):
                 if conversation.unique_id in wanted:
                     states[conversation.unique_id] = conversation
     missing = [i for i in ids if i not in states]
@@ -84,8 +95,13 @@ def _current_states(ids: list[str]) -> dict[str, Conversation | errors.WapiKitEr
         client = get_client()
 
         def read(conversation_id: str) -> Conversation | errors.WapiKitError:
+            shown = seen.get(conversation_id)
             try:
-                return client.get_conversation(conversation_id)
+                return selectors.resolved_single(
+                    client.get_conversation(conversation_id),
+                    members=members,
+                    fallback=shown.assignee_id if shown else None,
+                )
             except errors.WapiKitError as exc:
                 return exc
 
@@ -95,7 +111,7 @@ def _current_states(ids: list[str]) -> dict[str, Conversation | errors.WapiKitEr
     return states
 
 
-def _fresh_scan(status: str) -> list[Conversation] | errors.WapiKitError:
+def _fresh_scan(status: str | None) -> list[Conversation] | errors.WapiKitError:
     try:
         return scan.scan_conversations(status, fresh=True).conversations
     except errors.WapiKitError as exc:
@@ -133,7 +149,7 @@ def bulk_apply(
             report.items.append(BulkItem(conversation_id, result))
         return report
 
-    states = _current_states(valid) if valid else {}
+    states = _current_states(valid, seen=seen, members=members) if valid else {}
     to_send: list[Conversation] = []
     decided: dict[str, tuple[services.ActionResult, Conversation | None]] = {}
     for conversation_id in valid:
@@ -149,14 +165,31 @@ def bulk_apply(
         else:
             decided[conversation_id] = (result, state)
 
+    def send(current: Conversation) -> services.ActionResult:
+        return services.apply(action=action, current=current, member=member, members=members)
+
+    if to_send and action.target_status is not None and services.status_updates_ignored():
+        # This WapiKit has been accepting status changes without applying them: try one, and
+        # send the rest only if it took, rather than report the same failure fifty times.
+        first, to_send = to_send[0], to_send[1:]
+        result = send(first)
+        decided[first.unique_id] = (result, first)
+        if result.outcome == AuditEntry.Outcome.IGNORED:
+            message = (
+                "Not sent: WapiKit accepted the first status change of this batch without applying it, "
+                "so the others were not sent."
+            )
+            for current in to_send:
+                decided[current.unique_id] = (services.ActionResult(AuditEntry.Outcome.SKIPPED, message, current), current)
+            to_send = []
+
     with ThreadPoolExecutor(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:
-        applied = pool.map(lambda current: services.apply(action=action, current=current, member=member), to_send)
-        for current, result in zip(to_send, applied):
+        for current, result in zip(to_send, pool.map(send, to_send)):
             decided[current.unique_id] = (result, current)
 
     for conversation_id in valid:
         result, before = decided[conversation_id]
         services.close_entry(entries[conversation_id], result, before=before)
         report.items.append(BulkItem(conversation_id, result))
-    scan.scan_forget(*STATUSES)
+    scan.scan_forget(*selectors.SCANNED_STATUSES)
     return report

@@ -25,64 +25,104 @@ WINDOW_CLOSING_SOON = timedelta(hours=2)
 
 class _Cached(msgspec.Struct, array_like=True):
     conversations: list[Conversation]
-    total: int
+    total: int | None
     fetched_at: float
+    complete: bool
 
 
 _decoder = msgspec.msgpack.Decoder(_Cached)
 
+# The spec's list without a status: everything but Closed and Deleted (on the server that
+# includes Resolved). `None` is that list here.
+STATUS_LABELS = {None: "open"}
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status, status or "").lower()
+
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    status: str
+    status: str | None
     conversations: list[Conversation]
-    total: int  # how many WapiKit has of this status
+    total: int | None  # how many WapiKit says it has of this status; None when it did not say
     fetched_at: float
-
-    @property
-    def complete(self) -> bool:
-        return len(self.conversations) >= self.total
+    complete: bool  # every conversation of the status was read
 
     @property
     def description(self) -> str:
-        status = self.status.lower()
+        status = status_label(self.status)
+        read = len(self.conversations)
         if self.complete:
-            return f"searched all {self.total} {status} conversations"
-        return f"searched the {len(self.conversations)} most recent {status} conversations (of {self.total})"
+            return f"searched all {read} {status} conversations"
+        if self.total is None:
+            return (
+                f"searched the {read} most recent {status} conversations; "
+                "WapiKit did not say how many there are"
+            )
+        return f"searched the {read} most recent {status} conversations (of {self.total})"
 
 
-def _key(status: str) -> str:
-    return f"wapikit:scan:v1:{status}"
+def _key(status: str | None) -> str:
+    return f"wapikit:scan:v2:{status or '-'}"
 
 
-def scan_conversations(status: str, *, fresh: bool = False) -> Scan:
-    """The most recent conversations of one status, up to the configured number of pages."""
+def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
+    """The most recent conversations of one status, up to the configured number of pages.
+
+    With a total, the pages it implies are read concurrently. Without one (the server always
+    says 0), pages are read in small concurrent batches until one comes back short: at most a
+    batch's worth of calls past the end, instead of a call per page in a row."""
     if not fresh:
         cached = cache.get(_key(status))
         if cached is not None:
             data = _decoder.decode(cached)
-            return Scan(status, data.conversations, data.total, data.fetched_at)
+            return Scan(status, data.conversations, data.total, data.fetched_at, data.complete)
     client = get_client()
-    first = client.list_conversations(page=1, per_page=MAX_PER_PAGE, status=status, order="desc")
-    total = first.pagination_meta.total
-    pages = min(settings.WAPIKIT_SCAN_PAGES, -(-total // MAX_PER_PAGE))
+
+    def read(page: int):
+        return client.list_conversations(page=page, per_page=MAX_PER_PAGE, status=status, order="desc")
+
+    limit = settings.WAPIKIT_SCAN_PAGES
+    first = read(1)
     conversations = list(first.conversations)
-    if pages > 1:
-        with ThreadPoolExecutor(max_workers=min(settings.WAPIKIT_CONCURRENCY, pages - 1)) as pool:
-            for answer in pool.map(
-                lambda page: client.list_conversations(page=page, per_page=MAX_PER_PAGE, status=status, order="desc"),
-                range(2, pages + 1),
-            ):
+    said = first.pagination_meta.total
+    total = said if said or not conversations else None
+    short = len(first.conversations) < MAX_PER_PAGE
+    if total is not None:
+        pages = min(limit, -(-total // MAX_PER_PAGE))
+        batches = [range(2, pages + 1)]
+    else:
+        batch = max(1, settings.WAPIKIT_SCAN_BATCH)
+        batches = [range(start, min(start + batch, limit + 1)) for start in range(2, limit + 1, batch)]
+    with ThreadPoolExecutor(max_workers=max(1, settings.WAPIKIT_CONCURRENCY)) as pool:
+        for pages in batches:
+            if short or not pages:
+                break
+            for answer in pool.map(read, pages):
                 conversations.extend(answer.conversations)
+                short = short or len(answer.conversations) < MAX_PER_PAGE
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
+    complete = short if total is None else len(conversations) >= total
     fetched_at = time.time()
     cache.set(
         _key(status),
-        msgspec.msgpack.encode(_Cached(unique, total, fetched_at)),
+        msgspec.msgpack.encode(_Cached(unique, total, fetched_at, complete)),
         settings.WAPIKIT_SCAN_CACHE_SECONDS,
     )
-    return Scan(status, unique, total, fetched_at)
+    return Scan(status, unique, total, fetched_at, complete)
+
+
+def cached_scans(statuses) -> list[Scan]:
+    """The scans already in the cache, without reading WapiKit."""
+    found = cache.get_many([_key(s) for s in statuses])
+    scans = []
+    for status in statuses:
+        if (cached := found.get(_key(status))) is not None:
+            data = _decoder.decode(cached)
+            scans.append(Scan(status, data.conversations, data.total, data.fetched_at, data.complete))
+    return scans
 
 
 def scan_forget(*statuses: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 from concurrent.futures import ThreadPoolExecutor
@@ -12,21 +13,26 @@ import msgspec
 from django.conf import settings
 from django.core.cache import cache
 
-from dashboard.wapikit import get_client
-from dashboard.wapikit.types import Conversation, Member, MessagePage
+from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit.client import MAX_PER_PAGE
+from dashboard.wapikit.types import Conversation, Member, Message
 
 from . import scan
 from .permissions import Powers
 
-MEMBERS_CACHE_KEY = "wapikit:members:v1"
+MEMBERS_CACHE_KEY = "wapikit:members:v2"
 
-# The inbox's status filter: URL value -> WapiKit statuses it covers.
-STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+# The inbox's status filter: URL value -> WapiKit statuses it covers. `None` is WapiKit's list
+# without a status (everything but Closed and Deleted: Active, and on the server Resolved too),
+# so "all" misses no status WapiKit may add.
+STATUS_FILTERS: dict[str, tuple[str | None, ...]] = {
     "active": ("Active",),
     "closed": ("Closed",),
     "deleted": ("Deleted",),
-    "all": ("Active", "Closed", "Deleted"),
+    "all": (None, "Closed", "Deleted"),
 }
+# Every scan a write may have made stale.
+SCANNED_STATUSES: tuple[str | None, ...] = ("Active", None, "Closed", "Deleted")
 PER_PAGE_CHOICES = (25, 50)
 
 _members_codec = msgspec.msgpack.Decoder(list[Member])
@@ -52,13 +58,110 @@ def powers_for(user, members: list[Member] | None = None) -> Powers:
     return Powers(member=member_by_email(members_list() if members is None else members, user.email))
 
 
+# Assignees. A conversation answer's `assignedTo` says who, but not reliably with what powers
+# (the server's list sends `roles: []`), and the server's single-conversation answer never
+# says who at all. Who is assigned comes from the answer (or what the dashboard knows when the
+# answer cannot say); their access level, roles and permissions always from the member list.
+
+
+def _unlisted(member_id: str, answered: Member | None) -> Member:
+    return Member(
+        unique_id=member_id,
+        access_level=answered.access_level if answered else "",
+        name=answered.name if answered else "",
+        email=answered.email if answered else "",
+        unlisted=True,
+    )
+
+
+def with_assignee(conversation: Conversation, assignee_id: str | None, by_id: dict[str, Member]) -> Conversation:
+    """The conversation assigned to `assignee_id` ("" for nobody, None for "not known"), the
+    assignee as the member list has them."""
+    if assignee_id is None:
+        return msgspec.structs.replace(conversation, assigned_to=None, assignee_known=False)
+    if not assignee_id:
+        return msgspec.structs.replace(conversation, assigned_to=None, assignee_known=True)
+    answered = conversation.assigned_to
+    listed = by_id.get(assignee_id)
+    if listed is None:
+        listed = _unlisted(assignee_id, answered if answered and answered.unique_id == assignee_id else None)
+    if answered is listed:
+        return conversation
+    return msgspec.structs.replace(conversation, assigned_to=listed, assignee_known=True)
+
+
+def members_by_id(members: list[Member]) -> dict[str, Member]:
+    return {m.unique_id: m for m in members}
+
+
+def listed_assignees(conversations: list[Conversation], members: list[Member]) -> list[Conversation]:
+    """List answers carry the assignee: give each one its member-list record."""
+    by_id = members_by_id(members)
+    return [
+        with_assignee(c, c.assigned_to.unique_id, by_id) if c.assigned_to is not None else c
+        for c in conversations
+    ]
+
+
+def single_answer_has_assignee() -> bool | None:
+    """Whether `GET /conversation/{id}` says who is assigned. Learned once per WapiKit: the
+    client notes it whenever such an answer names an assignee; otherwise one assigned
+    conversation from a list answer is read on its own. None while no assigned conversation
+    can be found to tell."""
+    client = get_client()
+    known = client.capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE)
+    if known is not None:
+        return known
+    candidates = [c for s in scan.cached_scans(("Active", None)) for c in s.conversations if c.assigned_to]
+    if not candidates:
+        page = client.list_conversations(page=1, per_page=MAX_PER_PAGE, status="Active", order="desc")
+        candidates = [c for c in page.conversations if c.assigned_to]
+    if not candidates:
+        return None
+    if client.get_conversation(candidates[0].unique_id).assigned_to is not None:
+        return True
+    client.capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, False)
+    return False
+
+
+def assignee_in_scans(conversation_id: str) -> str | None:
+    """Who a recent list answer said is assigned ("" for nobody), or None if none holds it."""
+    for found in scan.cached_scans(SCANNED_STATUSES):
+        for conversation in found.conversations:
+            if conversation.unique_id == conversation_id:
+                return conversation.assigned_to.unique_id if conversation.assigned_to else ""
+    return None
+
+
+def resolved_single(conversation: Conversation, *, members: list[Member], fallback: str | None = None) -> Conversation:
+    """A single-conversation answer with its assignee: the answer's when it names one or can be
+    trusted to; else `fallback` (what the user's card showed, or the state before an action),
+    else a recent list answer's; else marked unknown, never shown as "Unassigned".
+
+    Whether the answer can be trusted is only asked (and, once per WapiKit, probed) when the
+    two readings differ: an answer without an assignee and a hint that names one, or none."""
+    by_id = members_by_id(members)
+    if conversation.assigned_to is not None:
+        return with_assignee(conversation, conversation.assigned_to.unique_id, by_id)
+    trusted = get_client().capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE)
+    if trusted:
+        return conversation
+    hint = fallback if fallback is not None else assignee_in_scans(conversation.unique_id)
+    if hint == "":
+        return with_assignee(conversation, "", by_id)
+    if trusted is None and single_answer_has_assignee():
+        return conversation
+    return with_assignee(conversation, hint, by_id)
+
+
 @dataclass(frozen=True, slots=True)
 class InboxPage:
     conversations: list[Conversation]
     page: int
     per_page: int
-    total: int
-    pages: int
+    total: int | None  # None: WapiKit did not say how many there are
+    pages: int | None
+    more: bool  # a next page exists, or may (a full page came back and there is no total)
 
     @property
     def has_previous(self) -> bool:
@@ -66,54 +169,96 @@ class InboxPage:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more
 
 
-def inbox_page(*, status_filter: str, page: int, per_page: int) -> InboxPage:
+def said_total(answer) -> int | None:
+    """The answer's total, or None when it did not say: the server's list always says 0."""
+    total = answer.pagination_meta.total
+    return total if total or not answer.conversations else None
+
+
+def pages_of(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str | None = None) -> InboxPage:
     """One upstream call per status covered: one for Active, Closed or Deleted; for "all",
-    one per status at the same page, merged by newest activity (WapiKit has no "any status")."""
+    one per status at the same page, merged by newest activity (WapiKit has no "any status").
+    A page past the end (a stale link, or conversations closed meanwhile) shows the last one,
+    when WapiKit says how many there are."""
     statuses = STATUS_FILTERS[status_filter]
     client = get_client()
-    if len(statuses) == 1:
-        answer = client.list_conversations(page=page, per_page=per_page, status=statuses[0], order="desc")
-        if page > answer.pagination_meta.pages and answer.pagination_meta.total:
-            # A page past the end (a stale link, or conversations closed meanwhile): the last one.
-            page = answer.pagination_meta.pages
-            answer = client.list_conversations(page=page, per_page=per_page, status=statuses[0], order="desc")
-        return InboxPage(
-            answer.conversations, page, per_page, answer.pagination_meta.total, answer.pagination_meta.pages
-        )
+
     def read_all(page: int):
-        with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
-            return list(
-                pool.map(
-                    lambda status: client.list_conversations(page=page, per_page=per_page, status=status, order="desc"),
-                    statuses,
-                )
+        def read(status):
+            return client.list_conversations(
+                page=page, per_page=per_page, status=status, order="desc", campaign_id=campaign_id
             )
 
+        if len(statuses) == 1:
+            return [read(statuses[0])]
+        with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+            return list(pool.map(read, statuses))
+
     answers = read_all(page)
-    last = max(a.pagination_meta.pages for a in answers)
-    if page > last and any(a.pagination_meta.total for a in answers):
-        page = last
-        answers = read_all(page)
-    merged = heapq.merge(*(a.conversations for a in answers), key=lambda c: c.last_activity, reverse=True)
+    totals = [said_total(a) for a in answers]
+    known = all(t is not None for t in totals)
+    if known and any(totals):
+        # Each page shows up to `per_page` of every status, so page counts follow the largest.
+        last = max(pages_of(t, per_page) for t in totals)
+        if page > last:
+            page = last
+            answers = read_all(page)
+    conversations = heapq.merge(*(a.conversations for a in answers), key=lambda c: c.last_activity, reverse=True)
+    pages = max(pages_of(t, per_page) for t in totals) if known else None
     return InboxPage(
-        conversations=list(merged),
+        conversations=list(conversations),
         page=page,
         per_page=per_page,
-        total=sum(a.pagination_meta.total for a in answers),
-        # Each page shows up to `per_page` of every status, so page counts follow the largest.
-        pages=max(a.pagination_meta.pages for a in answers),
+        total=sum(totals) if known else None,
+        pages=pages,
+        more=page < pages if pages is not None else any(len(a.conversations) >= per_page for a in answers),
     )
 
 
-def conversation_with_messages(conversation_id: str, *, page: int, per_page: int = 50) -> tuple[Conversation, MessagePage]:
+@dataclass(frozen=True, slots=True)
+class ConversationThread:
+    """One conversation and a page of its messages, newest page first."""
+
+    conversation: Conversation
+    messages: list[Message]  # oldest first within the page
+    undescribed: int  # entries WapiKit sent as null: messages it could not describe
+    page: int
+    pages: int | None
+    more: bool  # older messages exist, or may
+    total: int | None
+
+
+def conversation_with_messages(
+    conversation_id: str, *, page: int, members: list[Member], per_page: int = 50
+) -> ConversationThread:
+    """The conversation and one page of messages, read concurrently. Messages are asked
+    newest first (the server ignores `order` and gives its newest page first anyway) and
+    shown oldest first within the page, so page 1 is the latest in every WapiKit."""
     client = get_client()
     with ThreadPoolExecutor(max_workers=2) as pool:
         conversation = pool.submit(client.get_conversation, conversation_id)
-        messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="asc")
-        return conversation.result(), messages.result()
+        messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="desc")
+        conversation, message_page = conversation.result(), messages.result()
+    said = message_page.pagination_meta.total
+    entries = len(message_page.message_list or ())
+    total = said if said or not entries else None
+    pages = pages_of(total, per_page) if total is not None else None
+    return ConversationThread(
+        conversation=resolved_single(conversation, members=members),
+        messages=sorted(message_page.messages, key=lambda m: m.created_at),
+        undescribed=message_page.undescribed + conversation.undescribed_messages,
+        page=page,
+        pages=pages,
+        more=page < pages if pages is not None else entries >= per_page,
+        total=total,
+    )
 
 
 # Views that need the scan: ownership, search and sorts WapiKit does not offer.
@@ -198,22 +343,20 @@ def matching_conversations(query: InboxQuery, *, member_id: str) -> tuple[list[C
     return found, "; ".join(s.description for s in scans)
 
 
-def filtered_inbox(query: InboxQuery, *, member_id: str) -> tuple[InboxPage, str | None]:
+def filtered_inbox(query: InboxQuery, *, member_id: str, members: list[Member]) -> tuple[InboxPage, str | None]:
+    """One page of the inbox as the query asks, assignees from the member list, and a sentence
+    saying how far the scan looked (None when WapiKit could filter by itself)."""
     if not query.needs_scan:
-        if query.campaign and query.status != "all":
-            answer = get_client().list_conversations(
-                page=query.page, per_page=query.per_page, status=STATUS_FILTERS[query.status][0],
-                order="desc", campaign_id=query.campaign,
-            )
-            meta = answer.pagination_meta
-            return InboxPage(answer.conversations, query.page, query.per_page, meta.total, meta.pages), None
-        if not query.campaign:
-            return inbox_page(status_filter=query.status, page=query.page, per_page=query.per_page), None
+        page = inbox_page(
+            status_filter=query.status, page=query.page, per_page=query.per_page, campaign_id=query.campaign or None
+        )
+        return dataclasses.replace(page, conversations=listed_assignees(page.conversations, members)), None
     found, description = matching_conversations(query, member_id=member_id)
-    pages = max(1, -(-len(found) // query.per_page))
+    pages = pages_of(len(found), query.per_page)
     page = min(query.page, pages)
     start = (page - 1) * query.per_page
-    return InboxPage(found[start : start + query.per_page], page, query.per_page, len(found), pages), description
+    shown = listed_assignees(found[start : start + query.per_page], members)
+    return InboxPage(shown, page, query.per_page, len(found), pages, page < pages), description
 
 
 def view_counts(status_filter: str, *, member_id: str) -> dict[str, int]:
@@ -289,12 +432,12 @@ def card_version(conversation: Conversation) -> str:
     assignee = conversation.assigned_to
     parts = (
         conversation.status,
-        assignee.unique_id if assignee else "",
+        assignee.unique_id if assignee else ("" if conversation.assignee_known else "?"),
         ",".join(r.name for r in assignee.roles) if assignee else "",
         str(conversation.number_of_unread_messages),
         str(conversation.total_messages),
         conversation.last_activity.isoformat(),
-        ",".join(t.label for t in conversation.tags),
+        ",".join(t.text for t in conversation.tags),
         conversation.contact.name,
     )
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()

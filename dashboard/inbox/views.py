@@ -211,8 +211,11 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         if not powers.can_view:
             return render(request, template, context, status=403)
         context["members"] = current_members(request)
-        page, context["scanned"] = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
+        page, context["scanned"] = selectors.filtered_inbox(
+            query, member_id=powers.member.unique_id, members=context["members"]
+        )
         context["inbox"] = page
+        context["status_ignored"] = services.status_updates_ignored()
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, template, context, status=status_for_error(exc))
@@ -269,15 +272,16 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         context["powers"] = powers
         if not powers.can_view:
             return render(request, "inbox/conversation.html", context, status=403)
-        conversation, message_page = selectors.conversation_with_messages(
-            conversation_id, page=positive_int(request.GET.get("page"), 1)
+        thread = selectors.conversation_with_messages(
+            conversation_id, page=positive_int(request.GET.get("page"), 1), members=current_members(request)
         )
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, "inbox/conversation.html", context, status=status_for_error(exc))
     context.update(
-        conversation=conversation,
-        message_page=message_page,
+        conversation=thread.conversation,
+        thread=thread,
+        status_ignored=services.status_updates_ignored(),
         history=AuditEntry.objects.filter(conversation_id=conversation_id)[:50],
     )
     return render(request, "inbox/conversation.html", context)
@@ -390,6 +394,16 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
     )
     if result.outcome == "conflict":
         return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
+    if result.outcome == AuditEntry.Outcome.IGNORED:
+        # WapiKit said yes and did nothing: the card shows the real state and says so.
+        if request.htmx:
+            return fragment(
+                request,
+                CARD,
+                {"conversation": result.conversation, "powers": powers, "warning": result.message, "status_ignored": True},
+            )
+        messages.warning(request, result.message)
+        return redirect(next_url)
     if result.ok or result.outcome == AuditEntry.Outcome.SKIPPED:
         conversation = result.conversation
         notice = (
@@ -498,6 +512,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "report": report,
         "powers": powers,
+        "status_ignored": services.status_updates_ignored(),
         "next": next_url,
         # Redraw every card the page shows (the browser lists them in `screen`), ticked or not.
         "redraw": [item.result.conversation for item in report.items
@@ -548,7 +563,7 @@ def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
         powers = current_powers(request)
         if not powers.can_view:
             return HttpResponse(status=403)
-        page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id)
+        page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=current_members(request))
     except errors.WapiKitError:
         # The next poll tries again; the page already shows what it had.
         return HttpResponse(status=204)
@@ -568,5 +583,11 @@ def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         "inbox/inbox.html#changes",
-        {"changed": changed, "new": new, "gone": gone, "powers": powers},
+        {
+            "changed": changed,
+            "new": new,
+            "gone": gone,
+            "powers": powers,
+            "status_ignored": services.status_updates_ignored(),
+        },
     )

@@ -22,6 +22,7 @@ def get_client() -> WapiKitClient:
         timeout=settings.WAPIKIT_TIMEOUT,
         get_retries=settings.WAPIKIT_GET_RETRIES,
         max_retry_wait=settings.WAPIKIT_MAX_RETRY_WAIT,
+        capability_lifetime=settings.WAPIKIT_CAPABILITY_SECONDS,
         breaker=CircuitBreaker(
             threshold=settings.WAPIKIT_BREAKER_THRESHOLD,
             cooldown=settings.WAPIKIT_BREAKER_COOLDOWN,

@@ -17,14 +17,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from . import errors
+from . import capabilities, errors
+from .capabilities import Capabilities
 from .types import (
     STATUSES,
     Conversation,
     ConversationEnvelope,
     ConversationPage,
     DataFlag,
-    ErrorBody,
     Member,
     MemberPage,
     MessagePage,
@@ -41,6 +41,8 @@ class CircuitBreakerLike(Protocol):
     def record_failure(self) -> None: ...
 
 MAX_PER_PAGE = 50
+# What the dashboard may filter by: the spec's statuses and the server's "Resolved".
+LISTABLE_STATUSES = (*STATUSES, "Resolved")
 _RETRY_STATUSES = frozenset({502, 503, 504})
 
 # Observers of every upstream request (method, path, status or None): tests and the
@@ -80,9 +82,13 @@ class WapiKitClient:
         backoff: float = 0.2,
         pool_size: int = 32,
         breaker: CircuitBreakerLike | None = None,
+        capability_lifetime: int = 86400,
     ) -> None:
         self.breaker = breaker
         self.base_url = base_url.rstrip("/")
+        self.capabilities = Capabilities(self.base_url, lifetime=capability_lifetime)
+        # The last rate-limit headers seen per route, for the doctor and the status page.
+        self.rate_limits: dict[str, RateLimit] = {}
         self.timeout = parse_timeout(timeout)
         self.get_retries = get_retries
         self.max_retry_wait = max_retry_wait
@@ -112,7 +118,7 @@ class WapiKitClient:
             raise ValueError("page starts at 1")
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        if status is not None and status not in STATUSES:
+        if status is not None and status not in LISTABLE_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         if order not in ("asc", "desc"):
             raise ValueError("order is 'asc' or 'desc'")
@@ -126,25 +132,54 @@ class WapiKitClient:
 
     def get_conversation(self, conversation_id: str) -> Conversation:
         path = f"/conversation/{validate_id(conversation_id)}"
-        return self._request("GET", path, ConversationEnvelope).conversation
+        conversation = self._request("GET", path, ConversationEnvelope).conversation
+        if conversation.assigned_to is not None:
+            # Only a server that selects the assignee can send one; an absent one proves nothing.
+            self.capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, True)
+        return conversation
 
-    def update_conversation_status(self, conversation_id: str, *, status: str) -> Conversation:
+    def update_conversation_status(self, conversation_id: str, *, status: str) -> Conversation | None:
+        """The updated conversation, or None when WapiKit's answer did not carry it (the server
+        answers 200 with an empty body, whatever it did): the caller must read it back."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         path = f"/conversation/{validate_id(conversation_id)}"
-        return self._request("POST", path, ConversationEnvelope, json={"status": status}).conversation
+        answer = self._request("POST", path, ConversationEnvelope | None, json={"status": status})
+        return answer.conversation if answer is not None else None
 
     def assign_conversation(self, conversation_id: str, *, member_id: str) -> None:
         path = f"/conversation/{validate_id(conversation_id)}/assign"
-        answer = self._request("POST", path, DataFlag, json={"organizationMemberId": validate_id(member_id)})
+        answer = self._assignment(path, {"organizationMemberId": validate_id(member_id)})
         if not answer.data:
             raise errors.Rejected("WapiKit did not assign the conversation.")
 
     def unassign_conversation(self, conversation_id: str, *, member_id: str) -> None:
         path = f"/conversation/{validate_id(conversation_id)}/unassign"
-        answer = self._request("POST", path, DataFlag, json={"userId": validate_id(member_id)})
+        answer = self._assignment(path, {"userId": validate_id(member_id)})
         if not answer.data:
             raise errors.Rejected("WapiKit did not unassign the conversation.")
+
+    def _assignment(self, path: str, body: dict[str, str]) -> DataFlag:
+        """Assign and unassign are POSTs, except on the older server, whose router registered
+        them as GET: its 405 means nothing happened, so the same request goes again as a GET,
+        and this WapiKit is remembered to want GET."""
+        try:
+            if self.capabilities.get(capabilities.ASSIGN_BY_GET):
+                return self._request("GET", path, DataFlag, json=body, retry=False)
+            try:
+                return self._request("POST", path, DataFlag, json=body)
+            except errors.BadResponse as exc:
+                if exc.status != 405:
+                    raise
+            answer = self._request("GET", path, DataFlag, json=body, retry=False)
+            self.capabilities.learn(capabilities.ASSIGN_BY_GET, True)
+            return answer
+        except errors.NotFound as exc:
+            # WapiKit answers 404 for an unknown conversation and for an unknown member alike;
+            # only its words tell which.
+            if "member" in exc.detail.lower():
+                raise errors.MemberNotFound(exc.detail, status=exc.status) from exc
+            raise
 
     def list_messages(
         self, conversation_id: str, *, page: int = 1, per_page: int = 50, order: str = "asc"
@@ -158,17 +193,22 @@ class WapiKitClient:
 
     # Members
 
-    def list_members(self, *, per_page: int = MAX_PER_PAGE) -> list[Member]:
-        members: list[Member] = []
-        page = 1
-        while True:
+    def list_members(self, *, per_page: int = MAX_PER_PAGE, max_pages: int = 100) -> list[Member]:
+        """Every member, read page by page until a short or empty one. The server pages by
+        member×role rows, so a member with several roles can straddle two pages with part of
+        its roles on each: duplicates are merged, roles and all."""
+        by_id: dict[str, Member] = {}
+        for page in range(1, max_pages + 1):
             answer = self._request(
                 "GET", "/organization/members", MemberPage, params={"page": page, "per_page": per_page}
             )
-            members.extend(answer.members)
-            if not answer.members or len(members) >= answer.pagination_meta.total:
-                return members
-            page += 1
+            for member in answer.members:
+                by_id[member.unique_id] = _merged(by_id.get(member.unique_id), member)
+            rows = sum(max(1, len(m.roles)) for m in answer.members)
+            total = answer.pagination_meta.total
+            if not answer.members or rows < per_page or (total and len(by_id) >= total):
+                break
+        return list(by_id.values())
 
     # Transport
 
@@ -188,9 +228,9 @@ class WapiKitClient:
         self.breaker.record_success()
         return answer
 
-    def _send(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
+    def _send(self, method: str, path: str, shape: type[T], *, retry: bool = True, **kwargs: Any) -> T:
         url = self.base_url + path
-        attempts = 1 + (self.get_retries if method == "GET" else 0)
+        attempts = 1 + (self.get_retries if method == "GET" and retry else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
@@ -223,6 +263,7 @@ class WapiKitClient:
                 raise errors.Unreachable(type(exc).__name__) from exc
 
             self._notify(method, path, response.status_code)
+            self._note_rate_limit(path, response)
             if response.status_code in _RETRY_STATUSES and not last:
                 retry_after = _retry_after(response)
                 if retry_after is None or retry_after <= self.max_retry_wait:
@@ -234,6 +275,17 @@ class WapiKitClient:
     def _sleep(self, retry_after: float | None, attempt: int) -> None:
         time.sleep(retry_after if retry_after is not None else self.backoff * (2**attempt))
 
+    def _note_rate_limit(self, path: str, response: requests.Response) -> None:
+        limit = _int_header(response, "X-RateLimit-Limit")
+        if limit is None:
+            return
+        self.rate_limits[route_of(path)] = RateLimit(
+            limit=limit,
+            remaining=_int_header(response, "X-RateLimit-Remaining"),
+            reset=_int_header(response, "X-RateLimit-Reset"),
+            seen_at=time.time(),
+        )
+
     @staticmethod
     def _notify(method: str, path: str, status: int | None) -> None:
         for listener in request_listeners:
@@ -242,41 +294,100 @@ class WapiKitClient:
     def _decode(self, response: requests.Response, shape: type[T]) -> T:
         status = response.status_code
         if 200 <= status < 300:
+            content = response.content
+            if not content.strip():
+                # The server's status update answers 200 with nothing at all.
+                content = b"null"
             try:
-                return msgspec.json.decode(response.content, type=shape)
-            except msgspec.DecodeError as exc:
-                logger.warning("WapiKit answered %s %s with an unreadable body: %s", status, shape.__name__, exc)
+                return msgspec.json.decode(content, type=shape)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                logger.warning("WapiKit answered %s with a body the dashboard could not read: %s", status, exc)
                 raise errors.BadResponse(str(exc), status=status) from exc
         body = _error_body(response)
-        message = body.message if body else ""
+        message = body.message
         if status == 400:
             raise errors.Rejected(message, status=status)
         if status in (401, 403):
-            raise errors.Unauthorized(message, status=status)
+            raise errors.Unauthorized.for_answer(message, status=status)
         if status == 404:
             raise errors.NotFound(message, status=status)
         if status == 429:
             retry_after = _retry_after(response)
-            if retry_after is None and body and body.reset is not None:
-                retry_after = _reset_to_seconds(body.reset)
+            reset = body.reset if body.reset is not None else _int_header(response, "X-RateLimit-Reset")
+            if retry_after is None and reset is not None:
+                retry_after = _reset_to_seconds(reset)
             raise errors.RateLimited(message, status=status, retry_after=retry_after)
         if status >= 500:
             raise errors.ServerError(message, status=status, retry_after=_retry_after(response))
         raise errors.BadResponse(f"unexpected status {status}", status=status)
 
 
-def _error_body(response: requests.Response) -> ErrorBody | None:
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """One route's budget as WapiKit last stated it."""
+
+    limit: int
+    remaining: int | None
+    reset: int | None  # Unix seconds
+    seen_at: float
+
+
+def route_of(path: str) -> str:
+    """The route pattern WapiKit counts a request under: ids replaced by `:id`."""
+    parts = path.split("/")
+    return "/".join(":id" if _is_uuid(part) else part for part in parts)
+
+
+def _is_uuid(text: str) -> bool:
     try:
-        return msgspec.json.decode(response.content, type=ErrorBody)
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    message: str = ""
+    remaining: int | None = None
+    reset: int | None = None
+
+
+def _error_body(response: requests.Response) -> ErrorBody:
+    """WapiKit's words, in any of the shapes it uses: a bare JSON string (most handlers),
+    `{"message": ...}` (the spec, the router, the older server) or `{"error": ...}` (429)."""
+    try:
+        body = msgspec.json.decode(response.content)
     except msgspec.DecodeError:
-        return None
+        return ErrorBody()
+    if isinstance(body, str):
+        return ErrorBody(body)
+    if not isinstance(body, dict):
+        return ErrorBody()
+    text = body.get("message") or body.get("error") or ""
+    return ErrorBody(
+        text if isinstance(text, str) else "",
+        _int_or_none(body.get("remaining")),
+        _int_or_none(body.get("reset")),
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _merged(known: Member | None, member: Member) -> Member:
+    if known is None:
+        return member
+    roles = {role.unique_id: role for role in (*known.roles, *member.roles)}
+    return msgspec.structs.replace(known, role_list=list(roles.values()))
 
 
 def _retry_after(response: requests.Response) -> int | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isascii() and value.isdigit():
-        return int(value)
-    return None
+    return _int_header(response, "Retry-After")
 
 
 def _reset_to_seconds(reset: int) -> int:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 
 class WapiKitError(Exception):
-    """Base of every upstream failure. `user_message` is safe to show in a page."""
+    """Base of every upstream failure. `user_message` is safe to show in a page (templates
+    escape it: it may quote WapiKit's own words, which are upstream text).
+
+    `detail` is WapiKit's own message when it sent one (as a bare JSON string, `{"message"}`
+    or `{"error"}`), else what the client saw."""
 
     kind = "error"
     default_message = "WapiKit could not complete the request."
@@ -14,6 +18,12 @@ class WapiKitError(Exception):
         super().__init__(detail or self.default_message)
         self.detail = detail
         self.status = status
+
+    @property
+    def wapikit_said(self) -> str:
+        """WapiKit's words, quoted for a sentence, or "" when it said nothing useful."""
+        detail = " ".join(self.detail.split())[:200]
+        return f" WapiKit said: “{detail}”." if detail else ""
 
     @property
     def user_message(self) -> str:
@@ -65,17 +75,50 @@ class ServerError(WapiKitError):
         if self.status == 503:
             when = f"in {_seconds(self.retry_after)}" if self.retry_after is not None else "in a minute"
             return f"WapiKit is temporarily unavailable. Try again {when}."
-        return f"WapiKit had an internal error ({self.status}). Try again; if it persists, tell your WapiKit administrator."
+        return (
+            f"WapiKit had an internal error ({self.status}).{self.wapikit_said} "
+            "Try again; if it persists, tell your WapiKit administrator."
+        )
 
 
 class Unauthorized(WapiKitError):
+    """A 401 or 403. The server gives one of two sentences; `for_answer` picks the subclass."""
+
     kind = "unauthorized"
     default_message = "WapiKit refused the dashboard's API key. An administrator must update WAPIKIT_API_KEY."
+
+    @classmethod
+    def for_answer(cls, detail: str, *, status: int) -> Unauthorized:
+        if "not authorized to access this resource" in detail.lower():
+            return KeyNotOwner(detail, status=status)
+        return cls(detail, status=status)
+
+
+class KeyNotOwner(Unauthorized):
+    """The key is valid but WapiKit found no permission for it: the server only lets an Owner's
+    key through (its permission check never reads a role's permissions)."""
+
+    kind = "key_not_owner"
+    default_message = (
+        "WapiKit accepted the dashboard's API key but refused it this route: WapiKit only lets an "
+        "Owner's key use the conversation and member routes. An administrator must set "
+        "WAPIKIT_API_KEY to the key of an Owner of the organisation."
+    )
 
 
 class NotFound(WapiKitError):
     kind = "not_found"
     default_message = "WapiKit has no such conversation: it may have been removed."
+
+
+class MemberNotFound(NotFound):
+    """A 404 to an assignment whose words name the member, not the conversation."""
+
+    kind = "member_not_found"
+    default_message = (
+        "WapiKit has no such member in this organisation: they may have been removed. "
+        "Reload to see the current members."
+    )
 
 
 class Rejected(WapiKitError):

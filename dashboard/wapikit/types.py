@@ -1,30 +1,26 @@
-"""Typed shapes of WapiKit's answers, following the "update a conversation" page.
+"""Typed shapes of WapiKit's answers, following the "update a conversation" page, and tolerant
+of what WapiKit's server code actually sends (shared/wapikit/REAL-SERVER.md).
 
 msgspec decodes JSON straight into these and rejects a missing required field or a wrong type,
 so a malformed answer fails at the boundary instead of later in a template. Unknown fields are
-ignored (msgspec's default), so WapiKit can add fields without breaking the dashboard."""
+ignored (msgspec's default), so WapiKit can add fields without breaking the dashboard.
+
+Tolerance, where the server differs from its spec: Go's nil slices arrive as `null` (read as
+empty), messages it cannot describe arrive as `null` entries (skipped, and counted), statuses,
+access levels and message types outside the spec are kept by name, and the older server's
+spellings (`message_type`, a tag's `name`) are read too. Each such list is stored under a
+private name and read through a property, so callers never see a `None`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-ConversationStatus = Literal["Active", "Closed", "Deleted"]
+# The statuses the spec knows. The server's database also has "Resolved"; any other status
+# is shown by its name.
 STATUSES: tuple[str, ...] = ("Active", "Closed", "Deleted")
-
-# What each message type must carry; checked after decoding.
-_REQUIRED_DATA = {
-    "Text": ("text",),
-    "Image": ("id",),
-    "Video": ("id",),
-    "Audio": ("id",),
-    "Sticker": ("id",),
-    "Document": ("id",),
-    "Location": ("latitude", "longitude"),
-    "Reaction": ("reaction",),
-}
 
 
 class Struct(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -33,11 +29,11 @@ class Struct(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
 
 class Contact(Struct, kw_only=True):
     unique_id: str
-    name: str
-    phone: str
-    attributes: dict[str, Any] = {}
-    created_at: datetime
-    status: str
+    name: str = ""
+    phone: str = ""
+    attributes: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    status: str = ""
 
 
 class MessageData(Struct, kw_only=True):
@@ -56,21 +52,20 @@ class MessageData(Struct, kw_only=True):
 
 class Message(Struct, kw_only=True):
     unique_id: str
-    conversation_id: str
-    direction: Literal["InBound", "OutBound"]
-    status: str
-    message_type: str
+    conversation_id: str = ""
+    direction: str
+    status: str = ""
     created_at: datetime
     message_data: MessageData | None = None
     reply_to_message_id: str | None = None
     whats_app_message_id: str | None = None
+    # The spec's `messageType`, or the older server's `message_type`.
+    type_camel: str | None = msgspec.field(default=None, name="messageType")
+    type_snake: str | None = msgspec.field(default=None, name="message_type")
 
-    def __post_init__(self) -> None:
-        required = _REQUIRED_DATA.get(self.message_type, ())
-        if required and (
-            self.message_data is None or any(getattr(self.message_data, f) is None for f in required)
-        ):
-            raise ValueError(f"a {self.message_type} message needs messageData.{'/'.join(required)}")
+    @property
+    def message_type(self) -> str:
+        return self.type_camel or self.type_snake or "Unknown"
 
     @property
     def inbound(self) -> bool:
@@ -80,17 +75,27 @@ class Message(Struct, kw_only=True):
 class Role(Struct, kw_only=True):
     unique_id: str
     name: str
-    description: str = ""
-    permissions: list[str] = []
+    description: str | None = ""
+    permission_list: list[str] | None = msgspec.field(default=None, name="permissions")
+
+    @property
+    def permissions(self) -> list[str]:
+        return self.permission_list or []
 
 
 class Member(Struct, kw_only=True):
     unique_id: str
-    created_at: datetime
-    access_level: Literal["Owner", "Member"]
-    name: str
-    email: str
-    roles: list[Role] = []
+    created_at: datetime | None = None
+    access_level: str
+    name: str = ""
+    email: str = ""
+    role_list: list[Role] | None = msgspec.field(default=None, name="roles")
+    # Set by the dashboard, never by WapiKit: an assignee that the member list does not hold.
+    unlisted: bool = False
+
+    @property
+    def roles(self) -> list[Role]:
+        return self.role_list or []
 
     @property
     def is_owner(self) -> bool:
@@ -105,28 +110,52 @@ class Member(Struct, kw_only=True):
 
 
 class Tag(Struct, kw_only=True):
-    unique_id: str
-    label: str
+    unique_id: str = ""
+    label: str | None = None
+    # The older server's spelling of `label`.
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.label or self.name or ""
 
 
 class Conversation(Struct, kw_only=True):
     unique_id: str
-    contact_id: str
+    contact_id: str = ""
     campaign_id: str | None = None
-    organization_id: str
-    initiated_by: Literal["Contact", "Campaign"]
+    organization_id: str = ""
+    initiated_by: str = ""
     contact: Contact
-    messages: list[Message]
     created_at: datetime
-    number_of_unread_messages: int
+    number_of_unread_messages: int = 0
     total_messages: int | None = None
-    status: ConversationStatus
+    status: str
     assigned_to: Member | None = None
-    tags: list[Tag]
+    # Set by the dashboard, never by WapiKit: False when the answer could not say who is
+    # assigned (the server's single-conversation answer never carries `assignedTo`) and the
+    # dashboard knows no better.
+    assignee_known: bool = True
+    message_list: list[Message | None] | None = msgspec.field(default=None, name="messages")
+    tag_list: list[Tag | None] | None = msgspec.field(default=None, name="tags")
+
+    @property
+    def messages(self) -> list[Message]:
+        return [m for m in self.message_list or () if m is not None]
+
+    @property
+    def undescribed_messages(self) -> int:
+        """Entries WapiKit sent as `null`: messages of a type its server cannot describe."""
+        return sum(1 for m in self.message_list or () if m is None)
+
+    @property
+    def tags(self) -> list[Tag]:
+        return [t for t in self.tag_list or () if t is not None and t.text]
 
     @property
     def last_message(self) -> Message | None:
-        return max(self.messages, key=lambda m: m.created_at) if self.messages else None
+        messages = self.messages
+        return max(messages, key=lambda m: m.created_at) if messages else None
 
     @property
     def last_activity(self) -> datetime:
@@ -135,19 +164,21 @@ class Conversation(Struct, kw_only=True):
 
 
 class PaginationMeta(Struct, kw_only=True):
-    page: int
+    page: int = 1
     # WapiKit spells this one field in snake_case.
-    per_page: int = msgspec.field(name="per_page")
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+    per_page: int = msgspec.field(default=0, name="per_page")
+    # The server never sets it for conversations (always 0), and counts member×role rows for
+    # members: a total of 0 with a non-empty page means "not said".
+    total: int = 0
 
 
 class ConversationPage(Struct, kw_only=True):
-    conversations: list[Conversation]
-    pagination_meta: PaginationMeta
+    conversation_list: list[Conversation] | None = msgspec.field(default=None, name="conversations")
+    pagination_meta: PaginationMeta = PaginationMeta()
+
+    @property
+    def conversations(self) -> list[Conversation]:
+        return self.conversation_list or []
 
 
 class ConversationEnvelope(Struct, kw_only=True):
@@ -155,20 +186,26 @@ class ConversationEnvelope(Struct, kw_only=True):
 
 
 class MessagePage(Struct, kw_only=True):
-    messages: list[Message]
-    pagination_meta: PaginationMeta
+    message_list: list[Message | None] | None = msgspec.field(default=None, name="messages")
+    pagination_meta: PaginationMeta = PaginationMeta()
+
+    @property
+    def messages(self) -> list[Message]:
+        return [m for m in self.message_list or () if m is not None]
+
+    @property
+    def undescribed(self) -> int:
+        return sum(1 for m in self.message_list or () if m is None)
 
 
 class MemberPage(Struct, kw_only=True):
-    members: list[Member]
-    pagination_meta: PaginationMeta
+    member_list: list[Member] | None = msgspec.field(default=None, name="members")
+    pagination_meta: PaginationMeta = PaginationMeta()
+
+    @property
+    def members(self) -> list[Member]:
+        return self.member_list or []
 
 
 class DataFlag(Struct, kw_only=True):
     data: bool
-
-
-class ErrorBody(Struct, kw_only=True):
-    message: str = ""
-    remaining: int | None = None
-    reset: int | None = None

@@ -621,7 +621,6 @@ def test_listing_messages_sends_page_per_page_and_order(client, upstream):
     assert [m.unique_id for m in page.messages] == MSG_IDS
     assert page.messages[1].message_data.caption == "Screenshot of the invoice"
     assert page.pagination_meta.total == 15
-    assert page.pagination_meta.pages == 2
 
 
 def test_listing_messages_by_default_asks_for_50_oldest_first(client, upstream):
@@ -957,13 +956,7 @@ def _message_without_data(kind: str) -> dict:
         pytest.param(_without(conversation_json(), "status"), id="missing-status"),
         pytest.param(_without(conversation_json(), "contact"), id="missing-contact"),
         pytest.param(conversation_json(numberOfUnreadMessages="3"), id="unread-count-as-string"),
-        pytest.param(conversation_json(status="Snoozed"), id="unknown-status"),
         pytest.param(conversation_json(createdAt="yesterday"), id="unparseable-date"),
-        pytest.param(conversation_json(tags=None), id="tags-null"),
-        pytest.param(_text_message_without_text(), id="text-message-without-text"),
-        pytest.param(_message_without_data("Image"), id="image-without-data"),
-        pytest.param(_message_without_data("Location"), id="location-without-data"),
-        pytest.param(_message_without_data("Reaction"), id="reaction-without-data"),
     ],
 )
 def test_json_of_the_wrong_shape_is_a_bad_response(client, upstream, conv):
@@ -976,10 +969,29 @@ def test_json_of_the_wrong_shape_is_a_bad_response(client, upstream, conv):
     assert len(upstream.calls) == 1  # a malformed answer is not retried
 
 
+def test_what_the_server_sends_outside_the_spec_is_read_not_refused(client, upstream):
+    # WapiKit's server code: a status outside the spec, nil slices as null, messages whose
+    # content it cannot describe, a list page without paginationMeta.
+    conv = conversation_json(status="Resolved", tags=None)
+    text = _text_message_without_text()["messages"][0]
+    location = _message_without_data("Location")["messages"][3]
+    conv["messages"] = [None, text, location]
+    upstream.get(CONV_URL, json={"conversation": conv})
+    upstream.get(CONVERSATIONS_URL, json={"conversations": [conversation_json()]})
+
+    conversation = client.get_conversation(CONV_ID)
+    page = client.list_conversations(page=1, per_page=25)
+
+    assert conversation.status == "Resolved"
+    assert conversation.tags == []
+    assert conversation.undescribed_messages == 1
+    assert [m.message_type for m in conversation.messages] == ["Text", "Location"]
+    assert len(page.conversations) == 1 and page.pagination_meta.total == 0
+
+
 @pytest.mark.parametrize(
     "answer",
     [
-        pytest.param({"conversations": [conversation_json()]}, id="missing-pagination"),
         pytest.param([conversation_json()], id="bare-list"),
         pytest.param({"conversations": {}, "paginationMeta": page_meta()}, id="conversations-not-a-list"),
     ],
@@ -1307,7 +1319,6 @@ def test_pagination_meta_is_read_from_wapikit_s_snake_case_per_page(client, upst
 
     assert page.pagination_meta.per_page == 50
     assert page.pagination_meta.total == 120
-    assert page.pagination_meta.pages == 3
 
 
 def test_a_redirect_to_another_host_never_receives_the_api_key(client, upstream):

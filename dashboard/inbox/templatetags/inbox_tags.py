@@ -54,8 +54,12 @@ def summary(message: Message | None, limit: int = 140) -> str:
         detail = (data.file_name or data.caption) if data and kind == "Document" else (data.caption if data else None)
         return f"{_MEDIA_LABELS[kind]}: {detail}" if detail else _MEDIA_LABELS[kind]
     if kind == "Location" and data is not None:
-        return f"Location: {data.name or data.address or f'{data.latitude:.4f}, {data.longitude:.4f}'}"
-    if kind == "Reaction" and data is not None:
+        if data.name or data.address:
+            return f"Location: {data.name or data.address}"
+        if data.latitude is not None and data.longitude is not None:
+            return f"Location: {data.latitude:.4f}, {data.longitude:.4f}"
+        return "Location"
+    if kind == "Reaction" and data is not None and data.reaction:
         return f"Reacted {data.reaction}"
     return f"{kind} message"
 
