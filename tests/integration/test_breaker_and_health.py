@@ -7,20 +7,18 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.breaker import CircuitBreaker, CircuitOpen
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.integration.conftest import body_of, card_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 THRESHOLD = 3
 COOLDOWN = 2
-BREAKER_FILE = ROOT / "var" / "breaker.txt"
 
 
 @pytest.fixture(autouse=True)
@@ -49,14 +47,6 @@ def point_at(settings, sandbox) -> None:
     get_client.cache_clear()
 
 
-def record_fail_fast(ms: float) -> None:
-    print(f"FAIL-FAST ms: {ms:.1f}")
-    BREAKER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with BREAKER_FILE.open("a") as out:
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        out.write(f"{stamp} FAIL-FAST ms: {ms:.1f} (threshold {THRESHOLD}, cooldown {COOLDOWN} s)\n")
-
-
 # The breaker in the dashboard
 
 
@@ -78,17 +68,15 @@ def test_an_open_circuit_fails_fast_then_a_probe_after_the_cooldown_closes_it(
     assert get_client().breaker.is_open
 
     calls_before = len(upstream_calls)
-    started = time.perf_counter()
     response = client.get("/")
-    ms = (time.perf_counter() - started) * 1000
-    record_fail_fast(ms)
 
     body = body_of(response)
     assert response.status_code == 502
     assert "WapiKit is unreachable" in body
     assert "Traceback" not in body
+    # Failing fast: the breaker answered without sending anything upstream (how fast is a
+    # `make bench` figure).
     assert len(upstream_calls) == calls_before, "an open circuit must not send anything upstream"
-    assert ms < 100
 
     time.sleep(COOLDOWN + 0.2)
     point_at(settings, wapikit)  # WapiKit is back; the cache (and so the open circuit) is kept
@@ -165,6 +153,8 @@ def test_after_the_cooldown_only_one_probe_at_a_time_is_let_through(breaker):
     started = time.perf_counter()
     with pytest.raises(CircuitOpen, match="probe is under way"):
         breaker.before_request()  # waits for the probe's outcome, which never comes
+    # A lower bound only: the breaker waits out its probe_wait (0.3 s) from the call's own start,
+    # so a slower machine can only make this longer.
     assert time.perf_counter() - started >= 0.25
 
     breaker.record_success()
