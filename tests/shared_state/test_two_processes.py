@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -169,13 +168,14 @@ def test_a_circuit_opened_by_one_process_makes_the_other_fail_fast(healthy, sand
     sandbox.control(fault="status_503", retry_after=30)
     for _ in range(3):
         assert session.get(f"{first.url}/", timeout=10).status_code == 503
+    assert sandbox.control()["faulted"] == 3, "the first process's three views reached WapiKit"
 
-    started = time.perf_counter()
     answer = session.get(f"{second.url}/", timeout=10)
-    elapsed_ms = (time.perf_counter() - started) * 1000
 
     assert "WapiKit is unreachable" in answer.text
-    assert elapsed_ms < 100, f"the second process failed fast in {elapsed_ms:.0f} ms"
+    # Failing fast: the second process answered without contacting WapiKit (how fast is a
+    # `make bench` figure).
+    assert sandbox.control()["faulted"] == 3, "the second process sent a request to WapiKit"
 
 
 def test_failed_sign_ins_on_one_process_are_counted_by_the_other(healthy):
