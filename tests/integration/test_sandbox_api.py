@@ -295,10 +295,12 @@ def test_the_latency_setting_slows_every_call_down(sandbox):
         response = list_page(sandbox, per_page=1)
         elapsed = time.perf_counter() - started
     finally:
-        sandbox.control(latency_ms=0)
+        reset = sandbox.control(latency_ms=0)
 
     assert response.status_code == 200
+    # A lower bound only (the sandbox sleeps 150 ms first): a slower machine can only add to it.
+    # How fast a call is without latency is a `make bench` figure.
     assert elapsed >= 0.15
-    started = time.perf_counter()
-    list_page(sandbox, per_page=1)
-    assert time.perf_counter() - started < 0.15
+    assert reset["latency_ms"] == 0
+    assert sandbox.control()["latency_ms"] == 0, "the setting stays off until changed"
+    assert list_page(sandbox, per_page=1).status_code == 200
