@@ -29,6 +29,7 @@ test: deps chromium
 	@scripts/ensure-services
 	$(PY) -m pytest
 	@scripts/test-on-postgres
+	@scripts/test-server-profile
 
 ## Print the benchmark table (render times, upstream calls, bytes, overhead, a 60 s load run).
 bench: deps
