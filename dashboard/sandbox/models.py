@@ -1,5 +1,8 @@
 """The embedded WapiKit sandbox's data: just enough of WapiKit's model to answer the
-conversation and member endpoints the dashboard uses."""
+conversation and member endpoints the dashboard uses.
+
+The "spec" profile reads a conversation's assignee from `Conversation.assigned_to`; the "server"
+and "legacy" profiles read `ConversationAssignment`, WapiKit's own assignment history."""
 
 import uuid
 
@@ -39,7 +42,9 @@ class Contact(models.Model):
     unique_id = models.UUIDField(default=uuid.uuid4, unique=True)
     name = models.CharField(max_length=300)
     phone = models.CharField(max_length=60)
-    attributes = models.JSONField(default=dict)
+    # Nullable because WapiKit's column is: a NULL makes its list and get handlers panic, which
+    # the "server" profile reproduces on demand (control option `null_attributes`).
+    attributes = models.JSONField(default=dict, null=True)
     created_at = models.DateTimeField()
     status = models.CharField(max_length=20, default="Active")
 
@@ -95,3 +100,22 @@ class Message(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"])]
+
+
+class ConversationAssignment(models.Model):
+    """One row per conversation and member, ever: WapiKit keys the table on that pair, so ending
+    an assignment only flips its status, and assigning the same member again is a duplicate."""
+
+    class Status(models.TextChoices):
+        ASSIGNED = "Assigned"
+        UNASSIGNED = "Unassigned"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="assignments")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ASSIGNED)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "member"], name="conversation_assignment_pkey"),
+        ]

@@ -4,7 +4,10 @@
 `random.Random(rng_seed)`: the same seed and the same `now` give the same rows, ids included.
 Message bodies follow WapiKit's `messageData` shapes per `messageType`; contact names and
 texts are international on purpose (non-Latin scripts, accents, an emoji) so that the
-dashboard's rendering and escaping get exercised."""
+dashboard's rendering and escaping get exercised.
+
+`seed(profile="server")` (and "legacy") then rewrites those rows the way WapiKit's server code
+would have stored them: see `seed_server`."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from typing import Any, Sequence, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Campaign, Contact, ContactList, Conversation, Member, Message, Role, Tag
+from .models import Campaign, Contact, ContactList, Conversation, ConversationAssignment, Member, Message, Role, Tag
+from .seed_server import adapt_for_server
 
 T = TypeVar("T")
 
@@ -667,6 +671,7 @@ def wipe() -> None:
     Conversation.tags.through.objects.all().delete()
     ContactList.contacts.through.objects.all().delete()
     Member.roles.through.objects.all().delete()
+    ConversationAssignment.objects.all().delete()
     for model in (Message, Conversation, ContactList, Contact, Tag, Campaign, Member, Role):
         model.objects.all().delete()
 
@@ -895,8 +900,10 @@ def _conversation_messages(
 # --- The seeder ------------------------------------------------------------------------------
 
 
-def seed(*, conversations: int = 240, rng_seed: int = 7, now: datetime | None = None) -> dict[str, int]:
-    """Replace the sandbox's rows with a reproducible demo data set; answer the counts."""
+def seed(
+    *, conversations: int = 240, rng_seed: int = 7, now: datetime | None = None, profile: str = "spec"
+) -> dict[str, int]:
+    """Replace the sandbox's rows with a reproducible demo data set for a profile; answer the counts."""
     if conversations < 0:
         raise ValueError("conversations must be zero or more")
     now = timezone.now() if now is None else now
@@ -1055,11 +1062,14 @@ def seed(*, conversations: int = 240, rng_seed: int = 7, now: datetime | None = 
             ],
             batch_size=500,
         )
+        # Its own generator, so that the spec rows above stay the same whatever the profile.
+        extras = adapt_for_server(random.Random(f"server-{rng_seed}")) if profile != "spec" else {}
 
     by_status = {s: statuses.count(s) for s in Conversation.Status.values}
+    by_status["Closed"] -= extras.get("resolved", 0)
     return {
         "members": len(members),
-        "roles": len(roles),
+        "roles": len(roles) + extras.get("empty_roles", 0),
         "contacts": len(contacts),
         "conversations": n,
         "active": by_status["Active"],
@@ -1070,4 +1080,5 @@ def seed(*, conversations: int = 240, rng_seed: int = 7, now: datetime | None = 
         "tags": len(tags),
         "campaigns": len(campaigns),
         "contact_lists": len(lists),
+        **extras,
     }

@@ -1,9 +1,12 @@
-"""Fill the embedded WapiKit sandbox with reproducible demo data (replacing what is there)."""
+"""Fill the embedded WapiKit sandbox with reproducible demo data (replacing what is there), as the
+profile in SANDBOX_PROFILE would have stored it: "server" and "legacy" add Resolved conversations,
+Template messages, an empty role and WapiKit's assignment history to the "spec" data."""
 
 from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.sandbox.models import Conversation
@@ -31,13 +34,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"Sandbox already has {existing} conversations; not seeding (--if-empty).")
                 return
         started = time.perf_counter()
-        counts = seed_sandbox(conversations=conversations, rng_seed=seed)
+        profile = settings.SANDBOX_PROFILE
+        counts = seed_sandbox(conversations=conversations, rng_seed=seed, profile=profile)
         elapsed = time.perf_counter() - started
+        resolved = f", {counts['resolved']} Resolved" if "resolved" in counts else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Seeded sandbox (seed {seed}) in {elapsed:.2f}s: {counts['members']} members, "
+                f"Seeded sandbox (seed {seed}, profile {profile}) in {elapsed:.2f}s: {counts['members']} members, "
                 f"{counts['roles']} roles, {counts['contacts']} contacts, {counts['conversations']} conversations "
-                f"({counts['active']} Active, {counts['closed']} Closed, {counts['deleted']} Deleted), "
+                f"({counts['active']} Active, {counts['closed']} Closed, {counts['deleted']} Deleted{resolved}), "
                 f"{counts['messages']} messages, {counts['tags']} tags, {counts['campaigns']} campaigns."
             )
         )
