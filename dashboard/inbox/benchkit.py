@@ -1,9 +1,11 @@
-"""What `make bench` needs around the dashboard: a sandbox process of its own, a counter of
-upstream calls, and timing helpers. Not used by the running dashboard."""
+"""What `make bench` needs around the dashboard: a sandbox process of its own and plain calls to
+it, gunicorn processes, a loopback port where connecting hangs, a counter of upstream calls, and
+timing helpers. Not used by the running dashboard."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import statistics
@@ -11,8 +13,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import requests
 from django.conf import settings
 
 from dashboard.sandbox.serve import sandbox_command
@@ -65,6 +69,118 @@ def sandbox_process(directory: Path, api_key: str) -> Iterator[tuple[str, int]]:
             process.wait(timeout=10)
 
 
+class SandboxApi:
+    """The bench's own calls to its sandbox, as plain JSON: setting up conversations and the
+    latency and fault knobs, never through the dashboard's client."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers[settings.WAPIKIT_AUTH_HEADER] = api_key
+
+    def control(self, **values) -> dict:
+        """Change the knobs (none: only read them); the sandbox's state, with `faulted`, the
+        number of requests that got the fault."""
+        url = self.base_url.removesuffix("/api") + "/_sandbox/control"
+        response = self.session.post(url, json=values, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def list_page(self, *, status: str, page: int = 1, per_page: int = 50) -> dict:
+        response = self.session.get(
+            f"{self.base_url}/conversations", params={"page": page, "per_page": per_page, "status": status}, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def conversations(self, status: str) -> list[dict]:
+        """Every conversation of a status, newest activity first, read page by page."""
+        found: list[dict] = []
+        page = 1
+        while True:
+            batch = self.list_page(status=status, page=page)["conversations"]
+            found.extend(batch)
+            if len(batch) < 50:
+                return found
+            page += 1
+
+    def set_status(self, ids: list[str], status: str) -> None:
+        def post(conversation_id: str) -> None:
+            response = self.session.post(f"{self.base_url}/conversation/{conversation_id}", json={"status": status}, timeout=10)
+            response.raise_for_status()
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(post, ids))
+
+
+@contextlib.contextmanager
+def gunicorn_processes(*servers: tuple[dict, Path, int, int]) -> Iterator[list[str]]:
+    """Dashboards served by gunicorn on loopback ports, started together (each is slow to
+    start): (env, log file, workers, threads) for each; yields their base URLs."""
+    started: list[tuple[subprocess.Popen, int]] = []
+    with contextlib.ExitStack() as stack:
+        try:
+            for env, log_path, workers, threads in servers:
+                port = free_port()
+                log = stack.enter_context(open(log_path, "w"))
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
+                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                )
+                started.append((process, port))
+            for process, port in started:
+                wait_for_port(port, process)
+            yield [f"http://127.0.0.1:{port}" for _, port in started]
+        finally:
+            for process, _ in started:
+                process.terminate()
+            for process, _ in started:
+                process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def blackhole_port() -> Iterator[int | None]:
+    """A loopback port that listens with backlog 0 and never accepts: once a few connections
+    fill its queue the kernel drops further SYNs, so connecting hangs. None where this kernel
+    completes such connects anyway."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.05)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+                hangs = False
+        except TimeoutError:
+            hangs = True
+        except OSError:
+            hangs = False
+        yield port if hangs else None
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """No log lines (the 502s and circuit warnings of a failure the bench causes on purpose)."""
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 @contextlib.contextmanager
 def counting_calls() -> Iterator[list[tuple[str, str]]]:
     calls: list[tuple[str, str]] = []
@@ -77,6 +193,13 @@ def counting_calls() -> Iterator[list[tuple[str, str]]]:
         yield calls
     finally:
         wapikit_client.request_listeners.remove(record)
+
+
+def seconds(call: Callable[[], object]) -> tuple[float, object]:
+    """How long one call took, in seconds, and what it returned."""
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
 
 
 def median_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> float:
