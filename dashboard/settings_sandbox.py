@@ -1,5 +1,10 @@
 """Settings of the sandbox process: the same project and database, serving only the
-WapiKit-compatible API, with no sessions, logins or CSRF (WapiKit authenticates by key)."""
+WapiKit-compatible API, with no sessions, logins or CSRF (WapiKit authenticates by key).
+
+How it answers is `SANDBOX_PROFILE` (from `settings`): "spec", "server" or "legacy"; see
+`dashboard/sandbox/urls.py`."""
+
+import os
 
 from .settings import *  # noqa: F403
 
@@ -10,3 +15,7 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "EXCEPTION_HANDLER": "dashboard.sandbox.api.exception_handler",
 }
+
+# The "server" and "legacy" profiles accept a second key, a non-Owner member's, which WapiKit's
+# permission check refuses on every route that needs a permission. SANDBOX_API_KEY is the Owner's.
+SANDBOX_MEMBER_KEY = os.environ.get("SANDBOX_MEMBER_KEY") or f"{SANDBOX_API_KEY}-member"  # noqa: F405

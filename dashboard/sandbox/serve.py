@@ -3,7 +3,10 @@
 gunicorn with one process (the run-time controls in `control` live in its memory) and many
 threads. Django's development server would do, but it writes headers and body in separate
 small packets, and on loopback Nagle's algorithm and delayed ACKs then add about 40 ms to
-every answer: a slow upstream nobody asked for."""
+every answer: a slow upstream nobody asked for.
+
+`gunicorn_hooks` tells the live event streams (profile "server") when the worker stops, so that
+a stop takes a moment, not the whole graceful timeout."""
 
 from __future__ import annotations
 
@@ -17,4 +20,5 @@ def sandbox_command(host: str, port: int, *, threads: int = 32) -> list[str]:
         "--bind", f"{host}:{port}",
         "--workers", "1", "--threads", str(threads), "--worker-class", "gthread",
         "--graceful-timeout", "2", "--timeout", "120",
+        "--config", "python:dashboard.sandbox.gunicorn_hooks",
     ]
