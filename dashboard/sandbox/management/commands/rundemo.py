@@ -1,5 +1,6 @@
 """`make run`: the sandbox and the dashboard together, or the dashboard alone against the
-WapiKit in WAPIKIT_BASE_URL."""
+WapiKit in WAPIKIT_BASE_URL. `SANDBOX_PROFILE=server make run` starts a sandbox that answers as
+WapiKit's server code does (see `dashboard/sandbox/urls.py`)."""
 
 import os
 import signal
@@ -14,6 +15,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts.demo import ensure_demo_logins
 from dashboard.sandbox.serve import sandbox_command
+
+
+PROFILE_DESCRIPTIONS = {
+    "spec": "WapiKit's spec and doc page",
+    "server": "WapiKit's server code, RemotiQ/wapikit 055becef (shared/wapikit/REAL-SERVER.md)",
+    "legacy": "the older WapiKit server, wapikit/wapikit d0a3506",
+}
 
 
 class Command(BaseCommand):
@@ -43,6 +51,9 @@ class Command(BaseCommand):
         out.write(self.style.SUCCESS(f"WapiKit dashboard: http://127.0.0.1:{port}/"))
         if use_sandbox:
             out.write(f"Embedded WapiKit sandbox: {settings.WAPIKIT_BASE_URL}")
+            out.write(f"  answering as: {PROFILE_DESCRIPTIONS[settings.SANDBOX_PROFILE]} (SANDBOX_PROFILE={settings.SANDBOX_PROFILE})")
+            if settings.SANDBOX_PROFILE != "spec":
+                out.write("  a non-Owner member's key: SANDBOX_MEMBER_KEY (default: the API key + \"-member\")")
             out.write("Demo logins (email / password):")
             for kind, email, password, powers in logins:
                 out.write(f"  {kind:<8} {email:<22} {password:<20} {powers}")

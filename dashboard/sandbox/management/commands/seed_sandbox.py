@@ -9,7 +9,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.sandbox.models import Conversation
+from dashboard.sandbox.models import Conversation, ConversationAssignment
 from dashboard.sandbox.seed import seed as seed_sandbox
 
 
@@ -22,19 +22,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help="do nothing when the sandbox already has conversations",
+            help="do nothing when the sandbox already has conversations seeded for this profile",
         )
 
     def handle(self, *args, conversations: int, seed: int, if_empty: bool, **options) -> None:
         if conversations < 0:
             raise CommandError("--conversations must be zero or more")
+        profile = settings.SANDBOX_PROFILE
         if if_empty:
             existing = Conversation.objects.count()
-            if existing:
+            if existing and _seeded_for_server() == (profile != "spec"):
                 self.stdout.write(f"Sandbox already has {existing} conversations; not seeding (--if-empty).")
                 return
+            if existing:
+                self.stdout.write(f"Sandbox data was seeded for another profile; seeding it again for {profile}.")
         started = time.perf_counter()
-        profile = settings.SANDBOX_PROFILE
         counts = seed_sandbox(conversations=conversations, rng_seed=seed, profile=profile)
         elapsed = time.perf_counter() - started
         resolved = f", {counts['resolved']} Resolved" if "resolved" in counts else ""
@@ -46,3 +48,8 @@ class Command(BaseCommand):
                 f"{counts['messages']} messages, {counts['tags']} tags, {counts['campaigns']} campaigns."
             )
         )
+
+
+def _seeded_for_server() -> bool:
+    """Only the server and legacy seed write WapiKit's assignment history."""
+    return ConversationAssignment.objects.exists()
