@@ -86,6 +86,8 @@ class WapiKitClient:
     ) -> None:
         self.breaker = breaker
         self.base_url = base_url.rstrip("/")
+        # The events stream takes the key as a query parameter, not a header (events.py).
+        self.api_key = api_key
         self.capabilities = Capabilities(self.base_url, lifetime=capability_lifetime)
         # The last rate-limit headers seen per route, for the doctor and the status page.
         self.rate_limits: dict[str, RateLimit] = {}
