@@ -61,7 +61,7 @@ def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, 
         mock.patch.object(selectors, "members_list", return_value=members),
     ):
         for cards in (25, 50):
-            page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3)
+            page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3, True)
             with mock.patch.object(selectors, "inbox_page", return_value=page):
                 median, size = _time(lambda: client.get(f"/?per_page={cards}"), runs)
             results.append((f"inbox, {cards} cards", median, size))
