@@ -150,8 +150,21 @@ def _stream(subscriber: Subscriber, sock: socket.socket | None) -> Iterator[byte
                 yield subscriber.frames.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 continue
+        if _stopping():
+            _end_keepalive(sock)
     finally:
         unsubscribe(subscriber)
+
+
+def _end_keepalive(sock: socket.socket | None) -> None:
+    """Make gunicorn close the connection once the stream's last chunk is out: it reads the next
+    request from it and finds the end. Otherwise a client that keeps the connection for another
+    request (as connection pools do) holds a stopping worker for the whole keep-alive time."""
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
 
 def _client_gone(sock: socket.socket | None) -> bool:

@@ -351,7 +351,9 @@ def assign_conversation(request: HttpRequest, conversation_id: str) -> HttpRespo
             history = ConversationAssignment.objects.filter(conversation=conversation)
             if not history.filter(status=ConversationAssignment.Status.ASSIGNED).exists():
                 history.update(status=ConversationAssignment.Status.UNASSIGNED)
-            history.create(member=member, status=ConversationAssignment.Status.ASSIGNED, created_at=timezone.now())
+            ConversationAssignment.objects.create(
+                conversation=conversation, member=member, status=ConversationAssignment.Status.ASSIGNED, created_at=timezone.now()
+            )
     except IntegrityError:
         raise HandlerError(500, DUPLICATE_ASSIGNMENT) from None
     _publish_assignment("ChatAssignment", conversation_id, str(member.unique_id))
