@@ -7,14 +7,15 @@
   unassign are GET routes, `message_type`, tags' `name`, `{"message"}` errors, no rate limits,
   no events.
 
-Every profile has the test hook `/_sandbox/control` (`control`); "server" and "legacy" also have
+Every profile has the test hooks `/_sandbox/control` (`control`) and `/_sandbox/state/<id>`
+(`inspect`: what the database holds); "server" and "legacy" also have
 `/_sandbox/events` (`webhook`), and answer any other path with echo's 404 {"message": "Not Found"}.
 The "spec" routes stay exactly what they were before the other profiles existed."""
 
 from django.conf import settings
 from django.urls import path, re_path
 
-from . import api
+from . import api, inspect
 
 if settings.SANDBOX_PROFILE == "spec":
     urlpatterns = [
@@ -25,6 +26,7 @@ if settings.SANDBOX_PROFILE == "spec":
         path("api/conversation/<str:conversation_id>/messages", api.list_messages),
         path("api/organization/members", api.list_members),
         path("_sandbox/control", api.control_view),
+        path("_sandbox/state/<str:conversation_id>", inspect.state_view),
     ]
 else:
     from . import server_api, webhook
@@ -33,5 +35,6 @@ else:
         *server_api.urlpatterns(),
         path("_sandbox/control", api.control_view),
         path("_sandbox/events", webhook.events_hook_view),
+        path("_sandbox/state/<str:conversation_id>", inspect.state_view),
         re_path(r"^", server_api.not_found),
     ]

@@ -7,6 +7,7 @@ into one of the exceptions in `errors`."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -395,5 +396,6 @@ def _retry_after(response: requests.Response) -> int | None:
 def _reset_to_seconds(reset: int) -> int:
     # WapiKit's `reset` is either seconds to wait or a Unix time; a value past 2001 is the latter.
     if reset > 1_000_000_000:
-        return max(int(reset - time.time()), 1)
+        # Rounded up: "in 29 seconds" for a reset 29.4 s away would send users back too soon.
+        return max(math.ceil(reset - time.time()), 1)
     return max(reset, 1)

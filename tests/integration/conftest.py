@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from django.utils.html import escape
 
 from dashboard.inbox import selectors
@@ -30,28 +31,56 @@ def body_of(response) -> str:
     return response.content.decode()
 
 
-def conversations_with(sandbox, status: str = "Active", *, pages: int = 5) -> list[dict]:
-    """Every conversation of a status, straight from the sandbox (newest activity first)."""
-    found: list[dict] = []
+def _pages(sandbox, status: str, pages: int):
+    """Pages of a status from the sandbox, until the total it states or (the server states
+    none) a short page."""
     for page in range(1, pages + 1):
         answer = sandbox.get("/conversations", page=page, per_page=50, status=status)
-        found.extend(answer["conversations"])
-        if page * 50 >= answer["paginationMeta"]["total"]:
-            break
-    return found
+        batch = answer["conversations"] or []
+        yield batch
+        total = answer["paginationMeta"]["total"]
+        if (total and page * 50 >= total) or len(batch) < 50:
+            return
+
+
+def conversations_with(sandbox, status: str = "Active", *, pages: int = 5) -> list[dict]:
+    """Every conversation of a status, straight from the sandbox (newest activity first)."""
+    return [c for batch in _pages(sandbox, status, pages) for c in batch]
 
 
 def first_conversation(sandbox, status: str = "Active", *, assigned: bool | None = None) -> dict:
     """The newest conversation of a status (optionally assigned or not), read page by page."""
-    page = 1
-    while True:
-        answer = sandbox.get("/conversations", page=page, per_page=50, status=status)
-        for conversation in answer["conversations"]:
+    for batch in _pages(sandbox, status, 20):
+        for conversation in batch:
             if assigned is None or bool(conversation.get("assignedTo")) == assigned:
                 return conversation
-        if page * 50 >= answer["paginationMeta"]["total"]:
-            pytest.fail(f"the sandbox has no {status} conversation with assigned={assigned}")
-        page += 1
+    pytest.fail(f"the sandbox has no {status} conversation with assigned={assigned}")
+
+
+def true_state(sandbox, cid: str) -> dict:
+    """What the sandbox's database holds for a conversation: {"status", "assignee"} ("" for
+    nobody). The server's answers cannot say (a single answer never names the assignee)."""
+    response = requests.get(
+        f"{sandbox.root_url}/_sandbox/state/{cid}", headers={"x-access-token": sandbox.api_key}, timeout=5
+    )
+    response.raise_for_status()
+    state = response.json()
+    return {
+        "status": state["status"],
+        "assignee": state["assignee_ids"][-1] if state["assignee_ids"] else "",
+        "ever_assigned": state["ever_assigned_ids"],
+    }
+
+
+def as_answered(state: dict) -> dict:
+    """A true state in the shape of a spec answer: "status", and "assignedTo" when assigned."""
+    assigned = {"assignedTo": {"uniqueId": state["assignee"]}} if state["assignee"] else {}
+    return {"status": state["status"], **assigned}
+
+
+def ignored_notice(status: str) -> str:
+    """What a card says when the server accepts a status change and applies nothing."""
+    return f"WapiKit accepted the request but did not change the status: the conversation is still {status}."
 
 
 def member_ids(sandbox) -> dict[str, str]:
