@@ -1,6 +1,9 @@
 """WapiKit-compatible endpoints, answering as `shared/wapikit/` describes: the key check,
 paging rules, the default list without Closed and Deleted, whole conversations from updates,
-`{"data": true}` from assign and unassign, and `{"message"}` error bodies."""
+`{"data": true}` from assign and unassign, and `{"message"}` error bodies.
+
+These are the "spec" profile's routes; the "server" and "legacy" profiles answer from
+`server_api` (see `urls`). `control_view` and the helpers below serve every profile."""
 
 from __future__ import annotations
 

@@ -232,8 +232,6 @@ def list_conversations(request: HttpRequest) -> HttpResponse:
     """055becef: no ORDER BY, `total` never set, no messages, `roles: []`, and only status and
     campaign_id filter (order, contact_id and list_id are bound and then ignored)."""
     page, per_page = int_param(request, "page"), int_param(request, "per_page")
-    for ignored in ("order", "status", "contact_id", "campaign_id"):
-        _single_param(request, ignored)
     if page == 0 or per_page > MAX_CONVERSATIONS_PER_PAGE:
         raise HandlerError(400, "Invalid page or perPage value")
     query = _filtered(status=_single_param(request, "status"), campaign=_single_param(request, "campaign_id"))
@@ -386,7 +384,6 @@ def list_messages(request: HttpRequest, conversation_id: str) -> HttpResponse:
     conversation's messages, or is 0 on an empty page. An unknown conversation is an empty page."""
     conversation_key = conversation_uuid(conversation_id)
     page, per_page = int_param(request, "page"), int_param(request, "per_page")
-    _single_param(request, "order")
     if page == 0 or per_page > MAX_MESSAGES_PER_PAGE:
         raise HandlerError(400, "Invalid page or perPage value")
     messages = Message.objects.filter(conversation__unique_id=conversation_key)
@@ -408,7 +405,6 @@ def list_members(request: HttpRequest) -> HttpResponse:
     """055becef pages member x role rows, not members: a member with two roles can be split over
     two pages, `total` counts rows (0 on an empty page), and nil slices marshal as null."""
     page, per_page = int_param(request, "page"), int_param(request, "per_page")
-    _single_param(request, "sortBy")
     every_row = _member_role_rows()
     rows = every_row[sql_window(page, per_page)]
     meta = {"page": page, "per_page": per_page, "total": len(every_row) if rows else 0}
