@@ -78,6 +78,22 @@ def as_answered(state: dict) -> dict:
     return {"status": state["status"], **assigned}
 
 
+def status_after(sandbox, wanted: str, before: str) -> str:
+    """The status a change leaves: the one asked for, except on the server, which applies none."""
+    return before if sandbox.profile == "server" else wanted
+
+
+def never_assigned_to(sandbox, member_id: str) -> dict:
+    """An unassigned Active conversation that `member_id` never had (the server refuses to
+    assign a member twice)."""
+    for conversation in conversations_with(sandbox, "Active"):
+        if conversation.get("assignedTo"):
+            continue
+        if member_id not in true_state(sandbox, conversation["uniqueId"])["ever_assigned"]:
+            return conversation
+    pytest.fail("no unassigned conversation that this member never had")
+
+
 def ignored_notice(status: str) -> str:
     """What a card says when the server accepts a status change and applies nothing."""
     return f"WapiKit accepted the request but did not change the status: the conversation is still {status}."

@@ -22,6 +22,8 @@ from tests.integration.conftest import (
     html,
     ignored_notice,
     member_ids,
+    never_assigned_to,
+    status_after,
     true_state,
 )
 
@@ -62,17 +64,6 @@ class Scenario:
     def took(self, now: dict) -> bool:
         """The action did what it should: changed the conversation, or (ignored) nothing."""
         return self.changed(now) if self.applies else now["status"] == self.conversation["status"]
-
-
-def never_assigned_to(sandbox, member_id: str) -> dict:
-    """An unassigned Active conversation that `member_id` never had (the server refuses to
-    assign a member twice)."""
-    for conversation in conversations_with(sandbox, "Active"):
-        if conversation.get("assignedTo"):
-            continue
-        if member_id not in true_state(sandbox, conversation["uniqueId"])["ever_assigned"]:
-            return conversation
-    pytest.fail("no unassigned conversation that this member never had")
 
 
 def scenario(sandbox, action: str) -> Scenario:
@@ -123,11 +114,6 @@ def scenario(sandbox, action: str) -> Scenario:
         lambda c: "assignedTo" not in c, '<span class="unassigned">Unassigned</span>',
         [("GET", path), ("POST", f"{path}/unassign")],
     )
-
-
-def status_after(sandbox, wanted: str, before: str) -> str:
-    """The status a change leaves: the one asked for, except on the server, which applies none."""
-    return before if sandbox.profile == "server" else wanted
 
 
 def current(sandbox, cid: str) -> dict:
