@@ -222,6 +222,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     context["links"] = {
         "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
         "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
+        "first": query_string(query, page=1),
         "previous": query_string(query, page=page.page - 1),
         "next": query_string(query, page=page.page + 1),
         "views": view_links(query),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.integration.conftest import body_of, card_ids, card_statuses, html
+from tests.integration.conftest import body_of, card_ids, card_statuses, conversations_with, html
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -123,7 +123,23 @@ def test_page_two_shows_other_conversations_than_page_one(login_as, wapikit):
     assert 'rel="prev"' in body_of(second_response)
 
 
+def test_a_page_past_the_end_without_a_total_says_so_and_links_to_the_first_page(login_as, wapikit):
+    if wapikit.profile != "server":
+        pytest.skip("WapiKit as documented states its total: the page is clamped instead (next test)")
+    client = login_as("manager")
+
+    response = client.get("/?page=999")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert card_ids(body) == []
+    assert "Page 999 is past the last page of these conversations." in body
+    assert '<a href="?">Go to the first page</a>' in body
+
+
 def test_a_page_past_the_end_shows_the_last_page_instead_of_an_empty_one(login_as, wapikit):
+    if wapikit.profile == "server":
+        pytest.skip("the server states no total, so the last page is not known (previous test)")
     client = login_as("manager")
     total = wapikit.get("/conversations", page=1, per_page=1, status="Active")["paginationMeta"]["total"]
     last = -(-total // 25)
@@ -137,6 +153,8 @@ def test_a_page_past_the_end_shows_the_last_page_instead_of_an_empty_one(login_a
 
 
 def test_a_page_past_the_end_of_all_statuses_shows_the_last_page_instead_of_an_empty_one(login_as, wapikit):
+    if wapikit.profile == "server":
+        pytest.skip("the server states no total, so the last page is not known")
     client = login_as("manager")
     largest = max(
         wapikit.get("/conversations", page=1, per_page=1, status=s)["paginationMeta"]["total"]
@@ -292,5 +310,6 @@ def test_fifty_cards_with_every_button_stay_under_the_100_kb_page_budget(login_a
         body = gzip.decompress(response.content)
 
         assert response["Content-Encoding"] == "gzip"
-        assert len(card_ids(body.decode())) == 50
+        # The server profile turns some Closed conversations into Resolved ones: fewer than 50.
+        assert len(card_ids(body.decode())) == min(50, len(conversations_with(wapikit, status.capitalize(), pages=2)))
         assert len(body) < 100_000, f"{status}: {len(body):,} B"
