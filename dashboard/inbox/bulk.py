@@ -168,9 +168,10 @@ def bulk_apply(
     def send(current: Conversation) -> services.ActionResult:
         return services.apply(action=action, current=current, member=member, members=members)
 
-    if to_send and action.target_status is not None and services.status_updates_ignored():
-        # This WapiKit has been accepting status changes without applying them: try one, and
-        # send the rest only if it took, rather than report the same failure fifty times.
+    if to_send and action.target_status is not None and not services.status_updates_known_to_apply():
+        # Until this WapiKit has shown that it applies status changes (the server only logs
+        # them), try one and send the rest only if it took: no spending the team's shared
+        # request budget on fifty changes that do nothing, nor reporting the same failure fifty times.
         first, to_send = to_send[0], to_send[1:]
         result = send(first)
         decided[first.unique_id] = (result, first)

@@ -207,6 +207,11 @@ def _apply_status(status: str, current: Conversation, members: list[Member]) -> 
     return ActionResult(AuditEntry.Outcome.SUCCEEDED, "", updated)
 
 
+def status_updates_known_to_apply() -> bool:
+    """True once a status change was seen to take on this WapiKit."""
+    return get_client().capabilities.get(capabilities.STATUS_UPDATES_APPLY) is True
+
+
 def status_updates_ignored() -> bool:
     """True once this WapiKit accepted a status change without applying it, until one works."""
     return get_client().capabilities.get(capabilities.STATUS_UPDATES_APPLY) is False
