@@ -13,8 +13,8 @@ private name and read through a property, so callers never see a `None`."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import msgspec
 
@@ -22,9 +22,21 @@ import msgspec
 # is shown by its name.
 STATUSES: tuple[str, ...] = ("Active", "Closed", "Deleted")
 
+# An RFC 3339 time, offset included: one without could not be compared with the dashboard's
+# aware times, so an answer carrying one is unreadable rather than a crash in a template.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+# The times the dashboard can compute with: from Go's zero time (year 1, UTC) to a year short
+# of Python's last, so converting one to UTC or adding a reply window to it cannot overflow.
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
 
 class Struct(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
-    pass
+    def __post_init__(self) -> None:
+        moment = getattr(self, "created_at", None)
+        if moment is not None and not EARLIEST <= moment < LATEST:
+            # msgspec turns this into a ValidationError: the answer is unreadable.
+            raise ValueError(f"a time the dashboard cannot compute with: {moment.isoformat()}")
 
 
 class Contact(Struct, kw_only=True):
@@ -32,7 +44,7 @@ class Contact(Struct, kw_only=True):
     name: str = ""
     phone: str = ""
     attributes: dict[str, Any] | None = None
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
     status: str = ""
 
 
@@ -55,7 +67,7 @@ class Message(Struct, kw_only=True):
     conversation_id: str = ""
     direction: str
     status: str = ""
-    created_at: datetime
+    created_at: Timestamp
     message_data: MessageData | None = None
     reply_to_message_id: str | None = None
     whats_app_message_id: str | None = None
@@ -85,7 +97,7 @@ class Role(Struct, kw_only=True):
 
 class Member(Struct, kw_only=True):
     unique_id: str
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
     access_level: str
     name: str = ""
     email: str = ""
@@ -127,7 +139,7 @@ class Conversation(Struct, kw_only=True):
     organization_id: str = ""
     initiated_by: str = ""
     contact: Contact
-    created_at: datetime
+    created_at: Timestamp
     number_of_unread_messages: int = 0
     total_messages: int | None = None
     status: str
