@@ -13,7 +13,7 @@ import msgspec
 from django.conf import settings
 from django.core.cache import cache
 
-from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit import capabilities, errors, get_client, validate_id
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Member, Message
 
@@ -112,16 +112,28 @@ def single_answer_has_assignee() -> bool | None:
     known = client.capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE)
     if known is not None:
         return known
-    candidates = [c for s in scan.cached_scans(("Active", None)) for c in s.conversations if c.assigned_to]
+    candidates = [c for s in scan.cached_scans(("Active", None)) for c in s.conversations if _probe_candidate(c)]
     if not candidates:
         page = client.list_conversations(page=1, per_page=MAX_PER_PAGE, status="Active", order="desc")
-        candidates = [c for c in page.conversations if c.assigned_to]
+        candidates = [c for c in page.conversations if _probe_candidate(c)]
     if not candidates:
         return None
     if client.get_conversation(candidates[0].unique_id).assigned_to is not None:
         return True
     client.capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, False)
     return False
+
+
+def _probe_candidate(conversation: Conversation) -> bool:
+    """Assigned, and named by an id that can be sent back to WapiKit: a list answer's id is
+    WapiKit's text, and one that is not a UUID must not read as the user's invalid id."""
+    if conversation.assigned_to is None:
+        return False
+    try:
+        validate_id(conversation.unique_id)
+    except errors.InvalidId:
+        return False
+    return True
 
 
 def assignee_in_scans(conversation_id: str) -> str | None:
