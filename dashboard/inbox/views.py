@@ -400,7 +400,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         if request.htmx:
             return fragment(
                 request,
-                CARD,
+                "inbox/inbox.html#ignored",
                 {"conversation": result.conversation, "powers": powers, "warning": result.message, "status_ignored": True},
             )
         messages.warning(request, result.message)

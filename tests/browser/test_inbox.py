@@ -70,9 +70,13 @@ def assignable_card(page, sandbox, target: str):
 
 
 def expect_ignored(card, status: str = "Active") -> None:
-    """The card redrawn in its real state, saying that WapiKit applied nothing."""
+    """The card redrawn in its real state, saying that WapiKit applied nothing, and the page's
+    note, which the card's buttons point at, in place from then on."""
     expect(card.locator(".badge")).to_have_text(status)
     expect(card.locator(".alert .alert-warning[role=alert]")).to_have_text(ignored_notice(status))
+    expect(card.page.locator("#status-note")).to_contain_text("WapiKit has not been applying status changes.")
+    for labelled in card.locator("[aria-describedby]").all():
+        expect(labelled).to_have_attribute("aria-describedby", "status-note")
 
 
 def test_manager_closes_a_conversation_and_its_card_redraws_in_place(signed_in, fresh_wapikit):
