@@ -21,7 +21,8 @@ def all_conversations(client, status):
     while True:
         answer = client.list_conversations(page=page, per_page=MAX_PER_PAGE, status=status, order="desc")
         conversations.extend(answer.conversations)
-        if page >= answer.pagination_meta.pages:
+        # The spec states a total; the sweep must reach it exactly.
+        if len(conversations) >= answer.pagination_meta.total or len(answer.conversations) < MAX_PER_PAGE:
             assert len(conversations) == answer.pagination_meta.total
             return conversations
         page += 1
