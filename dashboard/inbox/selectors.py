@@ -352,7 +352,14 @@ def matching_conversations(query: InboxQuery, *, member_id: str) -> tuple[list[C
     scans = scanned(query.status)
     found = [c for s in scans for c in s.conversations if _matches(c, query, member_id)]
     found.sort(key=_sort_key(query.sort))
-    return found, "; ".join(s.description for s in scans)
+    description = "; ".join(s.description for s in scans)
+    if query.sort in ("waiting", "window") and found and not any(c.messages for c in found):
+        # The server's list answers never carry messages: say so rather than order by nothing.
+        description += (
+            f"; WapiKit's list answers carry no messages, so “{SORTS[query.sort]}” "
+            "cannot order them: they are in the order WapiKit listed them"
+        )
+    return found, description
 
 
 def filtered_inbox(query: InboxQuery, *, member_id: str, members: list[Member]) -> tuple[InboxPage, str | None]:

@@ -328,3 +328,12 @@ def test_against_the_older_server_assign_is_sent_again_as_get_and_works(login_as
     assign = [(c.method, c.status) for c in upstream_calls if c.path.endswith("/assign")]
     assert assign == [("POST", 405), ("GET", 200), ("GET", 200)], "the 405 is met once, then remembered"
     assert agent in {c["assignedTo"]["uniqueId"] for c in listed(legacy_wapikit, assigned=True) if c["uniqueId"] == cid}
+
+
+def test_sorting_by_waiting_says_that_the_server_s_lists_carry_no_messages(login_as, server_wapikit):
+    client = login_as("manager")
+
+    body = body_of(client.get("/?sort=waiting"))
+
+    assert "WapiKit&#x27;s list answers carry no messages, so “Oldest waiting first” cannot order them" in body
+    assert len(card_ids(body)) == 25
