@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import html
 import re
-import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -22,6 +20,7 @@ import pytest
 
 from dashboard.audit.models import AuditEntry
 from dashboard.wapikit import get_client
+from dashboard.inbox.benchkit import blackhole_port
 from tests.conftest import ROOT, free_port
 from tests.integration.conftest import body_of, first_conversation
 
@@ -129,35 +128,11 @@ def sandbox_reset_at_end(sandbox) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def blackhole() -> Iterator[int]:
-    """A loopback port that listens with backlog 0 and never accepts. A couple of connections
-    fill its queue, after which the kernel drops further SYNs: connecting hangs."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.05)
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            hangs = False
-    except TimeoutError:
-        hangs = True
-    except OSError:
-        hangs = False
-    try:
-        if not hangs:
+    """A loopback port where connecting hangs (the bench measures the same way)."""
+    with blackhole_port() as port:
+        if port is None:
             pytest.skip("this kernel completes loopback connects past a full backlog: no connect timeout to test")
         yield port
-    finally:
-        for filler in fillers:
-            filler.close()
-        server.close()
 
 
 # Helpers
