@@ -337,3 +337,16 @@ def test_sorting_by_waiting_says_that_the_server_s_lists_carry_no_messages(login
 
     assert "WapiKit&#x27;s list answers carry no messages, so “Oldest waiting first” cannot order them" in body
     assert len(card_ids(body)) == 25
+
+
+def test_a_contact_with_null_attributes_makes_the_server_fail_and_the_page_says_so(login_as, server_wapikit):
+    server_wapikit.control(null_attributes=True)  # the server's list then panics: 500 {"message"}
+    client = login_as("manager")
+
+    response = client.get("/")
+
+    body = body_of(response)
+    assert response.status_code == 502
+    assert "Conversations could not be loaded." in body
+    assert "WapiKit had an internal error (500)." in body
+    assert "Traceback" not in body
