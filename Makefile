@@ -27,7 +27,7 @@ run: deps
 ## Run the whole test suite (installs Debian's chromium for browser tests when it can).
 test: deps chromium
 	@scripts/ensure-services
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	@scripts/test-on-postgres
 	@scripts/test-server-profile
 

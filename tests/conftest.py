@@ -81,7 +81,21 @@ def scan_every_response_for_the_api_key():
     logging.getLogger().removeHandler(handler)
 
 
+@pytest.fixture(autouse=True)
+def no_key_in_what_this_test_saw():
+    """Fails the test during which a response or log line carried the key: with pytest-xdist
+    the session's summary runs in another process, so each test answers for itself."""
+    before = len(_leaks)
+    yield
+    if len(_leaks) > before:
+        found = _leaks[before:]
+        pytest.fail("the WapiKit API key leaked: " + "; ".join(found[:5]), pytrace=False)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if getattr(terminalreporter.config.option, "numprocesses", None):
+        terminalreporter.write_line("API key scan: every response and log line checked in each worker, after every test")
+        return
     terminalreporter.write_line(
         f"API key scan: {_scanned['responses']} dashboard responses and {_scanned['log lines']} log lines scanned, "
         f"{len(_leaks)} leaks"
