@@ -289,7 +289,10 @@ class Checkup:
                 f"GET /events refused the key ({problem(exc)}): live events need a valid WAPIKIT_API_KEY"
             )
         except errors.NotFound:
-            return WARN, "no live events: older server (GET /events answers 404)"
+            return WARN, (
+                "no live events: GET /events answers 404 (an older server, or one that does not "
+                "publish them); the inbox refreshes by polling"
+            )
         except errors.TimedOut:
             return WARN, (
                 f"GET /events sent no first frame within {timeout[1]:g} s: a proxy in between may be "
@@ -297,7 +300,9 @@ class Checkup:
             )
         except errors.WapiKitError as exc:
             if exc.status == 405:
-                return WARN, "no live events: older server (GET /events answers 405)"
+                return WARN, (
+                    "no live events: GET /events answers 405 (an older server); the inbox refreshes by polling"
+                )
             return WARN, f"GET /events did not open a stream ({problem(exc)})"
         if frame.event == "connected":
             return OK, f"GET /events opens with “connected” / “{clean(frame.data)}”"
