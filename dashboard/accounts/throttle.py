@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -30,8 +31,15 @@ ACCOUNT = Limit("account", slow_after=5, lock_after=10)
 ADDRESS = Limit("address", slow_after=20, lock_after=40)
 
 
+def normalised(value: str) -> str:
+    """The account a typed username names, as Django's sign-in reads it: NFKC (the form's
+    UsernameField), so "ａgent@" (fullwidth a) is "agent@", then trimmed and case-folded, so
+    no spelling of one account escapes its counter."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
 def _key(limit: Limit, value: str) -> str:
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    digest = hashlib.sha256(normalised(value).encode()).hexdigest()[:32]
     return f"signin:{limit.kind}:{digest}"
 
 

@@ -205,6 +205,23 @@ def test_email_case_and_spaces_do_not_dodge_the_account_limit(owner, clock):
     assert refused(attempt(owner.email, PASSWORD))
 
 
+def test_a_locked_account_stays_locked_under_a_unicode_spelling_of_its_email(make_user, clock):
+    agent = make_user("agent")
+    fail_past_delays(agent.email, clock, 10)
+    fullwidth = "\uff41gent@example.com"  # "ａgent@": Django's sign-in reads it as agent@ (NFKC)
+
+    assert refused(attempt(fullwidth, PASSWORD)), "the lock holds for every spelling of the account"
+    assert refused(attempt(agent.email, PASSWORD)), "and nothing cleared it"
+
+
+def test_failures_under_many_unicode_spellings_count_for_one_account(owner, clock):
+    spellings = ["\uff4fwner@example.com", "o\uff57ner@example.com", "ow\uff4eer@example.com", "OWNER@example.com", "\uff2fwner@example.com"]
+    for spelling in spellings:
+        fail(spelling, 1)
+
+    assert refused(attempt(owner.email, PASSWORD)), "five failures, whatever the spelling, slow the account"
+
+
 def test_throttling_is_logged_without_the_password(owner, clock, logs):
     fail(owner.email, 5)
     assert refused(attempt(owner.email, PASSWORD))
