@@ -62,8 +62,16 @@ def on_this_site(request: HttpRequest, url: str | None) -> bool:
     )
 
 
-def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    return candidate if on_this_site(request, candidate) else reverse("inbox")
+def site_path(request: HttpRequest, candidate: str | None) -> str | None:
+    """The path and query of `candidate` if it is a URL on this site, else None: the one check
+    for every source of "where to go back to" (a form's `next`, htmx's current URL, the
+    Referer). The path is rebuilt with a single leading slash, so a URL on this site whose path
+    starts `//evil.example` (or `/\\evil.example`) never becomes a scheme-relative link off it."""
+    if not on_this_site(request, candidate):
+        return None
+    parts = urlsplit(candidate)
+    path = urlunsplit(("", "", "/" + parts.path.lstrip("/\\"), parts.query, ""))
+    return path if on_this_site(request, path) else None
 
 
 def return_to(request: HtmxHttpRequest) -> str:
@@ -71,12 +79,10 @@ def return_to(request: HtmxHttpRequest) -> str:
     page the request came from (htmx names it; browsers send it as the Referer, in full on the
     same origin), as a path on this site; the inbox when none of them is on this site."""
     explicit = request.POST.get("next") or request.GET.get("next")
-    if explicit:
-        return safe_next(request, explicit)
-    for candidate in (request.htmx.current_url, request.headers.get("referer")):
-        if on_this_site(request, candidate):
-            parts = urlsplit(candidate)
-            return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    candidates = [explicit] if explicit else [request.htmx.current_url, request.headers.get("referer")]
+    for candidate in candidates:
+        if path := site_path(request, candidate):
+            return path
     return reverse("inbox")
 
 

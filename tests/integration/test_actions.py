@@ -591,3 +591,47 @@ def test_a_role_without_assign_cannot_open_the_picker(login_as, wapikit):
 
     assert response.status_code == 403
     assert "does not allow you to assign" in body_of(response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_REFERER": "http://testserver//evil.example/x"}, id="referer-double-slash"),
+        pytest.param({"HTTP_REFERER": "http://testserver/\\evil.example/x"}, id="referer-backslash"),
+        pytest.param(
+            {"HTTP_HX_CURRENT_URL": "http://testserver///evil.example/x", "HTTP_HX_REQUEST": "false"}, id="hx-current-url"
+        ),
+    ],
+)
+def test_a_path_on_this_site_that_looks_scheme_relative_never_sends_the_browser_off_site(
+    headers, make_user, wapikit, upstream_calls
+):
+    """Regression (issue 10, finding 2): the path of a URL on this site was reused as it was,
+    and `//evil.example/x` is a link to evil.example."""
+    cid = first_conversation(wapikit, "Active")["uniqueId"]
+    agent, manager_delete = Client(), Client()
+    agent.force_login(make_user("agent"))  # refused: the 403 page's Back link comes from the same value
+    manager_delete.force_login(make_user("moderator"))  # the delete confirmation's Cancel link
+
+    refused = agent.post(f"/conversations/{cid}/close/", {}, **headers)
+    confirm = manager_delete.post(f"/conversations/{cid}/delete/", {}, **headers)
+
+    for response in (refused, confirm):
+        links = re.findall(r'href="([^"]*)"', body_of(response))
+        back = [unescape(link) for link in links if "evil.example" in link]
+        assert back, "the page links back to where the user was"
+        for link in back:
+            assert not link.startswith(("//", "/\\")), link
+            assert link.startswith("/"), link
+    assert upstream_calls == [] or all(c.method == "GET" for c in upstream_calls)
+
+
+def test_a_scheme_relative_next_is_refused(login_as, fresh_wapikit):
+    cid = first_conversation(fresh_wapikit, "Active")["uniqueId"]
+    client = login_as("manager")
+
+    response = client.post(f"/conversations/{cid}/close/", {"next": "http://testserver//evil.example/x"})
+
+    assert response.status_code == 302
+    assert not response["Location"].startswith("//")
+    assert response["Location"].startswith("/")
