@@ -13,7 +13,11 @@ class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
 
     def handle_no_permission(self, request, view_func) -> HttpResponse:
         if getattr(request, "htmx", False):
-            current = urlsplit(request.headers.get("HX-Current-URL", "/"))
-            back = current.path + (f"?{current.query}" if current.query else "")
+            try:
+                current = urlsplit(request.headers.get("HX-Current-URL", "/"))
+            except ValueError:
+                # A malformed header (`http://[::1`) is anyone's to send: sign in from the inbox.
+                current = urlsplit("/")
+            back = "/" + current.path.lstrip("/\\") + (f"?{current.query}" if current.query else "")
             return HttpResponseClientRedirect(f"{reverse('login')}?{urlencode({'next': back})}")
         return super().handle_no_permission(request, view_func)

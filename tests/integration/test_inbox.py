@@ -32,6 +32,19 @@ def test_a_signed_out_htmx_request_sends_the_whole_page_to_sign_in(client, wapik
     assert upstream_calls == []
 
 
+@pytest.mark.parametrize("current_url", ["http://[::1", "http://testserver//evil.example/x", "\x00"])
+def test_a_signed_out_htmx_request_with_a_malformed_current_url_gets_the_normal_sign_in_answer(
+    client, wapikit, upstream_calls, current_url
+):
+    """Regression (issue 10, finding 3): `http://[::1` raised ValueError, a 500."""
+    response = client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=current_url)
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=%2F")
+    assert not response["HX-Redirect"].startswith("/accounts/login/?next=%2F%2F")
+    assert upstream_calls == []
+
+
 def test_a_manager_sees_the_first_25_active_conversations_as_cards(login_as, wapikit):
     client = login_as("manager")
     expected = sandbox_page(wapikit)
