@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import datetime, time
 
 from django import forms
@@ -82,14 +83,20 @@ class _Echo:
         return value
 
 
+# A formula trigger at the start of a cell, or after a delimiter some locale splits on (a
+# spreadsheet that separates cells by ";" reads `Bob;=1+1` as two, however it is quoted).
+_FORMULA_START = re.compile(r"(^|[,;\t])(\s*)(?=[=+\-@\t\r])")
+
+
 def _csv_cell(value) -> str:
+    """Upstream text, defused: every place where a spreadsheet could start a cell with a
+    formula gets a `'` first, so it reads as text."""
     text = "" if value is None else str(value)
-    # Spreadsheets run cells that start with these as formulas: upstream text must not.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return _FORMULA_START.sub(lambda m: f"{m[1]}'{m[2]}", text)
 
 
 def csv_export(entries) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     rows = (
         writer.writerow([_csv_cell(getattr(entry, column)) for column in CSV_COLUMNS])
         for entry in entries.iterator(chunk_size=500)

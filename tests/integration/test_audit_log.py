@@ -360,6 +360,22 @@ def test_csv_export_defuses_formulas(name, login_as, wapikit):
         assert record[column].count("'") == 1 + name.count("'")
 
 
+@pytest.mark.parametrize("name", [" =1+1", "  @SUM(A1)", "Bob;=1+1", "Ana,=2+2"])
+def test_csv_export_quotes_every_cell_and_defuses_formulas_behind_spaces_or_delimiters(name, login_as, wapikit):
+    """Regression (issue 10, finding 4): read with ";" as the delimiter (semicolon locales), an
+    unquoted `Bob;=1+1` gave a cell starting with "="; ` =1+1` was not defused at all."""
+    entry(contact_name=name)
+    content = b"".join(login_as("owner").get("/audit/?format=csv").streaming_content).decode()
+
+    for line in content.splitlines():
+        assert line.startswith('"') and line.endswith('"'), "every cell quoted"
+    for delimiter in (",", ";"):
+        for row in csv.reader(io.StringIO(content), delimiter=delimiter):
+            assert not any(cell.lstrip().startswith(("=", "+", "-", "@")) for cell in row), (delimiter, row)
+    record = dict(zip(*list(csv.reader(io.StringIO(content)))[:2]))
+    assert record["contact_name"].replace("'", "") == name, "defused, nothing else changed"
+
+
 def test_csv_export_keeps_ordinary_text(login_as, wapikit):
     entry(contact_name="O'Connor, Siobhán \"Shiv\"")
     table = read_csv(login_as("owner").get("/audit/?format=csv"))
