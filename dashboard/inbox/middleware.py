@@ -1,8 +1,9 @@
 from urllib.parse import urlsplit
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -21,3 +22,19 @@ class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
             back = "/" + current.path.lstrip("/\\") + (f"?{current.query}" if current.query else "")
             return HttpResponseClientRedirect(f"{reverse('login')}?{urlencode({'next': back})}")
         return super().handle_no_permission(request, view_func)
+
+
+class PrivateAnswersMiddleware:
+    """Whatever a signed-in user is shown (pages, htmx fragments, the audit CSV) is theirs
+    alone: no shared cache may keep it, and no browser may store it for the next person at a
+    shared computer. A view that sets its own Cache-Control keeps it."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

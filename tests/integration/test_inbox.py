@@ -326,3 +326,22 @@ def test_fifty_cards_with_every_button_stay_under_the_100_kb_page_budget(login_a
         # The server profile turns some Closed conversations into Resolved ones: fewer than 50.
         assert len(card_ids(body.decode())) == min(50, len(conversations_with(wapikit, status.capitalize(), pages=2)))
         assert len(body) < 100_000, f"{status}: {len(body):,} B"
+
+
+def test_every_signed_in_answer_is_private_and_not_stored(login_as, wapikit):
+    """Regression (issue 10, finding 6): inbox pages, fragments and the audit CSV carried no
+    Cache-Control, so a shared cache or the browser could keep one user's conversations."""
+    owner = login_as("owner")
+    cid = conversations_with(wapikit, "Active", pages=1)[0]["uniqueId"]
+
+    answers = {
+        "inbox": owner.get("/"),
+        "results fragment": owner.get("/?status=closed", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"),
+        "tabs fragment": owner.get("/inbox/tabs/", HTTP_HX_REQUEST="true"),
+        "conversation page": owner.get(f"/conversations/{cid}/"),
+        "audit CSV": owner.get("/audit/?format=csv"),
+    }
+
+    for name, response in answers.items():
+        directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+        assert {"private", "no-store"} <= directives, f"{name}: {response.get('Cache-Control')!r}"

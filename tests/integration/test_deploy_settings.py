@@ -1,0 +1,57 @@
+"""Production settings (DEBUG off), read in a fresh process as a deployment would: what they
+trust and what `check --deploy` says."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "deploy-test-secret-key-not-for-production-use-0123456789abcdef",
+    "ALLOWED_HOSTS": "dashboard.example.com",
+    "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+}
+
+
+def production_settings(**env: str) -> dict:
+    script = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'proxy': s.SECURE_PROXY_SSL_HEADER, 'csrf_httponly': s.CSRF_COOKIE_HTTPONLY}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **PRODUCTION, **env},
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_x_forwarded_proto_is_trusted_only_when_a_proxy_that_sets_it_is_declared():
+    """Regression (issue 10, finding 8): it was trusted from anyone whenever DEBUG was off."""
+    assert production_settings()["proxy"] is None
+    assert production_settings(PROXY_SSL_HEADER="X-Forwarded-Proto")["proxy"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_the_csrf_cookie_is_http_only(client, db):
+    response = client.get("/accounts/login/")
+
+    assert production_settings()["csrf_httponly"] is True
+    assert response.cookies["csrftoken"]["httponly"] is True
+
+
+@pytest.mark.parametrize("proxy", ["", "X-Forwarded-Proto"])
+def test_check_deploy_stays_clean(proxy):
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env={**os.environ, **PRODUCTION, "PROXY_SSL_HEADER": proxy}, capture_output=True, text=True,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
