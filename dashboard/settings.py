@@ -219,6 +219,10 @@ WAPIKIT_SCAN_CACHE_SECONDS = int(os.environ.get("WAPIKIT_SCAN_CACHE_SECONDS", "3
 WAPIKIT_CONCURRENCY = int(os.environ.get("WAPIKIT_CONCURRENCY", "8"))
 # Without a total from WapiKit, the scan reads this many pages at a time until a short one.
 WAPIKIT_SCAN_BATCH = int(os.environ.get("WAPIKIT_SCAN_BATCH", "3"))
+# A bulk action's ticked ids at most ("Select all matching" is bounded by the scan instead), and
+# bulk requests a user may send a minute.
+BULK_MAX_IDS = int(os.environ.get("BULK_MAX_IDS", "200"))
+BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
 # How often a visible inbox checks for changes.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 

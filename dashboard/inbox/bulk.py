@@ -9,10 +9,12 @@ report; none is dropped."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 
 from dashboard.audit.models import AuditEntry
 from dashboard.wapikit import errors, get_client, validate_id
@@ -22,6 +24,22 @@ from . import scan, selectors, services
 from .permissions import Action, Powers
 
 BULK_ACTIONS = (Action.CLOSE, Action.REOPEN, Action.ASSIGN, Action.UNASSIGN)
+
+
+def seconds_until_allowed(*, user_id: int) -> int:
+    """0 while the user is within BULK_REQUESTS_PER_MINUTE (counted per clock minute in the
+    shared cache, so every process counts together), else the seconds to the next minute."""
+    now = time.time()
+    key = f"bulk:requests:{user_id}:{int(now // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count <= settings.BULK_REQUESTS_PER_MINUTE:
+        return 0
+    return max(1, 60 - int(now % 60))
 
 
 @dataclass(slots=True)

@@ -474,6 +474,18 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         action = None
     if action not in bulk.BULK_ACTIONS:
         return bulk_problem(request, "Choose Close, Reopen, Reassign or Unassign.", 400, next_url)
+    # Bounded before anything is read or audited: each id costs WapiKit requests and an audit row.
+    cap = settings.BULK_MAX_IDS
+    if len(request.POST.getlist("ids")) > cap:
+        return bulk_problem(
+            request, f"A bulk action takes at most {cap} ticked conversations at a time: select fewer.", 400, next_url
+        )
+    if wait := bulk.seconds_until_allowed(user_id=request.user.pk):
+        response = bulk_problem(
+            request, f"Too many bulk actions in a row. Try again in {wait} seconds.", 429, next_url
+        )
+        response["Retry-After"] = str(wait)
+        return response
     try:
         powers = current_powers(request)
         members = current_members(request)

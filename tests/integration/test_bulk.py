@@ -13,6 +13,7 @@ from datetime import datetime
 from html import unescape
 
 import pytest
+from django.test import Client
 
 from dashboard.audit.models import AuditEntry
 from dashboard.inbox import selectors
@@ -565,3 +566,42 @@ def test_closing_200_conversations_at_100_ms_latency_reads_each_page_once_and_po
     # then the rest on at most WAPIKIT_CONCURRENCY threads.
     assert 2 < len(posting_threads) <= settings.WAPIKIT_CONCURRENCY + 1, "the POSTs ran concurrently"
     assert AuditEntry.objects.filter(via="bulk", outcome="succeeded").count() == n
+
+
+# --- Bounds (issue 10, finding 5) -------------------------------------------------------------
+
+
+def test_a_bulk_request_with_more_ids_than_the_cap_is_refused_before_anything_is_sent(
+    login_as, wapikit, upstream_calls, settings
+):
+    """Regression: 300 random ids caused 300 upstream GETs and 300 audit rows."""
+    import uuid
+
+    client = login_as("manager")
+    ids = [str(uuid.uuid4()) for _ in range(settings.BULK_MAX_IDS + 100)]
+    upstream_calls.clear()
+
+    response = client.post("/bulk/", {"action": "close", "ids": ids}, **HTMX)
+
+    assert response.status_code == 400
+    assert f"at most {settings.BULK_MAX_IDS} ticked conversations" in body_of(response)
+    assert upstream_calls == []
+    assert AuditEntry.objects.count() == 0
+
+
+def test_bulk_requests_are_limited_per_user(login_as, make_user, wapikit, upstream_calls, settings):
+    settings.BULK_REQUESTS_PER_MINUTE = 2
+    client = login_as("manager")
+    empty = {"action": "close"}  # refused as "select at least one" after the limit check
+    assert [client.post("/bulk/", empty, **HTMX).status_code for _ in range(2)] == [400, 400]
+    upstream_calls.clear()
+
+    limited = client.post("/bulk/", empty, **HTMX)
+
+    assert limited.status_code == 429
+    assert "Too many bulk actions in a row" in body_of(limited)
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert upstream_calls == []
+    other = Client()
+    other.force_login(make_user("owner"))
+    assert other.post("/bulk/", empty, **HTMX).status_code == 400, "another user is not held back"
