@@ -19,6 +19,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.wapikit import errors, validate_id
 from dashboard.audit.models import AuditEntry
+from dashboard.audit.views import may_read_audit
 
 from . import bulk, selectors, services
 from .permissions import Action, Powers
@@ -289,7 +290,8 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         conversation=thread.conversation,
         thread=thread,
         status_ignored=services.status_updates_ignored(),
-        history=AuditEntry.objects.filter(conversation_id=conversation_id)[:50],
+        # One rule for the audit trail, here as on /audit/: Owners and staff read it.
+        history=AuditEntry.objects.filter(conversation_id=conversation_id)[:50] if may_read_audit(request) else None,
     )
     return render(request, "inbox/conversation.html", context)
 

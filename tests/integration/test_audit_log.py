@@ -506,3 +506,25 @@ def test_without_htmx_a_close_is_audited_and_flashed_as_readable_text(login_as, 
     assert flash
     assert text(flash.group(1)) == f"Closed the conversation with {conversation['contact']['name']}."
     assert "&lt;" not in flash.group(1)
+
+
+def test_the_conversation_page_shows_its_history_only_to_those_who_may_read_the_audit_log(
+    make_user, wapikit
+):
+    """Regression (issue 10, finding 7): a view-only agent saw 50 history rows (other users'
+    emails, their denied attempts) while /audit/ was refused to them. One rule: Owners and staff."""
+    from django.test import Client
+
+    cid = first_conversation(wapikit, "Active")["uniqueId"]
+    entry(conversation_id=cid, user_email="someone.else@example.com", outcome="denied")
+    readers = {}
+    for kind in ("owner", "agent", "manager"):
+        readers[kind] = Client()
+        readers[kind].force_login(make_user(kind))
+
+    for kind, client in readers.items():
+        page = body_of(client.get(f"/conversations/{cid}/"))
+        may = client.get("/audit/").status_code == 200
+        assert ("History in this dashboard" in page) is may, kind
+        assert ("someone.else@example.com" in page) is may, kind
+    assert [kind for kind, client in readers.items() if client.get("/audit/").status_code == 200] == ["owner"]
