@@ -185,6 +185,10 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Behind proxies: how many hops append to X-Forwarded-For (TRUSTED_PROXY_COUNT), or which
+# addresses and networks they have (TRUSTED_PROXIES, comma-separated); see accounts/addresses.py.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

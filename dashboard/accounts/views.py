@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
 from . import throttle
+from .addresses import client_address
 
 
 class SignInView(auth_views.LoginView):
@@ -32,5 +33,4 @@ class SignInView(auth_views.LoginView):
         return super().form_valid(form)
 
     def _address(self) -> str:
-        # Behind a proxy, set it to pass the client address as REMOTE_ADDR.
-        return self.request.META.get("REMOTE_ADDR", "")
+        return client_address(self.request)

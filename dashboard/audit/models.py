@@ -50,6 +50,8 @@ class AuditEntry(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     user_email = models.EmailField()
+    # Where the request came from (accounts/addresses.py: the client behind trusted proxies).
+    client_address = models.CharField(max_length=64, blank=True)
     member_id = models.CharField(max_length=64, blank=True)
     member_name = models.CharField(max_length=300, blank=True)
     conversation_id = models.CharField(max_length=64, db_index=True)

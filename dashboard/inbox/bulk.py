@@ -145,6 +145,7 @@ def bulk_apply(
     member: Member | None,
     seen: dict[str, services.Seen],
     members: list[Member],
+    client_address: str = "",
 ) -> BulkReport:
     report = BulkReport(action=action, member=member)
     valid: list[str] = []
@@ -155,7 +156,8 @@ def bulk_apply(
             report.items.append(BulkItem(str(raw)[:64], services.ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)))
     entries = {
         conversation_id: services.open_entry(
-            user=user, powers=powers, conversation_id=conversation_id, action=action, via=AuditEntry.Via.BULK, member=member
+            user=user, powers=powers, conversation_id=conversation_id, action=action, via=AuditEntry.Via.BULK,
+            member=member, client_address=client_address,
         )
         for conversation_id in valid
     }

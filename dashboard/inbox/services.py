@@ -118,12 +118,16 @@ def _skip_reason(action: Action, current: Conversation, member: Member | None) -
     return None
 
 
-def open_entry(*, user, powers: Powers, conversation_id: str, action: Action, via: str, member: Member | None) -> AuditEntry:
+def open_entry(
+    *, user, powers: Powers, conversation_id: str, action: Action, via: str, member: Member | None,
+    client_address: str = "",
+) -> AuditEntry:
     """The audit row of one attempt, written before any upstream call."""
     actor = powers.member
     entry = AuditEntry(
         user=user,
         user_email=user.email,
+        client_address=client_address,
         member_id=actor.unique_id if actor else "",
         member_name=actor.name if actor else "",
         conversation_id=conversation_id,
@@ -243,10 +247,14 @@ def conversation_act(
     seen: Seen | None = None,
     force: bool = False,
     members: list[Member] | None = None,
+    client_address: str = "",
 ) -> ActionResult:
     """Apply one action to one conversation. Never raises for upstream failures: the result
     says what happened, and the audit row records it."""
-    entry = open_entry(user=user, powers=powers, conversation_id=conversation_id, action=action, via=via, member=member)
+    entry = open_entry(
+        user=user, powers=powers, conversation_id=conversation_id, action=action, via=via, member=member,
+        client_address=client_address,
+    )
     if not powers.allows(action):
         result = ActionResult(
             AuditEntry.Outcome.DENIED, f"Your WapiKit role does not allow you to {action} conversations."

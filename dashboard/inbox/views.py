@@ -19,6 +19,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.wapikit import errors, validate_id
 from dashboard.audit.models import AuditEntry
+from dashboard.accounts.addresses import client_address
 from dashboard.audit.views import may_read_audit
 
 from . import bulk, selectors, services
@@ -361,7 +362,8 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
     if not powers.allows(action):
         # Audited like every attempt, but nothing goes upstream.
         services.conversation_act(
-            user=request.user, powers=powers, conversation_id=conversation_id, action=action, via=via_of(next_url)
+            user=request.user, powers=powers, conversation_id=conversation_id, action=action, via=via_of(next_url),
+            client_address=client_address(request),
         )
         return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
 
@@ -400,6 +402,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         seen=seen,
         force=request.POST.get("force") == "yes",
         members=current_members(request),
+        client_address=client_address(request),
     )
     if result.outcome == "conflict":
         return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
@@ -528,7 +531,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
 
     visible = set(on_screen) | set(request.POST.get("screen", "").split(","))
     report = bulk.bulk_apply(
-        user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members
+        user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members,
+        client_address=client_address(request),
     )
     context = {
         "report": report,

@@ -528,3 +528,18 @@ def test_the_conversation_page_shows_its_history_only_to_those_who_may_read_the_
         assert ("History in this dashboard" in page) is may, kind
         assert ("someone.else@example.com" in page) is may, kind
     assert [kind for kind, client in readers.items() if client.get("/audit/").status_code == 200] == ["owner"]
+
+
+def test_an_audit_row_records_the_client_s_address_behind_trusted_proxies(login_as, fresh_wapikit, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    cid = first_conversation(fresh_wapikit, "Active")["uniqueId"]
+    client = login_as("manager")
+
+    client.post(
+        f"/conversations/{cid}/close/", {"seen": "Active:?"},
+        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 198.51.100.23",
+    )
+
+    assert AuditEntry.objects.get(conversation_id=cid).client_address == "198.51.100.23"
+    table = read_csv(login_as("owner").get("/audit/?format=csv"))
+    assert dict(zip(table[0], table[1]))["client_address"] == "198.51.100.23"

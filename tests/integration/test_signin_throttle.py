@@ -253,3 +253,37 @@ def test_passwords_never_reach_the_logs_even_when_refused_or_locked(owner, clock
     assert logs.records, "throttling should have logged"
     assert PASSWORD not in everything
     assert WRONG not in everything
+
+
+def through_proxies(email: str, password: str, client_ip: str, *, forged: str = ""):
+    """A sign-in as it arrives behind two proxies: the outer appends the client, the inner
+    itself; whatever the client sent first stays in front."""
+    chain = ", ".join(part for part in (forged, client_ip, "10.0.0.1") if part)
+    return Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=chain).post(
+        LOGIN, {"username": email, "password": password}
+    )
+
+
+def test_behind_two_trusted_proxies_one_client_s_failures_do_not_slow_another(make_user, clock, settings):
+    """Issue 10, section 2: behind a proxy every REMOTE_ADDR is the proxy's, so 40 failures by
+    anyone locked everyone out."""
+    settings.TRUSTED_PROXY_COUNT = 2
+    victim, attacker = make_user("owner"), "198.51.100.66"
+    emails = [f"nobody{i}@example.com" for i in range(45)]
+    for email in emails:  # an address's limit is 40, over many accounts
+        through_proxies(email, WRONG, attacker)
+        clock.advance(61)
+
+    assert through_proxies(emails[0], WRONG, attacker).status_code == 429, "the attacker's address is locked"
+    assert signed_in(through_proxies(victim.email, PASSWORD, "203.0.113.10")), "another client is not"
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_address_limit(make_user, clock, settings):
+    settings.TRUSTED_PROXY_COUNT = 2
+    attacker = "198.51.100.66"
+    for i in range(45):
+        through_proxies(f"nobody{i}@example.com", WRONG, attacker, forged=f"192.0.2.{i}")
+        clock.advance(61)
+
+    refused = through_proxies("nobody0@example.com", WRONG, attacker, forged="192.0.2.200")
+    assert refused.status_code == 429, "the forged entry in front is ignored: still the attacker's address"
