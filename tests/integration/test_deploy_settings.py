@@ -14,6 +14,13 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
+def deployment_env(**values: str) -> dict:
+    """This process's environment as a deployment would have it: without the variable the
+    browser tests set for Playwright's event loop (tests/browser/conftest.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, **PRODUCTION, **values}
+
+
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "deploy-test-secret-key-not-for-production-use-0123456789abcdef",
@@ -28,7 +35,7 @@ def production_settings(**env: str) -> dict:
         "print(json.dumps({'proxy': s.SECURE_PROXY_SSL_HEADER, 'csrf_httponly': s.CSRF_COOKIE_HTTPONLY}))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **PRODUCTION, **env},
+        [sys.executable, "-c", script], cwd=ROOT, env=deployment_env(**env),
         capture_output=True, text=True, check=True,
     )
     return json.loads(done.stdout)
@@ -51,7 +58,7 @@ def test_the_csrf_cookie_is_http_only(client, db):
 def test_check_deploy_stays_clean(proxy):
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**os.environ, **PRODUCTION, "PROXY_SSL_HEADER": proxy}, capture_output=True, text=True,
+        cwd=ROOT, env=deployment_env(PROXY_SSL_HEADER=proxy), capture_output=True, text=True,
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
