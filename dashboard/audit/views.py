@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from dashboard.inbox.permissions import Powers
 from dashboard.inbox.selectors import powers_for
 from dashboard.wapikit import errors
 
@@ -52,19 +53,22 @@ class AuditFilter(forms.Form):
         return entries
 
 
-def may_read_audit(request: HttpRequest) -> bool:
-    if request.user.is_staff:
+def may_read_audit(user, powers: Powers | None = None) -> bool:
+    """The one rule for the audit trail (this page, and each conversation's history): Owners
+    and staff. `powers` when the caller has them already, else read here."""
+    if user.is_staff:
         return True
-    try:
-        member = powers_for(request.user).member
-    except errors.WapiKitError:
-        return False
-    return member is not None and member.is_owner
+    if powers is None:
+        try:
+            powers = powers_for(user)
+        except errors.WapiKitError:
+            return False
+    return powers.member is not None and powers.member.is_owner
 
 
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not may_read_audit(request):
+    if not may_read_audit(request.user):
         return render(request, "audit/log.html", {"forbidden": True}, status=403)
     form = AuditFilter(request.GET or None)
     entries = AuditEntry.objects.all()

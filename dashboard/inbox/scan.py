@@ -86,8 +86,7 @@ def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
     limit = settings.WAPIKIT_SCAN_PAGES
     first = read(1)
     conversations = list(first.conversations)
-    said = first.pagination_meta.total
-    total = said if said or not conversations else None
+    total = first.stated_total
     short = len(first.conversations) < MAX_PER_PAGE
     if total is not None:
         pages = min(limit, -(-total // MAX_PER_PAGE))

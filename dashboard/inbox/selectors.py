@@ -184,12 +184,6 @@ class InboxPage:
         return self.more
 
 
-def said_total(answer) -> int | None:
-    """The answer's total, or None when it did not say: the server's list always says 0."""
-    total = answer.pagination_meta.total
-    return total if total or not answer.conversations else None
-
-
 def pages_of(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
@@ -214,7 +208,7 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
             return list(pool.map(read, statuses))
 
     answers = read_all(page)
-    totals = [said_total(a) for a in answers]
+    totals = [a.stated_total for a in answers]
     known = all(t is not None for t in totals)
     if known and any(totals):
         # Each page shows up to `per_page` of every status, so page counts follow the largest.
@@ -258,9 +252,7 @@ def conversation_with_messages(
         conversation = pool.submit(client.get_conversation, conversation_id)
         messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="desc")
         conversation, message_page = conversation.result(), messages.result()
-    said = message_page.pagination_meta.total
-    entries = len(message_page.message_list or ())
-    total = said if said or not entries else None
+    total = message_page.stated_total
     pages = pages_of(total, per_page) if total is not None else None
     return ConversationThread(
         conversation=resolved_single(conversation, members=members),
@@ -268,7 +260,7 @@ def conversation_with_messages(
         undescribed=message_page.undescribed + conversation.undescribed_messages,
         page=page,
         pages=pages,
-        more=page < pages if pages is not None else entries >= per_page,
+        more=page < pages if pages is not None else message_page.entries >= per_page,
         total=total,
     )
 

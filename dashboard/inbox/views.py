@@ -292,7 +292,11 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         thread=thread,
         status_ignored=services.status_updates_ignored(),
         # One rule for the audit trail, here as on /audit/: Owners and staff read it.
-        history=AuditEntry.objects.filter(conversation_id=conversation_id)[:50] if may_read_audit(request) else None,
+        history=(
+            AuditEntry.objects.filter(conversation_id=conversation_id)[:50]
+            if may_read_audit(request.user, powers)
+            else None
+        ),
     )
     return render(request, "inbox/conversation.html", context)
 

@@ -183,6 +183,10 @@ class PaginationMeta(Struct, kw_only=True):
     # members: a total of 0 with a non-empty page means "not said".
     total: int = 0
 
+    def stated_total(self, entries: int) -> int | None:
+        """The total, or None when WapiKit did not say: 0 beside `entries` on the page."""
+        return self.total if self.total or not entries else None
+
 
 class ConversationPage(Struct, kw_only=True):
     conversation_list: list[Conversation] | None = msgspec.field(default=None, name="conversations")
@@ -191,6 +195,10 @@ class ConversationPage(Struct, kw_only=True):
     @property
     def conversations(self) -> list[Conversation]:
         return self.conversation_list or []
+
+    @property
+    def stated_total(self) -> int | None:
+        return self.pagination_meta.stated_total(len(self.conversations))
 
 
 class ConversationEnvelope(Struct, kw_only=True):
@@ -208,6 +216,15 @@ class MessagePage(Struct, kw_only=True):
     @property
     def undescribed(self) -> int:
         return sum(1 for m in self.message_list or () if m is None)
+
+    @property
+    def entries(self) -> int:
+        """Messages on the page, those WapiKit could not describe included."""
+        return len(self.message_list or ())
+
+    @property
+    def stated_total(self) -> int | None:
+        return self.pagination_meta.stated_total(self.entries)
 
 
 class MemberPage(Struct, kw_only=True):

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from dashboard.inbox.selectors import member_by_email, said_total
+from dashboard.inbox.selectors import member_by_email
 from dashboard.wapikit import WapiKitClient, capabilities, errors, events
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import ConversationPage, Member
@@ -229,7 +229,7 @@ class Checkup:
             return FAIL, f"a page of the conversation list could not be read ({problem(exc)})"
         if not self.page.conversations:
             raise NotChecked("the conversation list is empty, so its total of 0 may be true")
-        total = said_total(self.page)
+        total = self.page.stated_total
         if total is None:
             return WARN, (
                 f"WapiKit's list says total 0 with {len(self.page.conversations)} conversations on the page: "
