@@ -45,10 +45,12 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.audit",
     "dashboard.inbox",
+    "dashboard.observability",
     "dashboard.sandbox",
 ]
 
 MIDDLEWARE = [
+    "dashboard.observability.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.observability.middleware.UserContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.inbox.middleware.HtmxAwareLoginRequiredMiddleware",
     "dashboard.inbox.middleware.PrivateAnswersMiddleware",
@@ -65,7 +68,7 @@ MIDDLEWARE = [
 
 if not DEBUG:
     # Compressed, long-cached static files in production; runserver serves them in development.
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(3, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
@@ -79,6 +82,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "dashboard.observability.views.request_id",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -115,8 +119,9 @@ if os.environ.get("REDIS_URL"):
     }
 # Rendered cards, in each process's memory even with Redis: a page reads 50 of them.
 CACHES["cards"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "card-fragments",
+    # LocMemCache, with each hit and miss counted for /metrics.
+    "BACKEND": "dashboard.observability.cache.CountedLocMemCache",
+    "LOCATION": "cards",
     "OPTIONS": {"MAX_ENTRIES": 5000},
 }
 
@@ -242,14 +247,41 @@ SANDBOX_PROFILE = os.environ.get("SANDBOX_PROFILE", "spec").strip().lower() or "
 if SANDBOX_PROFILE not in SANDBOX_PROFILES:
     raise ImproperlyConfigured(f"SANDBOX_PROFILE must be one of {', '.join(SANDBOX_PROFILES)}, not {SANDBOX_PROFILE!r}")
 
+# Plain text for a terminal (`make run`); LOG_FORMAT=json in production: one JSON object per
+# line, with a line per request and per upstream call (dashboard/observability).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+# The per-request and per-upstream-call lines; in text mode only when asked for (runserver
+# prints its own request lines).
+LOG_REQUESTS = env_bool("LOG_REQUESTS", LOG_FORMAT == "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "dashboard.observability.logs.RequestContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        # urllib3 logs full URLs at DEBUG; keep it quiet so nothing upstream-specific leaks.
+        # urllib3 logs full URLs at DEBUG (the events stream's carries the key); keep it quiet.
         "urllib3": {"level": "WARNING"},
+        "dashboard.request": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
+        "dashboard.upstream": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
     },
 }
+
+# /metrics (Prometheus): answered to a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`,
+# or that connects from one of METRICS_ALLOWED_ADDRESSES (addresses or networks, comma-separated,
+# the client address as accounts/addresses.py reads it). With neither, nobody may read it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_ADDRESSES = os.environ.get("METRICS_ALLOWED_ADDRESSES", "")

@@ -5,6 +5,7 @@ from dashboard.accounts.views import SignInView
 from dashboard.audit import views as audit
 from dashboard.inbox import views as inbox
 from dashboard.inbox.health import health
+from dashboard.observability import views as observability
 
 
 urlpatterns = [
@@ -23,6 +24,12 @@ urlpatterns = [
     ),
     path("audit/", audit.audit_log, name="audit"),
     path("health/", health, name="health"),
+    path("metrics", observability.metrics_view, name="metrics"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
+
+handler400 = observability.bad_request
+handler403 = observability.permission_denied
+handler404 = observability.page_not_found
+handler500 = observability.server_error

@@ -247,19 +247,13 @@ def fresh_wapikit(wapikit) -> Sandbox:
     wapikit.reseed()
 
 
-@dataclass
-class Call:
-    method: str
-    path: str
-    status: int | None
-
-
 @pytest.fixture
-def upstream_calls() -> list[Call]:
-    calls: list[Call] = []
+def upstream_calls() -> list[wapikit_client.UpstreamCall]:
+    """Every attempt the WapiKit client makes while the test runs (method, path, status, …)."""
+    calls: list[wapikit_client.UpstreamCall] = []
 
-    def record(method: str, path: str, status: int | None) -> None:
-        calls.append(Call(method, path, status))
+    def record(call: wapikit_client.UpstreamCall) -> None:
+        calls.append(call)
 
     wapikit_client.request_listeners.append(record)
     yield calls

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from dashboard.observability import metrics
+
 logger = logging.getLogger("dashboard.security")
 
 LOCK_SECONDS = 15 * 60
@@ -60,6 +62,7 @@ def _wait(limit: Limit, value: str) -> int:
 def seconds_to_wait(*, email: str, address: str) -> int:
     wait = max(_wait(ACCOUNT, email), _wait(ADDRESS, address))
     if wait:
+        metrics.signin_refused.inc()
         logger.warning("sign-in refused by throttle for %s s (account %s, address %s)", wait, _mask(email), address)
     return wait
 
@@ -73,6 +76,7 @@ def record_failure(*, email: str, address: str) -> None:
         cache.set(key, (failures, now), timeout=LOCK_SECONDS)
         if failures in (limit.slow_after, limit.lock_after):
             state = "locked" if failures == limit.lock_after else "slowed"
+            metrics.signin_throttle_engaged.labels(limit=limit.kind, state=state).inc()
             logger.warning("sign-in %s: %d failures for %s %s", state, failures, limit.kind,
                            _mask(value) if limit is ACCOUNT else value)
 

@@ -124,8 +124,8 @@ def gunicorn_processes(*servers: tuple[dict, Path, int, int]) -> Iterator[list[s
                 port = free_port()
                 log = stack.enter_context(open(log_path, "w"))
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
-                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"],
+                    [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.wsgi",
+                     "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)],
                     env=env, stdout=log, stderr=subprocess.STDOUT,
                 )
                 started.append((process, port))
@@ -185,8 +185,8 @@ def quiet_logs() -> Iterator[None]:
 def counting_calls() -> Iterator[list[tuple[str, str]]]:
     calls: list[tuple[str, str]] = []
 
-    def record(method: str, path: str, status: int | None) -> None:
-        calls.append((method, path))
+    def record(call: wapikit_client.UpstreamCall) -> None:
+        calls.append((call.method, call.path))
 
     wapikit_client.request_listeners.append(record)
     try:

@@ -10,13 +10,13 @@ report; none is dropped."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 
 from dashboard.audit.models import AuditEntry
+from dashboard.observability.context import ContextPool
 from dashboard.wapikit import errors, get_client, validate_id
 from dashboard.wapikit.types import Conversation, Member
 
@@ -100,7 +100,7 @@ def _current_states(
     wanted = set(ids)
     # The list without a status holds Active (and Resolved); with Closed and Deleted, every status.
     statuses = selectors.STATUS_FILTERS["all"]
-    with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+    with ContextPool(max_workers=len(statuses)) as pool:
         scans = pool.map(_fresh_scan, statuses)
         for result in scans:
             if isinstance(result, errors.WapiKitError):
@@ -123,7 +123,7 @@ def _current_states(
             except errors.WapiKitError as exc:
                 return exc
 
-        with ThreadPoolExecutor(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:
+        with ContextPool(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:
             for conversation_id, state in zip(missing, pool.map(read, missing)):
                 states[conversation_id] = state
     return states
@@ -204,7 +204,7 @@ def bulk_apply(
                 decided[current.unique_id] = (services.ActionResult(AuditEntry.Outcome.SKIPPED, message, current), current)
             to_send = []
 
-    with ThreadPoolExecutor(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:
+    with ContextPool(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:
         for current, result in zip(to_send, pool.map(send, to_send)):
             decided[current.unique_id] = (result, current)
 

@@ -6,7 +6,6 @@ lifetime no page is fetched twice. The scan always knows how far it looked."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from dashboard.observability import metrics
+from dashboard.observability.context import ContextPool
 from dashboard.wapikit import get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Message
@@ -75,6 +76,7 @@ def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
     batch's worth of calls past the end, instead of a call per page in a row."""
     if not fresh:
         cached = cache.get(_key(status))
+        metrics.cache_lookup("scans", hit=cached is not None)
         if cached is not None:
             data = _decoder.decode(cached)
             return Scan(status, data.conversations, data.total, data.fetched_at, data.complete)
@@ -94,7 +96,7 @@ def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
     else:
         batch = max(1, settings.WAPIKIT_SCAN_BATCH)
         batches = [range(start, min(start + batch, limit + 1)) for start in range(2, limit + 1, batch)]
-    with ThreadPoolExecutor(max_workers=max(1, settings.WAPIKIT_CONCURRENCY)) as pool:
+    with ContextPool(max_workers=max(1, settings.WAPIKIT_CONCURRENCY)) as pool:
         for pages in batches:
             if short or not pages:
                 break

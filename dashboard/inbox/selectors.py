@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import heapq
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +12,8 @@ import msgspec
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.observability import metrics
+from dashboard.observability.context import ContextPool
 from dashboard.wapikit import capabilities, errors, get_client, validate_id
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Member, Message
@@ -42,6 +43,7 @@ def members_list() -> list[Member]:
     """Organisation members, from Django's cache: a short lifetime keeps roles current without
     fetching them on every page."""
     cached = cache.get(MEMBERS_CACHE_KEY)
+    metrics.cache_lookup("members", hit=cached is not None)
     if cached is not None:
         return _members_codec.decode(cached)
     members = get_client().list_members()
@@ -204,7 +206,7 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
 
         if len(statuses) == 1:
             return [read(statuses[0])]
-        with ThreadPoolExecutor(max_workers=len(statuses)) as pool:
+        with ContextPool(max_workers=len(statuses)) as pool:
             return list(pool.map(read, statuses))
 
     answers = read_all(page)
@@ -248,7 +250,7 @@ def conversation_with_messages(
     newest first (the server ignores `order` and gives its newest page first anyway) and
     shown oldest first within the page, so page 1 is the latest in every WapiKit."""
     client = get_client()
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ContextPool(max_workers=2) as pool:
         conversation = pool.submit(client.get_conversation, conversation_id)
         messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="desc")
         conversation, message_page = conversation.result(), messages.result()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from dashboard.audit.models import AuditEntry
+from dashboard.observability import metrics
 from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
@@ -234,6 +235,7 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
     elif result.message:
         fields["detail"] = result.message
     entry.complete(outcome=outcome, **fields)
+    metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 
 def conversation_act(

@@ -18,6 +18,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
+from dashboard.observability.context import current_request_id
+
 from . import capabilities, errors
 from .capabilities import Capabilities
 from .types import (
@@ -46,9 +48,29 @@ MAX_PER_PAGE = 50
 LISTABLE_STATUSES = (*STATUSES, "Resolved")
 _RETRY_STATUSES = frozenset({502, 503, 504})
 
-# Observers of every upstream request (method, path, status or None): tests and the
-# benchmark count calls with it.
-request_listeners: list[Callable[[str, str, int | None], None]] = []
+
+
+class UpstreamCall(msgspec.Struct, frozen=True):
+    """One attempt at one request, as its observers see it."""
+
+    method: str
+    path: str
+    status: int | None  # None when no answer came: a timeout or no connection
+    seconds: float
+    failure: str = ""  # "timeout" or "unreachable" when status is None
+
+    @property
+    def route(self) -> str:
+        return route_of(self.path)
+
+    @property
+    def outcome(self) -> str:
+        return str(self.status) if self.status is not None else self.failure
+
+
+# Observers of every attempt: metrics and logs (dashboard/observability), and the tests and the
+# benchmark that count upstream calls.
+request_listeners: list[Callable[[UpstreamCall], None]] = []
 
 
 def validate_id(value: str) -> str:
@@ -234,15 +256,18 @@ class WapiKitClient:
     def _send(self, method: str, path: str, shape: type[T], *, retry: bool = True, **kwargs: Any) -> T:
         url = self.base_url + path
         attempts = 1 + (self.get_retries if method == "GET" and retry else 0)
+        if request_id := current_request_id.get():
+            kwargs["headers"] = {**kwargs.get("headers", {}), "X-Request-ID": request_id}
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            started = time.perf_counter()
             try:
                 # No redirects: requests would carry the key header to whatever host one names.
                 response = self.session.request(
                     method, url, timeout=self.timeout, allow_redirects=False, **kwargs
                 )
             except requests.ConnectTimeout as exc:
-                self._notify(method, path, None)
+                self._notify(method, path, None, started, "timeout")
                 if last:
                     raise errors.TimedOut("connect timeout") from exc
                 self._sleep(None, attempt)
@@ -250,22 +275,23 @@ class WapiKitClient:
             except requests.ReadTimeout as exc:
                 # The request may have reached WapiKit; never repeated, even for a GET, because
                 # a slow upstream only gets slower when asked twice.
-                self._notify(method, path, None)
+                self._notify(method, path, None, started, "timeout")
                 raise errors.TimedOut("read timeout") from exc
             except requests.ConnectionError as exc:
-                self._notify(method, path, None)
                 if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
                     # A body that stalls past the read timeout: a timeout, never retried.
+                    self._notify(method, path, None, started, "timeout")
                     raise errors.TimedOut("read timeout while reading the body") from exc
+                self._notify(method, path, None, started, "unreachable")
                 if last:
                     raise errors.Unreachable(type(exc).__name__) from exc
                 self._sleep(None, attempt)
                 continue
             except requests.RequestException as exc:
-                self._notify(method, path, None)
+                self._notify(method, path, None, started, "unreachable")
                 raise errors.Unreachable(type(exc).__name__) from exc
 
-            self._notify(method, path, response.status_code)
+            self._notify(method, path, response.status_code, started)
             self._note_rate_limit(path, response)
             if response.status_code in _RETRY_STATUSES and not last:
                 retry_after = _retry_after(response)
@@ -290,9 +316,10 @@ class WapiKitClient:
         )
 
     @staticmethod
-    def _notify(method: str, path: str, status: int | None) -> None:
+    def _notify(method: str, path: str, status: int | None, started: float, failure: str = "") -> None:
+        call = UpstreamCall(method, path, status, time.perf_counter() - started, failure)
         for listener in request_listeners:
-            listener(method, path, status)
+            listener(call)
 
     def _decode(self, response: requests.Response, shape: type[T]) -> T:
         status = response.status_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -124,6 +125,7 @@ def first_frame(client: WapiKitClient, *, timeout: tuple[float, float] = (3.0, 5
 def _open(client: WapiKitClient, timeout: tuple[float, float]) -> requests.Response:
     # The URL carries the key, and requests puts URLs in its exceptions' messages: only the
     # exception's type goes on, with no chained cause.
+    started = time.perf_counter()
     try:
         response = client.session.get(
             client.base_url + EVENTS_PATH,
@@ -134,15 +136,15 @@ def _open(client: WapiKitClient, timeout: tuple[float, float]) -> requests.Respo
             allow_redirects=False,
         )
     except requests.ConnectTimeout:
-        client._notify("GET", EVENTS_PATH, None)
+        client._notify("GET", EVENTS_PATH, None, started, "timeout")
         raise errors.TimedOut("connect timeout") from None
     except requests.ReadTimeout:
-        client._notify("GET", EVENTS_PATH, None)
+        client._notify("GET", EVENTS_PATH, None, started, "timeout")
         raise errors.TimedOut("no answer to the event stream request within the read timeout") from None
     except requests.RequestException as exc:
-        client._notify("GET", EVENTS_PATH, None)
+        client._notify("GET", EVENTS_PATH, None, started, "unreachable")
         raise errors.Unreachable(type(exc).__name__) from None
-    client._notify("GET", EVENTS_PATH, response.status_code)
+    client._notify("GET", EVENTS_PATH, response.status_code, started)
     content_type = response.headers.get("Content-Type", "")
     if response.status_code == 200 and content_type.split(";")[0].strip().lower() == "text/event-stream":
         return response

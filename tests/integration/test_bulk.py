@@ -527,8 +527,8 @@ def test_closing_200_conversations_at_100_ms_latency_reads_each_page_once_and_po
     upstream_calls.clear()
     posting_threads: set[int] = set()
 
-    def record_thread(method: str, path: str, status: int | None) -> None:
-        if method == "POST":
+    def record_thread(call: wapikit_client.UpstreamCall) -> None:
+        if call.method == "POST":
             posting_threads.add(threading.get_ident())
 
     wapikit_client.request_listeners.append(record_thread)

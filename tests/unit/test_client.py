@@ -85,8 +85,8 @@ def seen() -> list[tuple[str, str, int | None]]:
     """What `request_listeners` reports, one entry per attempt."""
     log: list[tuple[str, str, int | None]] = []
 
-    def listener(method: str, path: str, status: int | None) -> None:
-        log.append((method, path, status))
+    def listener(call: client_module.UpstreamCall) -> None:
+        log.append((call.method, call.path, call.status))
 
     client_module.request_listeners.append(listener)
     try:
