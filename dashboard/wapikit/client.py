@@ -20,7 +20,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from dashboard.observability.context import current_request_id
 
-from . import capabilities, errors
+from . import budget, capabilities, errors
 from .capabilities import Capabilities
 from .types import (
     STATUSES,
@@ -238,6 +238,21 @@ class WapiKitClient:
     # Transport
 
     def _request(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
+        # The budget before the breaker: a request the budget refuses is no sign of WapiKit's health.
+        bucket = route_of(path)
+        taken = budget.check(self, bucket)
+        try:
+            return self._through_breaker(method, path, shape, **kwargs)
+        except errors.RateLimited as exc:
+            budget.hold_off(self, bucket, until=exc.reset_at)
+            raise
+        except (errors.Unreachable, errors.TimedOut):
+            # Probably never counted by WapiKit; if it was, the next answer's header says so.
+            if taken:
+                budget.give_back(self, bucket)
+            raise
+
+    def _through_breaker(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
         if self.breaker is None:
             return self._send(method, path, shape, **kwargs)
         self.breaker.before_request()
@@ -308,12 +323,14 @@ class WapiKitClient:
         limit = _int_header(response, "X-RateLimit-Limit")
         if limit is None:
             return
-        self.rate_limits[route_of(path)] = RateLimit(
+        stated = RateLimit(
             limit=limit,
             remaining=_int_header(response, "X-RateLimit-Remaining"),
             reset=_int_header(response, "X-RateLimit-Reset"),
             seen_at=time.time(),
         )
+        self.rate_limits[route_of(path)] = stated
+        budget.record(self, route_of(path), limit=stated.limit, remaining=stated.remaining, reset=stated.reset)
 
     @staticmethod
     def _notify(method: str, path: str, status: int | None, started: float, failure: str = "") -> None:
@@ -346,7 +363,11 @@ class WapiKitClient:
             reset = body.reset if body.reset is not None else _int_header(response, "X-RateLimit-Reset")
             if retry_after is None and reset is not None:
                 retry_after = _reset_to_seconds(reset)
-            raise errors.RateLimited(message, status=status, retry_after=retry_after)
+            # When the budget returns, for the hold-off: the stated reset, else the wait asked for.
+            reset_at = time.time() + retry_after if retry_after is not None else None
+            if reset is not None:
+                reset_at = time.time() + _reset_to_seconds(reset)
+            raise errors.RateLimited(message, status=status, retry_after=retry_after, reset_at=reset_at)
         if status >= 500:
             raise errors.ServerError(message, status=status, retry_after=_retry_after(response))
         raise errors.BadResponse(f"unexpected status {status}", status=status)

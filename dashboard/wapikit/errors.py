@@ -3,6 +3,12 @@ a sentence a manager can act on, so the web layer never has to invent one."""
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
 
 class WapiKitError(Exception):
     """Base of every upstream failure. `user_message` is safe to show in a page (templates
@@ -50,15 +56,72 @@ class TimedOut(WapiKitError):
 class RateLimited(WapiKitError):
     kind = "rate_limited"
 
-    def __init__(self, detail: str = "", *, status: int | None = 429, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        status: int | None = 429,
+        retry_after: int | None = None,
+        reset_at: float | None = None,
+    ) -> None:
         super().__init__(detail, status=status)
         self.retry_after = retry_after
+        # When WapiKit said its budget returns (Unix seconds), if it said.
+        self.reset_at = reset_at
 
     @property
     def user_message(self) -> str:
         if self.retry_after is not None:
             return f"WapiKit is rate-limiting requests. Try again in {_seconds(self.retry_after)}."
         return "WapiKit is rate-limiting requests. Try again in a minute."
+
+
+class BudgetExhausted(RateLimited):
+    """Not sent: the team's shared budget for this route is spent (WapiKit said 0 remain, or
+    answered 429) until `reset_at`. Nothing reached WapiKit, so `status` is None."""
+
+    kind = "budget_exhausted"
+
+    def __init__(self, detail: str = "", *, bucket: str, what: str, reset_at: float) -> None:
+        super().__init__(
+            detail or f"request budget for {bucket} used up",
+            status=None,
+            retry_after=max(math.ceil(reset_at - time.time()), 1),
+            reset_at=reset_at,
+        )
+        self.bucket = bucket
+        self.what = what
+
+    @property
+    def until(self) -> str:
+        """The reset as the dashboard's clock shows it: "14:05"."""
+        return timezone.localtime(datetime.fromtimestamp(self.reset_at, tz=UTC)).strftime("%H:%M")
+
+    @property
+    def user_message(self) -> str:
+        return f"WapiKit's request budget for {self.what} is used up until {self.until}."
+
+
+class BudgetReserved(BudgetExhausted):
+    """Not sent: a background read, and the budget is down to the reserve kept for what users
+    open and do."""
+
+    kind = "budget_reserved"
+
+    def __init__(
+        self, detail: str = "", *, bucket: str, what: str, reset_at: float, remaining: int, reserve: int
+    ) -> None:
+        super().__init__(detail or f"request budget for {bucket} down to its reserve", bucket=bucket, what=what, reset_at=reset_at)
+        self.remaining = remaining
+        self.reserve = reserve
+
+    @property
+    def user_message(self) -> str:
+        return (
+            f"WapiKit's request budget for {self.what} is down to its reserve until {self.until} "
+            f"({self.remaining} left, {self.reserve} kept): it is saved for what users open and do, "
+            "so background refreshes wait."
+        )
 
 
 class ServerError(WapiKitError):

@@ -1,0 +1,236 @@
+"""The team's WapiKit request budget, per route bucket, in Django's cache (Redis in production),
+so every dashboard process spends from the one budget WapiKit counts for the dashboard's address.
+
+WapiKit states each bucket's budget on every answer (X-RateLimit-Limit, -Remaining, -Reset).
+`record` keeps the latest; `check`, before each request, refuses to send while a bucket is held
+off (after a 429, or once WapiKit said 0 remain) and, for background reads (`background()`),
+while the budget is below the reserve kept for what users open and do. Each request it lets
+through takes one from the shared count at once, so concurrent readers do not all pass at the
+same remaining; the next answer's header corrects the count. A bucket whose headers were never
+seen is never limited, and once its reset time passes it no longer limits either."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.core.cache import cache
+
+from . import errors
+
+# How long a bucket's last-read state is kept for the status page, well past any window.
+STATE_SECONDS = 86400
+# A 429 that says nothing of when the budget returns holds the bucket off this long.
+DEFAULT_HOLD_SECONDS = 60
+# A reset above this is a Unix time; below, seconds to wait (WapiKit has sent both).
+_UNIX_TIME_FLOOR = 1_000_000_000
+
+ROUTE_NAMES = {
+    "/conversations": "listing conversations",
+    "/conversation/:id": "reading and changing conversations",
+    "/conversation/:id/assign": "assigning conversations",
+    "/conversation/:id/unassign": "unassigning conversations",
+    "/conversation/:id/messages": "reading messages",
+    "/organization/members": "reading members",
+}
+
+_background: contextvars.ContextVar[bool] = contextvars.ContextVar("wapikit_budget_background", default=False)
+
+
+class HasBaseUrl(Protocol):
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    """One bucket's budget as the dashboard knows it now."""
+
+    bucket: str
+    limit: int | None  # None when a 429 came without rate-limit headers
+    remaining: int | None  # None when WapiKit stated a limit without a remaining count
+    reset_at: float | None  # Unix seconds; None once the window it ended has passed
+    held_off_until: float | None  # Unix seconds; None when requests may go
+    seen_at: float  # when WapiKit last stated it
+
+    @property
+    def what(self) -> str:
+        return route_name(self.bucket)
+
+    @property
+    def reserve(self) -> int:
+        """Requests kept for what users ask for: below this, background reads stop."""
+        return math.ceil(settings.WAPIKIT_BUDGET_RESERVE * self.limit) if self.limit is not None else 0
+
+    @property
+    def held_off(self) -> bool:
+        return self.held_off_until is not None
+
+
+def route_name(bucket: str) -> str:
+    """The bucket in words, for a sentence: "listing conversations"."""
+    return ROUTE_NAMES.get(bucket, bucket)
+
+
+@contextlib.contextmanager
+def background() -> Iterator[None]:
+    """Requests sent inside are background reads: refused below the reserve. A context
+    variable, so worker threads started through `ContextPool` inherit it."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def in_background() -> bool:
+    return _background.get()
+
+
+# What the client calls
+
+
+def record(client: HasBaseUrl, bucket: str, *, limit: int, remaining: int | None, reset: int | None) -> None:
+    """One answer's rate-limit headers."""
+    now = time.time()
+    keys = _Keys(client, bucket)
+    reset_at = _absolute(reset, now) if reset is not None else None
+    values: dict[str, object] = {keys.state: (limit, reset_at, now)}
+    if remaining is not None:
+        values[keys.remaining] = remaining
+    cache.set_many(values, STATE_SECONDS)
+    if remaining is None:
+        cache.delete(keys.remaining)
+    elif remaining <= 0:
+        hold_off(client, bucket, until=reset_at)
+    _register(keys, bucket)
+
+
+def hold_off(client: HasBaseUrl, bucket: str, *, until: float | None) -> None:
+    """Send nothing to the bucket until `until` (Unix seconds; None: a short default)."""
+    now = time.time()
+    if until is None or until <= now:
+        until = now + DEFAULT_HOLD_SECONDS
+    keys = _Keys(client, bucket)
+    cache.set(keys.hold, until, math.ceil(until - now) + 1)
+    _register(keys, bucket)
+
+
+def check(client: HasBaseUrl, bucket: str) -> bool:
+    """Raise `BudgetExhausted` when nothing may be sent to the bucket, `BudgetReserved` when a
+    background read would dig into the reserve. True when one request was taken from the shared
+    count (hand it back with `give_back` if the request never reached WapiKit)."""
+    keys = _Keys(client, bucket)
+    found = cache.get_many([keys.state, keys.remaining, keys.hold])
+    now = time.time()
+    hold = found.get(keys.hold)
+    if hold is not None and now < hold:
+        raise errors.BudgetExhausted(bucket=bucket, what=route_name(bucket), reset_at=hold)
+    stated = found.get(keys.state)
+    if stated is None or keys.remaining not in found:
+        return False
+    limit, reset_at, _ = stated
+    if reset_at is not None and now >= reset_at:
+        return False
+    try:
+        left = cache.decr(keys.remaining)
+    except ValueError:  # expired since it was read
+        return False
+    if left < 0:
+        cache.incr(keys.remaining)
+        raise errors.BudgetExhausted(
+            bucket=bucket, what=route_name(bucket), reset_at=reset_at or now + DEFAULT_HOLD_SECONDS
+        )
+    remaining = left + 1
+    if _background.get() and remaining < settings.WAPIKIT_BUDGET_RESERVE * limit:
+        cache.incr(keys.remaining)
+        raise errors.BudgetReserved(
+            bucket=bucket,
+            what=route_name(bucket),
+            reset_at=reset_at or now + DEFAULT_HOLD_SECONDS,
+            remaining=remaining,
+            reserve=math.ceil(settings.WAPIKIT_BUDGET_RESERVE * limit),
+        )
+    return True
+
+
+def give_back(client: HasBaseUrl, bucket: str) -> None:
+    """Return the request `check` took: it never reached WapiKit (no connection, open circuit)."""
+    with contextlib.suppress(ValueError):
+        cache.incr(_Keys(client, bucket).remaining)
+
+
+# What the status page, the metrics and the bulk pre-flight read
+
+
+def state(client: HasBaseUrl, bucket: str) -> BucketState | None:
+    """The bucket's budget now, or None when WapiKit never stated one (never limited)."""
+    keys = _Keys(client, bucket)
+    found = cache.get_many([keys.state, keys.remaining, keys.hold])
+    return _state_of(bucket, found, keys, now=time.time())
+
+
+def snapshot(client: HasBaseUrl) -> list[BucketState]:
+    """Every bucket WapiKit stated a budget for, by route."""
+    registry = cache.get(_Keys(client, "").registry) or []
+    all_keys = {bucket: _Keys(client, bucket) for bucket in registry}
+    found = cache.get_many([key for keys in all_keys.values() for key in (keys.state, keys.remaining, keys.hold)])
+    now = time.time()
+    states = (_state_of(bucket, found, keys, now=now) for bucket, keys in all_keys.items())
+    return [s for s in states if s is not None]
+
+
+def available(client: HasBaseUrl, bucket: str) -> int | None:
+    """Requests that may still go to the bucket before its reset; None when it is not limited."""
+    current = state(client, bucket)
+    if current is None:
+        return None
+    if current.held_off:
+        return 0
+    return current.remaining
+
+
+def _state_of(bucket: str, found: dict, keys: _Keys, *, now: float) -> BucketState | None:
+    stated = found.get(keys.state)
+    hold = found.get(keys.hold)
+    held_off_until = hold if hold is not None and now < hold else None
+    if stated is None:
+        if held_off_until is None:
+            return None
+        # A 429 without rate-limit headers: held off, the limit unknown.
+        return BucketState(bucket, None, 0, held_off_until, held_off_until, now)
+    limit, reset_at, seen_at = stated
+    remaining = found.get(keys.remaining)
+    if reset_at is not None and now >= reset_at:
+        # WapiKit's window has ended: the budget is whole again.
+        remaining, reset_at = limit, None
+    elif remaining is not None:
+        remaining = max(remaining, 0)
+    return BucketState(bucket, limit, remaining, reset_at, held_off_until, seen_at)
+
+
+def _register(keys: _Keys, bucket: str) -> None:
+    # Read again on every answer, so a bucket lost to two processes registering at once returns.
+    buckets = cache.get(keys.registry) or []
+    if bucket not in buckets:
+        cache.set(keys.registry, sorted({*buckets, bucket}), STATE_SECONDS)
+
+
+def _absolute(reset: int, now: float) -> float:
+    return float(reset) if reset > _UNIX_TIME_FLOOR else now + reset
+
+
+class _Keys:
+    def __init__(self, client: HasBaseUrl, bucket: str) -> None:
+        digest = hashlib.blake2b(client.base_url.encode(), digest_size=8).hexdigest()
+        prefix = f"wapikit:budget:v1:{digest}:"
+        self.registry = prefix + "buckets"
+        self.state = f"{prefix}state:{bucket}"
+        self.remaining = f"{prefix}remaining:{bucket}"
+        self.hold = f"{prefix}hold:{bucket}"
