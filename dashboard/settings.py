@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.audit",
     "dashboard.inbox",
+    "dashboard.live",
     "dashboard.observability",
     "dashboard.sandbox",
 ]
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.observability.middleware.UserContextMiddleware",
+    "dashboard.inbox.reads.ReadAgesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.inbox.middleware.HtmxAwareLoginRequiredMiddleware",
     "dashboard.inbox.middleware.PrivateAnswersMiddleware",
@@ -83,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
                 "dashboard.observability.views.request_id",
+                "dashboard.inbox.reads.read_ages",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -217,7 +220,13 @@ WAPIKIT_MAX_RETRY_WAIT = float(os.environ.get("WAPIKIT_MAX_RETRY_WAIT", "2"))
 # After this many upstream failures in a row, fail fast for the cooldown, then probe.
 WAPIKIT_BREAKER_THRESHOLD = int(os.environ.get("WAPIKIT_BREAKER_THRESHOLD", "5"))
 WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"))
+# Shared reads (dashboard/inbox/reads.py): how long an answer serves every user who asks for the
+# same thing. Live events and the dashboard's own writes update cached conversations in place.
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
+WAPIKIT_LIST_CACHE_SECONDS = int(os.environ.get("WAPIKIT_LIST_CACHE_SECONDS", "15"))
+WAPIKIT_CONVERSATION_CACHE_SECONDS = int(os.environ.get("WAPIKIT_CONVERSATION_CACHE_SECONDS", "15"))
+# The last copy of every answer, shown (with its age) while WapiKit's budget is used up.
+WAPIKIT_STALE_COPY_SECONDS = int(os.environ.get("WAPIKIT_STALE_COPY_SECONDS", "86400"))
 # How long what the dashboard learned of this WapiKit's quirks is kept (dashboard/wapikit/capabilities.py).
 WAPIKIT_CAPABILITY_SECONDS = int(os.environ.get("WAPIKIT_CAPABILITY_SECONDS", "86400"))
 
@@ -279,6 +288,22 @@ LOGGING = {
         "dashboard.upstream": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
     },
 }
+
+# The team's share of WapiKit's request budget (dashboard/wapikit/budget.py). WapiKit counts
+# requests per client address and route; below this fraction of a route's limit, background
+# reads (live refresh polling, tab counts, scans beyond the first page, the workload scan) stop.
+WAPIKIT_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_BUDGET_RESERVE", "0.2"))
+
+# WapiKit's live events (dashboard/live): one listener per deployment (`manage.py listen_events`).
+# With Redis it holds a lock renewed every third of LIVE_LOCK_SECONDS; another listener takes
+# over within that time when it dies. Reconnects back off exponentially, with jitter, up to
+# LIVE_BACKOFF_MAX_SECONDS. A listener state older than LIVE_STATE_STALE_SECONDS means none runs.
+LIVE_LOCK_SECONDS = int(os.environ.get("LIVE_LOCK_SECONDS", "30"))
+LIVE_BACKOFF_MAX_SECONDS = float(os.environ.get("LIVE_BACKOFF_MAX_SECONDS", "30"))
+LIVE_STATE_STALE_SECONDS = int(os.environ.get("LIVE_STATE_STALE_SECONDS", "15"))
+# Without Redis the listener is its own process with its own memory: it hands events to the
+# dashboard process at this URL (`make run` sets it), signed with a key derived from SECRET_KEY.
+LIVE_INGEST_URL = os.environ.get("LIVE_INGEST_URL", "http://127.0.0.1:8000/live/ingest/")
 
 # /metrics (Prometheus): answered to a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`,
 # or that connects from one of METRICS_ALLOWED_ADDRESSES (addresses or networks, comma-separated,

@@ -200,6 +200,10 @@ def pointed_at(sandbox: Sandbox, settings) -> Iterator[Sandbox]:
     settings.WAPIKIT_BASE_URL = sandbox.base_url
     settings.WAPIKIT_API_KEY = sandbox.api_key
     settings.WAPIKIT_GET_RETRIES = 0
+    # Most tests change WapiKit behind the dashboard's back and read again at once: shared reads
+    # of lists and conversations are off, except in the tests of sharing (they set lifetimes).
+    settings.WAPIKIT_LIST_CACHE_SECONDS = 0
+    settings.WAPIKIT_CONVERSATION_CACHE_SECONDS = 0
     get_client.cache_clear()
     cache.clear()
     sandbox.control(reset=True)  # no latency, fault or spent rate limit left over from another test

@@ -14,11 +14,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.observability import metrics
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Message
+
+from . import reads
 
 REPLY_WINDOW = timedelta(hours=24)
 WINDOW_CLOSING_SOON = timedelta(hours=2)
@@ -31,11 +32,11 @@ class _Cached(msgspec.Struct, array_like=True):
     complete: bool
 
 
-_decoder = msgspec.msgpack.Decoder(_Cached)
-
 # The spec's list without a status: everything but Closed and Deleted (on the server that
 # includes Resolved). `None` is that list here.
 STATUS_LABELS = {None: "open"}
+# Every scan a write may make stale: Active, the list without a status, Closed and Deleted.
+SCANNED_STATUSES: tuple[str | None, ...] = ("Active", None, "Closed", "Deleted")
 
 
 def status_label(status: str | None) -> str:
@@ -65,21 +66,31 @@ class Scan:
 
 
 def _key(status: str | None) -> str:
-    return f"wapikit:scan:v2:{status or '-'}"
+    return f"wapikit:scan:v3:{status or '-'}"
 
 
 def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
-    """The most recent conversations of one status, up to the configured number of pages.
+    """The most recent conversations of one status, up to the configured number of pages,
+    shared by every user through the cache (`reads.shared`: one scan at a time per status).
 
     With a total, the pages it implies are read concurrently. Without one (the server always
     says 0), pages are read in small concurrent batches until one comes back short: at most a
     batch's worth of calls past the end, instead of a call per page in a row."""
-    if not fresh:
-        cached = cache.get(_key(status))
-        metrics.cache_lookup("scans", hit=cached is not None)
-        if cached is not None:
-            data = _decoder.decode(cached)
-            return Scan(status, data.conversations, data.total, data.fetched_at, data.complete)
+    if fresh:
+        data = _scanned(status)
+        reads.store(_key(status), data, lifetime=settings.WAPIKIT_SCAN_CACHE_SECONDS)
+    else:
+        data = reads.shared(
+            _key(status),
+            lifetime=settings.WAPIKIT_SCAN_CACHE_SECONDS,
+            fetch=lambda: _scanned(status),
+            type=_Cached,
+            metric="scans",
+        )
+    return Scan(status, data.conversations, data.total, data.fetched_at, data.complete)
+
+
+def _scanned(status: str | None) -> _Cached:
     client = get_client()
 
     def read(page: int):
@@ -106,27 +117,46 @@ def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
     complete = short if total is None else len(conversations) >= total
-    fetched_at = time.time()
-    cache.set(
-        _key(status),
-        msgspec.msgpack.encode(_Cached(unique, total, fetched_at, complete)),
-        settings.WAPIKIT_SCAN_CACHE_SECONDS,
-    )
-    return Scan(status, unique, total, fetched_at, complete)
+    return _Cached(unique, total, time.time(), complete)
 
 
 def cached_scans(statuses) -> list[Scan]:
     """The scans already in the cache, without reading WapiKit."""
-    found = cache.get_many([_key(s) for s in statuses])
     scans = []
     for status in statuses:
-        if (cached := found.get(_key(status))) is not None:
-            data = _decoder.decode(cached)
+        if (found := reads.load(_key(status), _Cached)) is not None:
+            data = found[1]
             scans.append(Scan(status, data.conversations, data.total, data.fetched_at, data.complete))
     return scans
 
 
-def scan_forget(*statuses: str) -> None:
+def remember(conversation: Conversation) -> None:
+    """A conversation as it is now, in every cached scan: kept where its status still belongs,
+    removed where it no longer does, added (in activity order) where it now does."""
+    for status in SCANNED_STATUSES:
+        found = reads.load(_key(status), _Cached)
+        if found is None:
+            continue
+        data = found[1]
+        held = [c for c in data.conversations if c.unique_id == conversation.unique_id]
+        others = [c for c in data.conversations if c.unique_id != conversation.unique_id]
+        total = data.total
+        if reads.listed_under(status, conversation):
+            updated = reads.kept(held[0], conversation) if held else conversation
+            others.append(updated)
+            others.sort(key=lambda c: c.last_activity, reverse=True)
+            if not held and total is not None:
+                total += 1
+        elif not held:
+            continue
+        elif total is not None:
+            total -= 1
+        remaining = max(1, int(data.fetched_at + settings.WAPIKIT_SCAN_CACHE_SECONDS - time.time()) + 1)
+        reads.store(_key(status), _Cached(others, total, data.fetched_at, data.complete), lifetime=remaining,
+                    fetched_at=data.fetched_at)
+
+
+def scan_forget(*statuses: str | None) -> None:
     cache.delete_many([_key(s) for s in statuses])
 
 

@@ -18,10 +18,8 @@ from dashboard.wapikit import capabilities, errors, get_client, validate_id
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Member, Message
 
-from . import scan
+from . import reads, scan
 from .permissions import Powers
-
-MEMBERS_CACHE_KEY = "wapikit:members:v2"
 
 # The inbox's status filter: URL value -> WapiKit statuses it covers. `None` is WapiKit's list
 # without a status (everything but Closed and Deleted: Active, and on the server Resolved too),
@@ -33,22 +31,14 @@ STATUS_FILTERS: dict[str, tuple[str | None, ...]] = {
     "all": (None, "Closed", "Deleted"),
 }
 # Every scan a write may have made stale.
-SCANNED_STATUSES: tuple[str | None, ...] = ("Active", None, "Closed", "Deleted")
+SCANNED_STATUSES = scan.SCANNED_STATUSES
 PER_PAGE_CHOICES = (25, 50)
-
-_members_codec = msgspec.msgpack.Decoder(list[Member])
 
 
 def members_list() -> list[Member]:
-    """Organisation members, from Django's cache: a short lifetime keeps roles current without
-    fetching them on every page."""
-    cached = cache.get(MEMBERS_CACHE_KEY)
-    metrics.cache_lookup("members", hit=cached is not None)
-    if cached is not None:
-        return _members_codec.decode(cached)
-    members = get_client().list_members()
-    cache.set(MEMBERS_CACHE_KEY, msgspec.msgpack.encode(members), settings.WAPIKIT_MEMBERS_CACHE_SECONDS)
-    return members
+    """Organisation members, shared through the cache (`reads`): a short lifetime keeps roles
+    current without fetching them on every page."""
+    return reads.members()
 
 
 def member_by_email(members: list[Member], email: str) -> Member | None:
@@ -196,11 +186,10 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
     A page past the end (a stale link, or conversations closed meanwhile) shows the last one,
     when WapiKit says how many there are."""
     statuses = STATUS_FILTERS[status_filter]
-    client = get_client()
 
     def read_all(page: int):
         def read(status):
-            return client.list_conversations(
+            return reads.conversation_page(
                 page=page, per_page=per_page, status=status, order="desc", campaign_id=campaign_id
             )
 
@@ -249,10 +238,9 @@ def conversation_with_messages(
     """The conversation and one page of messages, read concurrently. Messages are asked
     newest first (the server ignores `order` and gives its newest page first anyway) and
     shown oldest first within the page, so page 1 is the latest in every WapiKit."""
-    client = get_client()
     with ContextPool(max_workers=2) as pool:
-        conversation = pool.submit(client.get_conversation, conversation_id)
-        messages = pool.submit(client.list_messages, conversation_id, page=page, per_page=per_page, order="desc")
+        conversation = pool.submit(reads.conversation, conversation_id)
+        messages = pool.submit(reads.messages, conversation_id, page=page, per_page=per_page, order="desc")
         conversation, message_page = conversation.result(), messages.result()
     total = message_page.stated_total
     pages = pages_of(total, per_page) if total is not None else None

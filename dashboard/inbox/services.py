@@ -23,7 +23,7 @@ from dashboard.observability import metrics
 from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
-from . import selectors
+from . import reads, selectors
 from .permissions import Action, Powers
 
 UNKNOWN = "?"
@@ -235,6 +235,10 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
     elif result.message:
         fields["detail"] = result.message
     entry.complete(outcome=outcome, **fields)
+    if result.conversation is not None:
+        # Read from WapiKit just now (the conflict check, or the answer to the write): every
+        # cached list, scan and single answer that holds the conversation shows it as it is.
+        reads.remember(result.conversation)
     metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 
