@@ -431,17 +431,18 @@ def test_stopping_a_leader_reports_it_stopped_and_gives_up_the_lead():
         def release(self) -> None:
             self.released = True
 
+    class StopsOnceConnected(Recorder):
+        def on_state(self, state: StreamState) -> None:
+            super().on_state(state)
+            if state.state == states.CONNECTED:
+                listener.stop()
+
     @contextlib.contextmanager
-    def connected_then_stopped():
-        def frames():
-            yield Frame("connected", "OK")
-            listener.stop()
-            yield new_message_frame()
+    def connected():
+        yield iter([Frame("connected", "OK")])
 
-        yield frames()
-
-    leadership, recorder = Releases(holder="test-host:1"), Recorder()
-    listener = make_listener(recorder, leadership=leadership, subscribe=connected_then_stopped)
+    leadership, recorder = Releases(holder="test-host:1"), StopsOnceConnected()
+    listener = make_listener(recorder, leadership=leadership, subscribe=connected)
 
     run_to_the_end(listener)
 
