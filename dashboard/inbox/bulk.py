@@ -5,19 +5,25 @@ The current state of every conversation is read fresh: one list read per page of
 window, concurrently, which for 200 conversations is 4 calls instead of 200 GETs; anything not
 found there is read with its own GET. Then each item is decided (permission, conflict, no-op)
 and the POSTs run with bounded concurrency. Every requested conversation ends up in the
-report; none is dropped."""
+report; none is dropped.
+
+Before any of it, `budget_needs` weighs what the action may send against what remains of the
+team's WapiKit budget, so the view can refuse an action the budget cannot carry, or ask before
+one that would dig into the reserve kept for what users open and do."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from dashboard.audit.models import AuditEntry
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit import errors, get_client, validate_id
+from dashboard.wapikit import budget, errors, get_client, validate_id
 from dashboard.wapikit.types import Conversation, Member
 
 from . import scan, selectors, services
@@ -40,6 +46,76 @@ def seconds_until_allowed(*, user_id: int) -> int:
     if count <= settings.BULK_REQUESTS_PER_MINUTE:
         return 0
     return max(1, 60 - int(now % 60))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetNeed:
+    """One route's share of a bulk action, against what remains of the team's budget there."""
+
+    bucket: str
+    needed: int  # at most
+    remaining: int
+    reserve: int
+    returns_at: float | None  # Unix seconds: the reset, or the end of a hold-off
+
+    @property
+    def more_than_remains(self) -> bool:
+        return self.needed > self.remaining
+
+    @property
+    def crosses_reserve(self) -> bool:
+        return self.remaining - self.needed < self.reserve
+
+    @property
+    def refusal(self) -> str:
+        return (
+            f"This needs up to {self.needed} requests of WapiKit's budget for {budget.route_name(self.bucket)}, "
+            f"but only {self.remaining} remain{self._until}. Nothing was sent: select fewer conversations, "
+            "or wait until the budget returns."
+        )
+
+    @property
+    def warning(self) -> str:
+        return (
+            f"This needs up to {self.needed} requests of WapiKit's budget for {budget.route_name(self.bucket)}; "
+            f"{self.remaining} remain{self._until}, and {self.reserve} are kept in reserve for what the team "
+            "opens and does meanwhile."
+        )
+
+    @property
+    def _until(self) -> str:
+        if self.returns_at is None:
+            return ""
+        return f" until {timezone.localtime(datetime.fromtimestamp(self.returns_at, tz=UTC)):%H:%M}"
+
+
+def requests_needed(*, action: Action, count: int) -> dict[str, int]:
+    """The most upstream requests `bulk_apply` sends for `count` conversations, per route bucket:
+    a GET of each conversation the scan window does not hold; then for a status change the POST
+    and, when its answer lacks the conversation (the server's is empty), a GET to read it back,
+    all three on `/conversation/:id`; to assign or unassign, the POST on that route. The scan
+    window's list reads are background reads (`_current_states`), so they are not counted here."""
+    per_item = {"/conversation/:id": 1}
+    if action.target_status is not None:
+        per_item["/conversation/:id"] += 2
+    elif action is Action.ASSIGN:
+        per_item["/conversation/:id/assign"] = 1
+    else:
+        per_item["/conversation/:id/unassign"] = 1
+    return {bucket: per * count for bucket, per in per_item.items()}
+
+
+def budget_needs(*, action: Action, count: int) -> list[BudgetNeed]:
+    """What the action needs of each route WapiKit limits; routes without a stated budget are left out."""
+    client = get_client()
+    needs = []
+    for bucket, needed in requests_needed(action=action, count=count).items():
+        remaining = budget.available(client, bucket)
+        state = budget.state(client, bucket)
+        if remaining is None or state is None:
+            continue
+        needs.append(BudgetNeed(bucket, needed, remaining, state.reserve, state.held_off_until or state.reset_at))
+    return needs
 
 
 @dataclass(slots=True)
@@ -100,7 +176,9 @@ def _current_states(
     wanted = set(ids)
     # The list without a status holds Active (and Resolved); with Closed and Deleted, every status.
     statuses = selectors.STATUS_FILTERS["all"]
-    with ContextPool(max_workers=len(statuses)) as pool:
+    # Background reads: they only save budget while it lasts. Below the reserve they are refused,
+    # and each conversation is read on its own instead, as `requests_needed` counted.
+    with budget.background(), ContextPool(max_workers=len(statuses)) as pool:
         scans = pool.map(_fresh_scan, statuses)
         for result in scans:
             if isinstance(result, errors.WapiKitError):

@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -71,6 +72,20 @@ class BucketState:
     @property
     def held_off(self) -> bool:
         return self.held_off_until is not None
+
+    # As datetimes, for templates.
+
+    @property
+    def resets(self) -> datetime | None:
+        return _datetime(self.reset_at)
+
+    @property
+    def held_off_till(self) -> datetime | None:
+        return _datetime(self.held_off_until)
+
+    @property
+    def seen(self) -> datetime:
+        return datetime.fromtimestamp(self.seen_at, tz=UTC)
 
 
 def route_name(bucket: str) -> str:
@@ -220,6 +235,10 @@ def _register(keys: _Keys, bucket: str) -> None:
     buckets = cache.get(keys.registry) or []
     if bucket not in buckets:
         cache.set(keys.registry, sorted({*buckets, bucket}), STATE_SECONDS)
+
+
+def _datetime(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp is not None else None
 
 
 def _absolute(reset: int, now: float) -> float:

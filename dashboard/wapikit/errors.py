@@ -111,7 +111,9 @@ class BudgetReserved(BudgetExhausted):
     def __init__(
         self, detail: str = "", *, bucket: str, what: str, reset_at: float, remaining: int, reserve: int
     ) -> None:
-        super().__init__(detail or f"request budget for {bucket} down to its reserve", bucket=bucket, what=what, reset_at=reset_at)
+        super().__init__(
+            detail or f"request budget for {bucket} down to its reserve", bucket=bucket, what=what, reset_at=reset_at
+        )
         self.remaining = remaining
         self.reserve = reserve
 
