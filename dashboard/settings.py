@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "dashboard.observability.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "dashboard.live.middleware.GZipExceptEventStreams",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "dashboard.observability.views.request_id",
                 "dashboard.inbox.reads.read_ages",
+                "dashboard.live.views.live_state",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -241,8 +242,10 @@ WAPIKIT_SCAN_BATCH = int(os.environ.get("WAPIKIT_SCAN_BATCH", "3"))
 # bulk requests a user may send a minute.
 BULK_MAX_IDS = int(os.environ.get("BULK_MAX_IDS", "200"))
 BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
-# How often a visible inbox checks for changes.
+# How often a visible inbox checks for changes; while live updates flow (pushed changes), only
+# this often, in case a push was lost.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
+INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "120"))
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).
 SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
@@ -304,6 +307,11 @@ LIVE_STATE_STALE_SECONDS = int(os.environ.get("LIVE_STATE_STALE_SECONDS", "15"))
 # Without Redis the listener is its own process with its own memory: it hands events to the
 # dashboard process at this URL (`make run` sets it), signed with a key derived from SECRET_KEY.
 LIVE_INGEST_URL = os.environ.get("LIVE_INGEST_URL", "http://127.0.0.1:8000/live/ingest/")
+# Browser streams (/live/stream/): a keep-alive comment this often, ended after LIVE_STREAM_SECONDS
+# (the browser reconnects after LIVE_RETRY_MS).
+LIVE_KEEPALIVE_SECONDS = float(os.environ.get("LIVE_KEEPALIVE_SECONDS", "15"))
+LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
+LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", "2000"))
 
 # /metrics (Prometheus): answered to a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`,
 # or that connects from one of METRICS_ALLOWED_ADDRESSES (addresses or networks, comma-separated,

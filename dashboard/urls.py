@@ -5,7 +5,10 @@ from dashboard.accounts.views import SignInView
 from dashboard.audit import views as audit
 from dashboard.inbox import views as inbox
 from dashboard.inbox.health import health
+from dashboard.live import views as live
+from dashboard.live.delivery import ingest
 from dashboard.observability import views as observability
+from dashboard.observability.status import status_page
 
 
 urlpatterns = [
@@ -23,8 +26,11 @@ urlpatterns = [
         "conversations/<str:conversation_id>/unassign/", inbox.conversation_action, {"action": "unassign"}, name="unassign"
     ),
     path("audit/", audit.audit_log, name="audit"),
+    path("status/", status_page, name="status"),
     path("health/", health, name="health"),
     path("metrics", observability.metrics_view, name="metrics"),
+    path("live/stream/", live.stream, name="live_stream"),
+    path("live/ingest/", ingest, name="live_ingest"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

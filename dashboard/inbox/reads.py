@@ -17,6 +17,7 @@ every page says what it shows and since when."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import time
@@ -31,7 +32,7 @@ from django.core.cache import cache
 
 from dashboard.observability import metrics
 from dashboard.wapikit import errors, get_client
-from dashboard.wapikit.types import Conversation, ConversationPage, Member, MessagePage
+from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message, MessagePage
 
 T = TypeVar("T")
 
@@ -109,7 +110,7 @@ def conversation_page(
     )
     if settings.WAPIKIT_LIST_CACHE_SECONDS > 0:
         _register_list(key, status)
-    return answer
+    return with_delivered_messages(answer)
 
 
 def conversation(conversation_id: str) -> Conversation:
@@ -252,6 +253,59 @@ def _conversation_key(conversation_id: str) -> str:
 
 def _stale_key(key: str) -> str:
     return f"{key}:last"
+
+
+# Messages the events delivered. The server's list answers carry no messages: a card's last
+# message and reply window then come from the last NewMessage event for its conversation.
+
+
+class _Delivered(msgspec.Struct, array_like=True):
+    message: Message
+
+
+def _delivered_key(conversation_id: str) -> str:
+    return f"{PREFIX}:delivered:{conversation_id}"
+
+
+def deliver_message(conversation_id: str, message: Message) -> None:
+    cache.set(
+        _delivered_key(conversation_id),
+        msgspec.msgpack.encode(_Delivered(message)),
+        timeout=settings.WAPIKIT_STALE_COPY_SECONDS,
+    )
+
+
+def with_delivered_messages(page: ConversationPage) -> ConversationPage:
+    bare = [c.unique_id for c in page.conversations if not c.messages]
+    if not bare:
+        return page
+    found = cache.get_many([_delivered_key(cid) for cid in bare])
+    if not found:
+        return page
+    messages = {}
+    for cid in bare:
+        if (raw := found.get(_delivered_key(cid))) is not None:
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                messages[cid] = msgspec.msgpack.decode(raw, type=_Delivered).message
+    entries = [
+        msgspec.structs.replace(c, message_list=[messages[c.unique_id]]) if c.unique_id in messages else c
+        for c in page.conversations
+    ]
+    return msgspec.structs.replace(page, conversation_list=entries)
+
+
+def known_conversation(conversation_id: str) -> Conversation | None:
+    """What the dashboard last read of a conversation, without asking WapiKit: its cached
+    single answer, else its entry in a cached scan."""
+    from . import scan
+
+    if (cached := load(_conversation_key(conversation_id), Conversation)) is not None:
+        return cached[1]
+    for found in scan.cached_scans(scan.SCANNED_STATUSES):
+        for conversation in found.conversations:
+            if conversation.unique_id == conversation_id:
+                return conversation
+    return None
 
 
 # Keeping cached lists true to the dashboard's own writes and to WapiKit's events

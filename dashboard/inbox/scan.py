@@ -17,7 +17,7 @@ from django.utils import timezone
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
-from dashboard.wapikit.types import Conversation, Message
+from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
 from . import reads
 
@@ -116,6 +116,7 @@ def _scanned(status: str | None) -> _Cached:
                 short = short or len(answer.conversations) < MAX_PER_PAGE
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
+    unique = reads.with_delivered_messages(ConversationPage(conversation_list=unique)).conversations
     complete = short if total is None else len(conversations) >= total
     return _Cached(unique, total, time.time(), complete)
 

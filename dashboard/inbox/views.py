@@ -210,6 +210,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "view_labels": VIEW_LABELS,
         "next": request.get_full_path(),
         "refresh_seconds": settings.INBOX_REFRESH_SECONDS,
+        "live_refresh_seconds": settings.INBOX_LIVE_REFRESH_SECONDS,
     }
     # A filter, tab or page link asks for the results only; they carry their own error banners.
     template = "inbox/inbox.html#results" if request.htmx.target == "results" else "inbox/inbox.html"
@@ -532,6 +533,25 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
             seen.setdefault(c.unique_id, services.Seen.of(c))
     if not ids:
         return bulk_problem(request, "Select at least one conversation.", 400, next_url)
+
+    # The team shares WapiKit's budget: refuse what it cannot carry, ask before digging into the reserve.
+    count = len(dict.fromkeys(ids))
+    needs = bulk.budget_needs(action=action, count=count)
+    if short := [need for need in needs if need.more_than_remains]:
+        return bulk_problem(request, " ".join(need.refusal for need in short), 429, next_url)
+    crossing = [need for need in needs if need.crosses_reserve]
+    if crossing and request.POST.get("confirm") != "yes":
+        confirm = {
+            "action": action,
+            "count": count,
+            "crossing": crossing,
+            # The same request again, with the confirmation.
+            "fields": [(name, value) for name in request.POST if name not in ("csrfmiddlewaretoken", "confirm")
+                       for value in request.POST.getlist(name)],
+            "next": next_url,
+        }
+        template = "inbox/bulk_confirm.html#confirm" if request.htmx else "inbox/bulk_confirm.html"
+        return render(request, template, confirm)
 
     visible = set(on_screen) | set(request.POST.get("screen", "").split(","))
     report = bulk.bulk_apply(

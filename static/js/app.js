@@ -58,13 +58,56 @@ function pollChanges() {
   window.htmx.ajax("GET", url, { swap: "none", source: document.body, target: document.body });
 }
 let pollTimer = null;
+// Whether the dashboard pushes changes (its /live/stream/ says so): then polling is only a
+// rare check in case a push was lost.
+let live = null;
 function schedulePolling() {
   const cards = document.getElementById("cards");
   if (pollTimer) clearInterval(pollTimer);
   if (!cards) return;
-  const seconds = Number(cards.dataset.refreshSeconds) || 20;
+  const fallback = Number(cards.dataset.refreshSeconds) || 20;
+  const seconds = live ? Number(cards.dataset.liveRefreshSeconds) || 120 : fallback;
   pollTimer = setInterval(pollChanges, seconds * 1000);
 }
+function setLive(flowing) {
+  if (live === flowing) return;
+  live = flowing;
+  const note = document.getElementById("live-note");
+  if (note) note.hidden = flowing;
+  schedulePolling();
+}
+// A pushed change: the inbox asks for its own view of it at once (a burst of changes is asked
+// for once); a conversation page redraws its thread, and its card unless the user is on it.
+let pushTimer = null;
+function conversationChanged(id) {
+  const thread = document.getElementById("thread");
+  if (thread && thread.dataset.conversationId === id && window.htmx) {
+    window.htmx.ajax("GET", location.href, { target: "#thread", select: "#thread", swap: "outerHTML" });
+    const card = document.getElementById("c-" + id);
+    if (card && !busyCard(card)) {
+      window.htmx.ajax("GET", location.href, { target: "#c-" + id, select: "#c-" + id, swap: "outerHTML" });
+    }
+    return;
+  }
+  if (!document.getElementById("cards")) return;
+  if (pushTimer) return;
+  pushTimer = setTimeout(() => { pushTimer = null; pollChanges(); }, 100);
+}
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  // The stream's messages are acted on here, never swapped into the page.
+  event.preventDefault();
+  const message = event.detail;
+  if (message.type === "live") {
+    setLive(message.data === "1");
+  } else if (message.type === "changed") {
+    try {
+      conversationChanged(JSON.parse(message.data).id);
+    } catch (error) {
+      // A message the page cannot read: the next poll catches up.
+    }
+  }
+});
+document.addEventListener("htmx:sseError", () => setLive(false));
 document.addEventListener("DOMContentLoaded", schedulePolling);
 document.addEventListener("htmx:afterSettle", (event) => {
   if (event.detail.target && event.detail.target.id === "results") schedulePolling();

@@ -43,12 +43,22 @@ class Command(BaseCommand):
             logins = ensure_demo_logins()
             processes.append(subprocess.Popen(sandbox_command(settings.SANDBOX_HOST, settings.SANDBOX_PORT), env=env))
             self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, processes[0])
-        processes.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env))
+        # Under ASGI, as in production: the browsers' live streams hold no thread each.
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
+            env=env,
+        ))
         self._wait_for("127.0.0.1", port, processes[-1])
+        # WapiKit's events, read by their own process. Without Redis it hands them to this
+        # dashboard over loopback.
+        listener_env = {"LIVE_INGEST_URL": f"http://127.0.0.1:{port}/live/ingest/", **env}
+        processes.append(subprocess.Popen([*manage, "listen_events"], env=listener_env))
 
         out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"WapiKit dashboard: http://127.0.0.1:{port}/"))
+        out.write("Live events: manage.py listen_events is running (its state: /status/ for owners)")
         if use_sandbox:
             out.write(f"Embedded WapiKit sandbox: {settings.WAPIKIT_BASE_URL}")
             out.write(f"  answering as: {PROFILE_DESCRIPTIONS[settings.SANDBOX_PROFILE]} (SANDBOX_PROFILE={settings.SANDBOX_PROFILE})")

@@ -1,0 +1,172 @@
+"""What happens to an event once the listener has decoded it: the shared reads learn it, and open
+browsers are told which conversation changed.
+
+With Redis the listener applies events itself: the cache and the fan-out are shared by every
+process. Without Redis each process has its own memory, so the listener (its own process, as
+`make run` starts it) hands events and its state to the dashboard process over loopback HTTP
+(`LIVE_INGEST_URL`), signed with a key derived from SECRET_KEY, and the dashboard applies them."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+
+import msgspec
+import requests
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import salted_hmac
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from dashboard.inbox import reads, selectors
+from dashboard.wapikit import errors, get_client
+from dashboard.wapikit.budget import background
+from dashboard.wapikit.types import Conversation, Message
+
+from . import bus, state
+from .decode import AssignmentChanged, Event, NewConversation, NewMessage
+
+logger = logging.getLogger("dashboard.live")
+
+_EVENTS: dict[str, type[Event]] = {cls.__name__: cls for cls in (NewMessage, NewConversation, AssignmentChanged)}
+
+
+class _Handed(msgspec.Struct, frozen=True):
+    """What the listener posts to the dashboard: an event, or its own state."""
+
+    kind: str  # "event" or "state"
+    type: str = ""
+    body: msgspec.Raw = msgspec.Raw(b"null")
+
+
+def deliver(event: Event) -> None:
+    if _shared_cache():
+        apply(event)
+    else:
+        _hand_over(_Handed("event", type(event).__name__, msgspec.Raw(msgspec.json.encode(event))))
+
+
+def report_state(reported: state.StreamState) -> None:
+    if _shared_cache():
+        _store_state(reported)
+    else:
+        _hand_over(_Handed("state", body=msgspec.Raw(msgspec.json.encode(reported))))
+
+
+def apply(event: Event) -> None:
+    """Update the shared reads, then tell the browsers."""
+    if isinstance(event, NewMessage):
+        conversation = _with_message(event.conversation, event.message)
+        reads.deliver_message(conversation.unique_id, event.message)
+        reads.forget_messages(conversation.unique_id)
+        reads.remember(conversation)
+        why = "message"
+    elif isinstance(event, NewConversation):
+        conversation = event.conversation
+        reads.remember(conversation)
+        why = "conversation"
+    else:
+        conversation = _read_again(event.conversation_id)
+        if conversation is None:
+            return
+        why = "assignment"
+    bus.publish({"conversation": conversation.unique_id, "why": why})
+
+
+def _with_message(conversation: Conversation, message: Message) -> Conversation:
+    """The event's conversation with its new message, its counts carried on from what the
+    dashboard knew: the server's event carries neither the assignee nor always the counts."""
+    known = reads.known_conversation(conversation.unique_id)
+    unread = conversation.number_of_unread_messages
+    total = conversation.total_messages
+    assignee, assignee_known = conversation.assigned_to, conversation.assigned_to is not None
+    if known is not None:
+        if message.inbound and not unread:
+            unread = known.number_of_unread_messages + 1
+        if total is None and known.total_messages is not None:
+            total = known.total_messages + 1
+        if not assignee_known and known.assignee_known:
+            assignee, assignee_known = known.assigned_to, True
+    elif message.inbound and not unread:
+        unread = 1
+    return msgspec.structs.replace(
+        conversation,
+        message_list=[message],
+        number_of_unread_messages=unread,
+        total_messages=total,
+        assigned_to=assignee,
+        assignee_known=assignee_known,
+    )
+
+
+def _read_again(conversation_id: str) -> Conversation | None:
+    """ChatAssignment names only the conversation: read it (in the background budget)."""
+    try:
+        with background():
+            fresh = get_client().get_conversation(conversation_id)
+            conversation = selectors.resolved_single(fresh, members=reads.members())
+    except errors.WapiKitError as exc:
+        logger.info("assignment event for a conversation that could not be read: %s", exc.kind)
+        return None
+    reads.remember(conversation)
+    return conversation
+
+
+def _store_state(reported: state.StreamState) -> None:
+    before = state.current()
+    state.store(reported)
+    if before.live != reported.live:
+        bus.publish({"live": reported.live})
+
+
+# Without Redis: the listener hands over, the dashboard process applies.
+
+
+def _shared_cache() -> bool:
+    return bool(os.environ.get("REDIS_URL"))
+
+
+def _signature(body: bytes) -> str:
+    return salted_hmac("dashboard.live.ingest", body, algorithm="sha256").hexdigest()
+
+
+_session = requests.Session()
+
+
+def _hand_over(handed: _Handed) -> None:
+    body = msgspec.json.encode(handed)
+    try:
+        answer = _session.post(
+            settings.LIVE_INGEST_URL,
+            data=body,
+            headers={"Content-Type": "application/json", "X-Live-Signature": _signature(body)},
+            timeout=(2, 5),
+        )
+    except requests.RequestException as exc:
+        logger.warning("the dashboard did not take a live event: %s", type(exc).__name__)
+        return
+    if answer.status_code != 204:
+        logger.warning("the dashboard refused a live event: %s", answer.status_code)
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def ingest(request: HttpRequest) -> HttpResponse:
+    body = request.body
+    if not hmac.compare_digest(request.headers.get("X-Live-Signature", ""), _signature(body)):
+        return HttpResponse(status=403)
+    try:
+        handed = msgspec.json.decode(body, type=_Handed)
+        if handed.kind == "state":
+            _store_state(msgspec.json.decode(handed.body, type=state.StreamState))
+        elif handed.type in _EVENTS:
+            apply(msgspec.json.decode(handed.body, type=_EVENTS[handed.type]))
+        else:
+            return HttpResponse(status=400)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return HttpResponse(status=400)
+    return HttpResponse(status=204)

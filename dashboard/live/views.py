@@ -1,0 +1,57 @@
+"""`GET /live/stream/`: Server-Sent Events telling a signed-in browser which conversations
+changed and whether live updates are flowing. htmx's SSE extension holds the connection and
+reconnects; the page then asks for its own view of what changed (`inbox_changes`), served from
+the shared reads the change already updated, so no tab costs WapiKit a request by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_GET
+
+from . import bus, state
+
+
+def live_state(request: HttpRequest) -> dict[str, object]:
+    """Context processor: the events stream's state, read only by pages that show it."""
+    return {"live": SimpleLazyObject(state.current)}
+
+
+@require_GET
+async def stream(request: HttpRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    # Proxies that buffer (nginx) would hold the events back.
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _events():
+    current = await sync_to_async(state.current)()
+    loop = asyncio.get_running_loop()
+    # Ended now and then, so that a browser reconnects (and is checked again) and a process
+    # can stop without waiting on streams.
+    ends = loop.time() + settings.LIVE_STREAM_SECONDS
+    async with bus.subscription() as queue:
+        yield _frame("live", "1" if current.live else "0", retry=settings.LIVE_RETRY_MS)
+        while (left := ends - loop.time()) > 0:
+            try:
+                message = await asyncio.wait_for(queue.get(), timeout=min(left, settings.LIVE_KEEPALIVE_SECONDS))
+            except TimeoutError:
+                # A comment line: keeps proxies from closing an idle stream.
+                yield ": keep-alive\n\n"
+                continue
+            if "live" in message:
+                yield _frame("live", "1" if message["live"] else "0")
+            elif "conversation" in message:
+                yield _frame("changed", json.dumps({"id": str(message["conversation"]), "why": message.get("why", "")}))
+
+
+def _frame(event: str, data: str, *, retry: int | None = None) -> str:
+    retry_line = f"retry: {retry}\n" if retry is not None else ""
+    return f"{retry_line}event: {event}\ndata: {data}\n\n"
