@@ -114,18 +114,19 @@ class SandboxApi:
 
 
 @contextlib.contextmanager
-def gunicorn_processes(*servers: tuple[dict, Path, int, int]) -> Iterator[list[str]]:
+def gunicorn_processes(*servers: tuple[dict, Path, int]) -> Iterator[list[str]]:
     """Dashboards served by gunicorn on loopback ports, started together (each is slow to
-    start): (env, log file, workers, threads) for each; yields their base URLs."""
+    start), as production runs it (dashboard/gunicorn_conf.py, uvicorn workers): (env, log file,
+    workers) for each; yields their base URLs."""
     started: list[tuple[subprocess.Popen, int]] = []
     with contextlib.ExitStack() as stack:
         try:
-            for env, log_path, workers, threads in servers:
+            for env, log_path, workers in servers:
                 port = free_port()
                 log = stack.enter_context(open(log_path, "w"))
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.wsgi",
-                     "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)],
+                    [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf",
+                     "dashboard.asgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
                     env=env, stdout=log, stderr=subprocess.STDOUT,
                 )
                 started.append((process, port))

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit import get_client
+from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
@@ -107,17 +107,25 @@ def _scanned(status: str | None) -> _Cached:
     else:
         batch = max(1, settings.WAPIKIT_SCAN_BATCH)
         batches = [range(start, min(start + batch, limit + 1)) for start in range(2, limit + 1, batch)]
-    with ContextPool(max_workers=max(1, settings.WAPIKIT_CONCURRENCY)) as pool:
+    reserved = False
+    # Pages beyond the first are background reads: below the budget's reserve the scan stops
+    # there, and says how far it looked.
+    with budget.background(), ContextPool(max_workers=max(1, settings.WAPIKIT_CONCURRENCY)) as pool:
         for pages in batches:
             if short or not pages:
                 break
-            for answer in pool.map(read, pages):
+            try:
+                answers = list(pool.map(read, pages))
+            except errors.BudgetReserved:
+                reserved = True
+                break
+            for answer in answers:
                 conversations.extend(answer.conversations)
                 short = short or len(answer.conversations) < MAX_PER_PAGE
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
     unique = reads.with_delivered_messages(ConversationPage(conversation_list=unique)).conversations
-    complete = short if total is None else len(conversations) >= total
+    complete = not reserved and (short if total is None else len(conversations) >= total)
     return _Cached(unique, total, time.time(), complete)
 
 

@@ -17,7 +17,7 @@ from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
-from dashboard.wapikit import errors, validate_id
+from dashboard.wapikit import budget, errors, validate_id
 from dashboard.audit.models import AuditEntry
 from dashboard.accounts.addresses import client_address
 from dashboard.audit.views import may_read_audit
@@ -254,8 +254,10 @@ def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
         powers = current_powers(request)
         if not powers.can_view:
             return HttpResponse(status=403)
-        counts = selectors.view_counts(query.status, member_id=powers.member.unique_id)
-        description = "; ".join(s.description for s in selectors.scanned(query.status))
+        # Counts nobody asked for yet: a background read, held back below the budget's reserve.
+        with budget.background():
+            counts = selectors.view_counts(query.status, member_id=powers.member.unique_id)
+            description = "; ".join(s.description for s in selectors.scanned(query.status))
     except errors.WapiKitError as exc:
         return render(
             request, "inbox/inbox.html#tabs", {"query": query, "tabs_error": exc.user_message, "view_labels": VIEW_LABELS}
@@ -586,7 +588,8 @@ def workload(request: HtmxHttpRequest) -> HttpResponse:
         powers = current_powers(request)
         if not powers.can_assign:
             return render(request, "inbox/workload.html", {"forbidden": True, "powers": powers}, status=403)
-        rows, unassigned, description = selectors.team_workload()
+        with budget.background():
+            rows, unassigned, description = selectors.team_workload()
     except errors.WapiKitError as exc:
         return render(request, "inbox/workload.html", {"upstream_error": exc.user_message}, status=status_for_error(exc))
     return render(
@@ -612,7 +615,9 @@ def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
         powers = current_powers(request)
         if not powers.can_view:
             return HttpResponse(status=403)
-        page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=current_members(request))
+        # Polling is a background read: below the budget's reserve it waits, the page keeps what it has.
+        with budget.background():
+            page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=current_members(request))
     except errors.WapiKitError:
         # The next poll tries again; the page already shows what it had.
         return HttpResponse(status=204)

@@ -117,6 +117,9 @@ def _read_again(conversation_id: str) -> Conversation | None:
 
 def _store_state(reported: state.StreamState) -> None:
     before = state.current()
+    if reported.state == state.STANDBY and before.state != state.NOT_RUNNING and before.holder != reported.holder:
+        # A listener waiting for the lock says nothing about the one that holds it and listens.
+        return
     state.store(reported)
     if before.live != reported.live:
         bus.publish({"live": reported.live})

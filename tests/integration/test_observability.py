@@ -376,7 +376,7 @@ def test_two_gunicorn_workers_are_counted_together(tmp_path):
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     visits = 40
-    with gunicorn_processes((env, tmp_path / "gunicorn.log", 2, 4)) as (url,):
+    with gunicorn_processes((env, tmp_path / "gunicorn.log", 2)) as (url,):
         for _ in range(visits):
             # A new connection each time, so the kernel hands them to either worker.
             assert requests.get(f"{url}/accounts/login/", timeout=10).status_code == 200

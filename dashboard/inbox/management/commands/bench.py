@@ -350,8 +350,8 @@ class Command(BaseCommand):
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        workers, threads = 2, 16
-        servers = [(env, directory / "gunicorn.log", workers, threads)]
+        workers = 2
+        servers = [(env, directory / "gunicorn.log", workers)]
         label = "inbox on a 2nd process, circuit opened by the 1st (gunicorn + Redis)"
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
         try:
@@ -362,7 +362,7 @@ class Command(BaseCommand):
             shared.flushdb()
             pair_env = {**env, "REDIS_URL": redis_url, "WAPIKIT_GET_RETRIES": "0",
                         "WAPIKIT_BREAKER_THRESHOLD": "3", "WAPIKIT_BREAKER_COOLDOWN": "600"}
-            servers += [(pair_env, directory / f"shared-{n}.log", 1, 4) for n in (1, 2)]
+            servers += [(pair_env, directory / f"shared-{n}.log", 1) for n in (1, 2)]
         except Exception as exc:  # noqa: BLE001 - any failure means no Redis to share
             shared, no_redis = None, f"left out: no Redis at {redis_url} ({type(exc).__name__}); BENCH_REDIS_URL names one"
         try:
@@ -375,7 +375,7 @@ class Command(BaseCommand):
                 rows += self._first_visit(url, session.session_key)
                 if seconds > 0:
                     cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
-                    label = f"load: inbox, gunicorn {workers}×{threads} threads, sandbox 50 ms, {users} users"
+                    label = f"load: inbox, gunicorn {workers} uvicorn workers, sandbox 50 ms, {users} users"
                     rows += self._wrk(wrk, url, cookie, seconds, users, label)
         finally:
             if shared is not None:
