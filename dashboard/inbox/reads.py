@@ -296,13 +296,16 @@ def with_delivered_messages(page: ConversationPage) -> ConversationPage:
 
 def known_conversation(conversation_id: str) -> Conversation | None:
     """What the dashboard last read of a conversation, without asking WapiKit: its cached
-    single answer, else its entry in a cached scan."""
+    single answer, else its entry in a cached list page or scan."""
     from . import scan
 
     if (cached := load(_conversation_key(conversation_id), Conversation)) is not None:
         return cached[1]
-    for found in scan.cached_scans(scan.SCANNED_STATUSES):
-        for conversation in found.conversations:
+    pages = [found[1].conversations for key in (cache.get(_LISTS) or {})
+             if (found := load(key, ConversationPage)) is not None]
+    scans = [found.conversations for found in scan.cached_scans(scan.SCANNED_STATUSES)]
+    for conversations in (*pages, *scans):
+        for conversation in conversations:
             if conversation.unique_id == conversation_id:
                 return conversation
     return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from dashboard.audit.models import AuditEntry
+from dashboard.live import bus
 from dashboard.observability import metrics
 from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
@@ -239,6 +240,8 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
         # Read from WapiKit just now (the conflict check, or the answer to the write): every
         # cached list, scan and single answer that holds the conversation shows it as it is.
         reads.remember(result.conversation)
+        # Every open inbox and conversation page learns of it (dashboard/live/bus.py).
+        bus.publish({"conversation": result.conversation.unique_id, "why": "action"})
     metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 

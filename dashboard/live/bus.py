@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 logger = logging.getLogger("dashboard.live")
@@ -52,20 +51,21 @@ def open_streams() -> int:
     return len(_streams)
 
 
-@contextlib.asynccontextmanager
-async def subscription() -> AsyncIterator[asyncio.Queue]:
-    """A queue that receives every message published while it is open."""
-    queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
-    entry = (asyncio.get_running_loop(), queue)
-    if _redis_url():
-        _ensure_relay()
-    with _lock:
-        _streams.add(entry)
-    try:
-        yield queue
-    finally:
+class Subscription:
+    """A queue that receives every message published while it is open: open it on the event
+    loop that will read it, and close it when the stream ends (in a `finally`)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._entry = (asyncio.get_running_loop(), self.queue)
+        if _redis_url():
+            _ensure_relay()
         with _lock:
-            _streams.discard(entry)
+            _streams.add(self._entry)
+
+    def close(self) -> None:
+        with _lock:
+            _streams.discard(self._entry)
 
 
 def _hand_out(message: dict[str, Any]) -> None:

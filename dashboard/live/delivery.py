@@ -51,7 +51,7 @@ def deliver(event: Event) -> None:
 
 def report_state(reported: state.StreamState) -> None:
     if _shared_cache():
-        _store_state(reported)
+        store_state(reported)
     else:
         _hand_over(_Handed("state", body=msgspec.Raw(msgspec.json.encode(reported))))
 
@@ -115,7 +115,9 @@ def _read_again(conversation_id: str) -> Conversation | None:
     return conversation
 
 
-def _store_state(reported: state.StreamState) -> None:
+def store_state(reported: state.StreamState) -> None:
+    """Keep the listener's state where every process reads it, and tell browsers when live
+    updates start or stop flowing."""
     before = state.current()
     if reported.state == state.STANDBY and before.state != state.NOT_RUNNING and before.holder != reported.holder:
         # A listener waiting for the lock says nothing about the one that holds it and listens.
@@ -165,7 +167,7 @@ def ingest(request: HttpRequest) -> HttpResponse:
     try:
         handed = msgspec.json.decode(body, type=_Handed)
         if handed.kind == "state":
-            _store_state(msgspec.json.decode(handed.body, type=state.StreamState))
+            store_state(msgspec.json.decode(handed.body, type=state.StreamState))
         elif handed.type in _EVENTS:
             apply(msgspec.json.decode(handed.body, type=_EVENTS[handed.type]))
         else:

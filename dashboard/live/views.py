@@ -10,7 +10,8 @@ import json
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, StreamingHttpResponse
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
@@ -23,7 +24,11 @@ def live_state(request: HttpRequest) -> dict[str, object]:
 
 
 @require_GET
-async def stream(request: HttpRequest) -> StreamingHttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse:
+    if isinstance(request, WSGIRequest):
+        # Under WSGI a stream would hold a thread for its whole life, and Django would collect
+        # it before sending: 204 tells the browser not to reconnect; pages poll instead.
+        return HttpResponse(status=204)
     response = StreamingHttpResponse(_events(), content_type="text/event-stream")
     response["Cache-Control"] = "no-store"
     # Proxies that buffer (nginx) would hold the events back.
@@ -37,11 +42,14 @@ async def _events():
     # Ended now and then, so that a browser reconnects (and is checked again) and a process
     # can stop without waiting on streams.
     ends = loop.time() + settings.LIVE_STREAM_SECONDS
-    async with bus.subscription() as queue:
+    subscription = bus.Subscription()
+    try:
         yield _frame("live", "1" if current.live else "0", retry=settings.LIVE_RETRY_MS)
         while (left := ends - loop.time()) > 0:
             try:
-                message = await asyncio.wait_for(queue.get(), timeout=min(left, settings.LIVE_KEEPALIVE_SECONDS))
+                message = await asyncio.wait_for(
+                    subscription.queue.get(), timeout=min(left, settings.LIVE_KEEPALIVE_SECONDS)
+                )
             except TimeoutError:
                 # A comment line: keeps proxies from closing an idle stream.
                 yield ": keep-alive\n\n"
@@ -49,7 +57,11 @@ async def _events():
             if "live" in message:
                 yield _frame("live", "1" if message["live"] else "0")
             elif "conversation" in message:
-                yield _frame("changed", json.dumps({"id": str(message["conversation"]), "why": message.get("why", "")}))
+                changed = {"id": str(message["conversation"]), "why": message.get("why", "")}
+                yield _frame("changed", json.dumps(changed))
+    finally:
+        # The browser went away (or the stream's time is up): stop handing it messages.
+        subscription.close()
 
 
 def _frame(event: str, data: str, *, retry: int | None = None) -> str:

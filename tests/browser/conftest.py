@@ -6,11 +6,14 @@ that signs in through the real login form."""
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, free_port
 
 # Playwright's sync API runs an asyncio loop in the main thread; Django's ORM (fixtures
 # creating users, live_server's database setup) would otherwise refuse to run there.
@@ -58,6 +61,39 @@ def browser():
 def dashboard(live_server, transactional_db) -> str:
     """The dashboard's base URL, served by pytest-django's live server."""
     return live_server.url
+
+
+@pytest.fixture
+def asgi_dashboard(transactional_db) -> Iterator[str]:
+    """The dashboard under ASGI, as `make run` and production serve it (uvicorn), in a thread of
+    this process: the live streams (/live/stream/) need it, and `settings` changes reach it."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIStaticFilesHandler(get_asgi_application()),
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="asgi-dashboard", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # Registered before any page script: collects Content-Security-Policy violations.
