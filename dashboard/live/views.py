@@ -19,8 +19,9 @@ from . import bus, state
 
 
 def live_state(request: HttpRequest) -> dict[str, object]:
-    """Context processor: the events stream's state, read only by pages that show it."""
-    return {"live": SimpleLazyObject(state.current)}
+    """Context processor: the events stream's state, read only by pages that show it, and
+    whether this server can hold streams (ASGI; under WSGI pages poll instead)."""
+    return {"live": SimpleLazyObject(state.current), "live_streams": not isinstance(request, WSGIRequest)}
 
 
 @require_GET

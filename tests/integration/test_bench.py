@@ -38,13 +38,14 @@ def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
 
     assert re.match(r"1 \(GET /conversations\)$", table["upstream calls, one inbox view (warm cache)"])
     assert table["upstream calls, one action (close)"].startswith("2 ")
+    assert table["upstream calls, the same inbox by a 2nd user (shared reads)"] == "0"
     assert table["upstream calls, scanned view + its tabs (warm)"] == "0"
     assert table["upstream calls, bulk close of 5"].startswith("11 ")  # 6 list reads + 5 POSTs
     raw, gzipped = re.match(r"([\d,]+) B raw · ([\d,]+) B gzip", table["inbox page, 50 cards (manager)"]).groups()
     assert number(raw) < 100_000 and number(gzipped) < number(raw) / 4
     assert number(re.match(r"[\d.]+ ms median · ([\d,]+) B", table["server time, inbox, 50 cards (owner)"])[1]) < 100_000
     label, first_visit = next((k, v) for k, v in table.items() if k.startswith("JS + CSS a first visit loads"))
-    assert label.endswith("(htmx-2.min.js, app.js, app.css)"), "no script beyond htmx and our own"
+    assert label.endswith("(htmx-2.min.js, hx-sse-2.min.js, app.js, app.css)"), "no script beyond htmx, its SSE extension and our own"
     assert number(re.match(r"([\d,]+) B raw", first_visit)[1]) < 100_000
     served = table["how they are served (gunicorn, production settings)"]
     assert served == "Content-Encoding gzip; Cache-Control max-age=315360000, public, immutable"

@@ -263,7 +263,16 @@ def test_fault_cell(
 
     # Failing fast: each upstream call the surface needs was sent once, none retried and none
     # added, so the user waits at most one timeout per call. (The time is a `make bench` figure.)
-    assert sent == expected_calls(surface, cid), f"{surface} under {failure.name}"
+    expected = expected_calls(surface, cid)
+    if failure.fault == "status_429" and bulk:
+        # The three scans start together; once one of them is answered 429, the dashboard
+        # holds that route off until the reset (dashboard/wapikit/budget.py), so the scans not
+        # yet sent are never sent.
+        lists = [call for call in sent if call == ("GET", "/conversations")]
+        assert 1 <= len(lists) <= 3, f"{surface} under {failure.name}"
+        assert [call for call in sent if call not in lists] == [c for c in expected if c[1] != "/conversations"]
+    else:
+        assert sent == expected, f"{surface} under {failure.name}"
     assert failure.expected in message
     if surface == "action (no JS)":
         assert response.status_code == 302

@@ -59,9 +59,13 @@ def accepted_methods(callback) -> set[str]:
     return set(HTTP_METHODS)
 
 
+# The open POSTs: sign-in (throttled and CSRF-checked; see test_signin_throttle.py), and the
+# events listener's hand-over, refused without its signature (tested below).
+OPEN_POSTS = {"login", "live_ingest"}
+
+
 def _is_state_changing(pattern: URLPattern) -> bool:
-    # Sign-in is the one open POST (throttled and CSRF-checked; see test_signin_throttle.py).
-    return pattern.name != "login" and bool(accepted_methods(pattern.callback) - {"GET", "HEAD"})
+    return pattern.name not in OPEN_POSTS and bool(accepted_methods(pattern.callback) - {"GET", "HEAD"})
 
 
 STATE_CHANGING = sorted(p.name for p in _patterns() if _is_state_changing(p))
@@ -187,12 +191,25 @@ def test_every_route_is_named():
 # Every other route (read-only pages, found in the URLconf too) must refuse a POST outright;
 # a route that starts accepting one belongs in the matrix above. Sign-in is the exception:
 # its POST is throttled and CSRF-checked (test_signin_throttle.py, and a cell below).
-OTHER_ROUTES = sorted(p.name for p in _patterns() if p.name not in STATE_CHANGING and p.name != "login")
+OTHER_ROUTES = sorted(p.name for p in _patterns() if p.name not in STATE_CHANGING and p.name not in OPEN_POSTS)
 DUMMY_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def _reverse_any(pattern: URLPattern) -> str:
     return reverse(pattern.name, kwargs={name: DUMMY_ID for name in pattern.pattern.converters})
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX, {"HTTP_X_LIVE_SIGNATURE": "0" * 64}], ids=["plain", "htmx", "forged"])
+def test_the_listener_s_hand_over_refuses_anyone_without_its_signature(headers, wapikit, upstream_calls):
+    body = b'{"kind":"event","type":"AssignmentChanged","body":{"conversation_id":"%s","assigned":true}}' % (
+        first_conversation(wapikit, "Active")["uniqueId"].encode()
+    )
+    upstream_calls.clear()
+
+    answer = Client().post(reverse("live_ingest"), body, content_type="application/json", **headers)
+
+    assert answer.status_code == 403
+    assert upstream_calls == []
 
 
 @pytest.mark.parametrize("name", OTHER_ROUTES)

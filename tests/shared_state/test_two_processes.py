@@ -79,6 +79,7 @@ def two_dashboards(sandbox, tmp_path_factory):
         "WAPIKIT_GET_RETRIES": "0",
         "WAPIKIT_BREAKER_THRESHOLD": "3",
         "WAPIKIT_BREAKER_COOLDOWN": "30",
+        "WAPIKIT_LIST_CACHE_SECONDS": "30",
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -94,9 +95,10 @@ def two_dashboards(sandbox, tmp_path_factory):
         for index in range(2):
             port = free_port()
             log = open(logs / f"dashboard-{index}.log", "w")
+            # As production runs it: gunicorn's uvicorn worker, the ASGI application.
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--threads", "8", "--worker-class", "gthread", "--graceful-timeout", "2"],
+                [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.asgi:application",
+                 "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "2"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
             processes.append(process)
@@ -122,6 +124,8 @@ def healthy(sandbox, two_dashboards):
     for key in client.scan_iter("*breaker*"):
         client.delete(key)
     for key in client.scan_iter("*signin*"):
+        client.delete(key)
+    for key in client.scan_iter("*reads:*"):
         client.delete(key)
     yield two_dashboards
     sandbox.control(reset=True)
@@ -166,11 +170,12 @@ def test_a_circuit_opened_by_one_process_makes_the_other_fail_fast(healthy, sand
     session = first.signed_in("manager@example.com")
     session.get(f"{first.url}/", timeout=10)  # members cached
     sandbox.control(fault="status_503", retry_after=30)
-    for _ in range(3):
-        assert session.get(f"{first.url}/", timeout=10).status_code == 503
+    # Pages nobody has read yet: a page read before would be served from the shared reads.
+    for page in (2, 3, 4):
+        assert session.get(f"{first.url}/?page={page}", timeout=10).status_code == 503
     assert sandbox.control()["faulted"] == 3, "the first process's three views reached WapiKit"
 
-    answer = session.get(f"{second.url}/", timeout=10)
+    answer = session.get(f"{second.url}/?page=5", timeout=10)
 
     assert "WapiKit is unreachable" in answer.text
     # Failing fast: the second process answered without contacting WapiKit (how fast is a
@@ -226,3 +231,41 @@ def test_an_action_on_one_process_is_in_the_audit_log_the_other_shows(healthy, s
         assert "Succeeded" in audit.text or "succeeded" in audit.text
     finally:
         sandbox.post(f"/conversation/{cid}", {"status": "Active"})
+
+
+def test_a_list_page_one_process_read_serves_the_other(healthy, sandbox):
+    first, second = healthy
+    shown = first.signed_in("manager@example.com").get(f"{first.url}/", timeout=10)
+    sandbox.control(fault="status_500", fault_path="/conversations")
+
+    answer = second.signed_in("manager@example.com").get(f"{second.url}/", timeout=10)
+
+    assert answer.status_code == 200, "the second process used the shared list page, not WapiKit"
+    assert re.findall(r'id="c-([0-9a-f-]{36})"', answer.text) == re.findall(r'id="c-([0-9a-f-]{36})"', shown.text)
+
+
+def test_a_close_on_one_process_is_pushed_to_a_stream_open_on_the_other(healthy):
+    first, second = healthy
+    acting = first.signed_in("manager@example.com")
+    page = acting.get(f"{first.url}/", timeout=10).text
+    target = re.findall(r'<article class="card status-active[^"]*" id="c-([0-9a-f-]{36})"', page)[0]
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    watching = second.signed_in("owner@example.com")
+    frames: list[str] = []
+
+    with watching.get(f"{second.url}/live/stream/", stream=True, timeout=(5, 20)) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        frames.append(next(lines))  # retry:, then the live state: the stream is open
+        closed = acting.post(
+            f"{first.url}/conversations/{target}/close/",
+            data={"next": "/"},
+            headers={"X-CSRFToken": token, "HX-Request": "true", "Referer": f"{first.url}/"},
+            timeout=10,
+        )
+        assert closed.status_code == 200
+        for line in lines:
+            frames.append(line)
+            if target in line:
+                break
+
+    assert any(line.startswith("data:") and target in line for line in frames)
