@@ -70,6 +70,8 @@ function schedulePolling() {
   pollTimer = setInterval(pollChanges, seconds * 1000);
 }
 function setLive(flowing) {
+  // On the body too, for styles and for tests to know the stream is open.
+  document.body.dataset.live = flowing ? "1" : "0";
   if (live === flowing) return;
   live = flowing;
   const note = document.getElementById("live-note");

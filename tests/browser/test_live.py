@@ -58,6 +58,8 @@ def test_a_message_published_by_wapikit_shows_on_the_open_card(
 
 
 def test_one_manager_s_close_shows_on_another_s_open_inbox(new_page, asgi_dashboard, fresh_wapikit, make_user):
+    if fresh_wapikit.profile == "server":
+        pytest.skip("WapiKit's server accepts a status change and applies nothing (REAL-SERVER.md)")
     watching = new_page()
     acting = new_page()
     sign_in(watching, asgi_dashboard, make_user("owner"))
@@ -73,3 +75,24 @@ def test_one_manager_s_close_shows_on_another_s_open_inbox(new_page, asgi_dashbo
     # Active view: the watcher is told it left the view, or sees it closed.
     expect(watching.locator(f"#c-{conversation_id}")).to_contain_text("left this view", timeout=5_000)
     assert watching.console_errors == []
+
+
+def test_a_message_published_by_wapikit_shows_in_the_open_conversation(
+    new_page, asgi_dashboard, listening, make_user, settings
+):
+    settings.WAPIKIT_CONVERSATION_CACHE_SECONDS = 15
+    page = new_page()
+    sign_in(page, asgi_dashboard, make_user("owner"))
+    conversation_id = page.locator(".card").first.get_attribute("id").removeprefix("c-")
+    page.goto(f"{asgi_dashboard}/conversations/{conversation_id}/")
+    page.wait_for_selector('body[data-live="1"]', timeout=10_000)
+
+    requests.post(
+        f"{listening.root_url}/_sandbox/events",
+        json={"type": "NewMessage", "conversation_id": conversation_id, "text": "Can I change the delivery address?"},
+        headers={"x-access-token": listening.api_key},
+        timeout=5,
+    ).raise_for_status()
+
+    expect(page.locator("#thread")).to_contain_text("Can I change the delivery address?", timeout=5_000)
+    assert page.console_errors == []
