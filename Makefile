@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test bench venv deps chromium clean
+.PHONY: run test bench bench-live screenshots venv deps chromium clean
 
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; \
@@ -39,6 +39,23 @@ bench: deps
 		$(PY) manage.py migrate -v0
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench $(BENCH_ARGS)
+
+## Print issue 11's figures (upstream calls per open inbox, event-to-card latency, streams' cost, 429s, bench before/after).
+bench-live: deps chromium
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || { echo "bench-live needs wrk (apt-get install wrk)"; exit 1; }
+	@mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py bench_live --compare-bench $(BENCH_LIVE_ARGS)
+
+## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.
+screenshots: deps chromium
+	@mkdir -p var
+	DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
+		$(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
+		$(PY) manage.py screenshots $(if $(SCREENSHOTS_OUT),--out $(SCREENSHOTS_OUT))
 
 chromium:
 	@scripts/ensure-chromium

@@ -40,7 +40,7 @@ def test_a_tiny_bench_live_run_prints_every_row_with_figures(tmp_path):
     table = dict(re.findall(r"^(\S.*?)\s{2,}(\S.*)$", run.stdout, re.M))
 
     lists = next(v for k, v in table.items() if k.startswith("upstream GET /conversations, inboxes open on one view"))
-    assert re.match(r"1 inbox \d+ \(\d+ asked\) · 3 inboxes \d+ \(\d+ asked\), target ≤ 4 each", lists), lists
+    assert re.match(r"1 inbox \d+ \(\d+ asked, \d+ failed\) · 3 inboxes \d+ \(\d+ asked, \d+ failed\), target ≤ 4 each", lists), lists
     assert not any("before issue 11" in k for k in table), "--no-before leaves the code before out"
 
     cost = next(v for k, v in table.items() if k.startswith("dashboard workers, idle → 20 open streams"))
