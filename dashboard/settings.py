@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     # Ours
     "dashboard.accounts",
     "dashboard.audit",
+    # `make bench` and its kit: tooling around the dashboard, installed for its commands only.
+    "dashboard.benchmarks",
     "dashboard.inbox",
     "dashboard.live",
     "dashboard.observability",
@@ -87,6 +89,7 @@ TEMPLATES = [
                 "dashboard.observability.views.request_id",
                 "dashboard.inbox.reads.read_ages",
                 "dashboard.live.views.live_state",
+                "dashboard.inbox.navigation.navigation",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],

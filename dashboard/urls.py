@@ -3,8 +3,8 @@ from django.urls import path
 
 from dashboard.accounts.views import SignInView
 from dashboard.audit import views as audit
-from dashboard.inbox import views as inbox
 from dashboard.inbox.health import health
+from dashboard.inbox.views import actions, bulk, conversation, inbox, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
 from dashboard.observability import views as observability
@@ -15,15 +15,15 @@ urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
     path("inbox/changes/", inbox.inbox_changes, name="inbox_changes"),
-    path("bulk/", inbox.bulk_action, name="bulk"),
-    path("workload/", inbox.workload, name="workload"),
-    path("conversations/<str:conversation_id>/", inbox.conversation_detail, name="conversation"),
-    path("conversations/<str:conversation_id>/close/", inbox.conversation_action, {"action": "close"}, name="close"),
-    path("conversations/<str:conversation_id>/reopen/", inbox.conversation_action, {"action": "reopen"}, name="reopen"),
-    path("conversations/<str:conversation_id>/delete/", inbox.conversation_action, {"action": "delete"}, name="delete"),
-    path("conversations/<str:conversation_id>/assign/", inbox.conversation_action, {"action": "assign"}, name="assign"),
+    path("bulk/", bulk.bulk_action, name="bulk"),
+    path("workload/", workload.workload, name="workload"),
+    path("conversations/<str:conversation_id>/", conversation.conversation_detail, name="conversation"),
+    path("conversations/<str:conversation_id>/close/", actions.conversation_action, {"action": "close"}, name="close"),
+    path("conversations/<str:conversation_id>/reopen/", actions.conversation_action, {"action": "reopen"}, name="reopen"),
+    path("conversations/<str:conversation_id>/delete/", actions.conversation_action, {"action": "delete"}, name="delete"),
+    path("conversations/<str:conversation_id>/assign/", actions.conversation_action, {"action": "assign"}, name="assign"),
     path(
-        "conversations/<str:conversation_id>/unassign/", inbox.conversation_action, {"action": "unassign"}, name="unassign"
+        "conversations/<str:conversation_id>/unassign/", actions.conversation_action, {"action": "unassign"}, name="unassign"
     ),
     path("audit/", audit.audit_log, name="audit"),
     path("status/", status_page, name="status"),

@@ -33,8 +33,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from dashboard.inbox import benchkit, selectors
-from dashboard.inbox.management.commands.bench_render import measure_render
+from dashboard.benchmarks import benchkit
+from dashboard.benchmarks.management.commands.bench_render import measure_render
+from dashboard.inbox import selectors
 from dashboard.wapikit import WapiKitClient, get_client
 
 API_KEY = "bench-sandbox-key"

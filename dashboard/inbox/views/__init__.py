@@ -1,0 +1,1 @@
+"""The inbox's pages, one module a capability; `answers` holds what they share."""

@@ -1,0 +1,201 @@
+"""One conversation's actions from its card or page: close, reopen, delete, assign (with the
+member picker when nobody is chosen yet) and unassign."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from dashboard.accounts.addresses import client_address
+from dashboard.audit.models import AuditEntry
+from dashboard.inbox import selectors, services
+from dashboard.inbox.permissions import Action, Powers
+from dashboard.wapikit import errors, validate_id
+
+from .answers import (
+    CARD,
+    HtmxHttpRequest,
+    card_problem,
+    current_members,
+    current_powers,
+    fragment,
+    return_to,
+    status_for_error,
+)
+
+
+def member_picker(
+    request: HtmxHttpRequest, conversation_id: str, *, seen: services.Seen | None, next_url: str
+) -> HttpResponse:
+    """The answer to "assign" without a member: the members to choose from, with their open
+    conversations. Under the card with htmx, a page of its own without."""
+    try:
+        members = current_members(request)
+        counts = selectors.open_counts()
+    except errors.WapiKitError as exc:
+        return card_problem(
+            request, conversation_id=conversation_id, message=exc.user_message,
+            status=status_for_error(exc), next_url=next_url,
+        )
+    context = {
+        "conversation_id": conversation_id,
+        "members": [(m, counts.get(m.unique_id, 0), selectors.member_warnings(m)) for m in members],
+        "seen": seen,
+        "next": next_url,
+    }
+    if request.htmx:
+        response = fragment(request, "inbox/reassign.html#picker", context)
+        retarget(response, f"#c-{conversation_id} .picker-slot")
+        return reswap(response, "innerHTML")
+    return render(request, "inbox/reassign.html", context)
+
+
+# Upstream names inside our sentences are isolated, so a right-to-left override in a contact's
+# name cannot reorder the rest of the sentence.
+_DONE = {
+    Action.CLOSE: "Closed the conversation with <bdi>{name}</bdi>.",
+    Action.REOPEN: "Reopened the conversation with <bdi>{name}</bdi>.",
+    Action.DELETE: "Deleted the conversation with <bdi>{name}</bdi>.",
+    Action.ASSIGN: "Assigned the conversation with <bdi>{name}</bdi> to <bdi>{member}</bdi>.",
+    Action.UNASSIGN: "Unassigned the conversation with <bdi>{name}</bdi>.",
+}
+
+
+def seen_state(request: HttpRequest) -> services.Seen | None:
+    """What the form was drawn from; forms without it (API clients) skip the conflict check."""
+    return services.Seen.parse(request.POST.get("seen"))
+
+
+@require_POST
+def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
+    action = Action(action)
+    next_url = return_to(request)
+
+    def problem(message: str, status: int) -> HttpResponse:
+        return card_problem(
+            request, conversation_id=conversation_id, message=message, status=status, next_url=next_url
+        )
+
+    try:
+        conversation_id = validate_id(conversation_id)
+    except errors.InvalidId as exc:
+        conversation_id = "invalid"
+        return problem(exc.user_message, 400)
+
+    try:
+        powers = current_powers(request)
+    except errors.WapiKitError as exc:
+        return problem(exc.user_message, status_for_error(exc))
+    if not powers.allows(action):
+        # Audited like every attempt, but nothing goes upstream.
+        services.conversation_act(
+            user=request.user, powers=powers, conversation_id=conversation_id, action=action, via=via_of(next_url),
+            client_address=client_address(request),
+        )
+        return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
+
+    seen = seen_state(request)
+    member = None
+    if action is Action.ASSIGN:
+        if not request.POST.get("member_id"):
+            # The card's Reassign button: nobody chosen yet, so offer the choice.
+            return member_picker(request, conversation_id, seen=seen, next_url=next_url)
+        try:
+            member_id = validate_id(request.POST["member_id"])
+        except errors.InvalidId:
+            return problem("Choose a member to assign the conversation to.", 400)
+        member = next((m for m in current_members(request) if m.unique_id == member_id), None)
+        if member is None:
+            return problem("That member is not in this WapiKit organisation.", 400)
+
+    if action is Action.DELETE and request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "inbox/confirm_delete.html",
+            {
+                "conversation_id": conversation_id,
+                "next": next_url,
+                "seen": seen,
+            },
+        )
+
+    result = services.conversation_act(
+        user=request.user,
+        powers=powers,
+        conversation_id=conversation_id,
+        action=action,
+        via=via_of(next_url),
+        member=member,
+        seen=seen,
+        force=request.POST.get("force") == "yes",
+        members=current_members(request),
+        client_address=client_address(request),
+    )
+    if result.outcome == "conflict":
+        return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
+    if result.outcome == AuditEntry.Outcome.IGNORED:
+        # WapiKit said yes and did nothing: the card shows the real state and says so.
+        if request.htmx:
+            return fragment(
+                request,
+                "inbox/inbox.html#ignored",
+                {"conversation": result.conversation, "powers": powers, "warning": result.message, "status_ignored": True},
+            )
+        messages.warning(request, result.message)
+        return redirect(next_url)
+    if result.ok or result.outcome == AuditEntry.Outcome.SKIPPED:
+        conversation = result.conversation
+        notice = (
+            format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
+            if result.ok
+            else f"Nothing to do: {result.message}"
+        )
+        if request.htmx:
+            return fragment(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice})
+        (messages.success if result.ok else messages.info)(request, notice)
+        return redirect(next_url)
+    error = result.error
+    return problem(result.message, status_for_error(error) if error else 403)
+
+
+def via_of(next_url: str) -> str:
+    return AuditEntry.Via.PAGE if next_url.startswith("/conversations/") else AuditEntry.Via.CARD
+
+
+def conflict_response(
+    request: HtmxHttpRequest, result: services.ActionResult, *, action: Action, member, powers: Powers, next_url: str
+) -> HttpResponse:
+    """Someone changed the conversation since the user saw it: nothing was sent. Show what
+    changed, who did it when the audit log knows, and offer to apply the action anyway."""
+    conversation = result.conversation
+    who = ""
+    if result.changed_by is not None:
+        entry = result.changed_by
+        who = format_html(
+            " by <bdi>{}</bdi> {} ago", entry.member_name or entry.user_email,
+            timesince(entry.completed_at or entry.started_at),
+        )
+    changes = format_html_join(" and ", "<bdi>{}</bdi>", ((change,) for change in result.changes))
+    notice = format_html("Not applied: since you loaded this card, {}{}.", changes, who)
+    if request.htmx:
+        return fragment(
+            request,
+            CARD,
+            {
+                "conversation": conversation,
+                "powers": powers,
+                "conflict": notice,
+                "conflict_action": action,
+                "conflict_member": member,
+            },
+            status=409,
+        )
+    messages.warning(
+        request, format_html("{} The page now shows the current state; act again if you still want to.", notice)
+    )
+    return redirect(next_url)

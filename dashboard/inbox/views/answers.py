@@ -1,0 +1,125 @@
+"""What every inbox view answers with: fragments for htmx, flash-and-redirect or a problem page
+without JavaScript, the user's powers, where to go back to, and the status for an upstream error."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import push_url, reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from dashboard.inbox import selectors
+from dashboard.inbox.permissions import Powers
+from dashboard.wapikit import errors
+
+CARD = "inbox/inbox.html#card"
+ALERT = "inbox/inbox.html#alert"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """A piece of a page answering an htmx request. Card actions are boosted forms, which
+    htmx would otherwise record in the browser history as if they were pages."""
+    return push_url(render(request, template, context, status=status), False)
+
+
+def current_members(request: HtmxHttpRequest) -> list:
+    """The organisation's members, read from the cache once per request."""
+    if not hasattr(request, "_members"):
+        request._members = selectors.members_list()
+    return request._members
+
+
+def current_powers(request: HtmxHttpRequest) -> Powers:
+    """The user's WapiKit powers: those of the member with their email."""
+    if not hasattr(request, "_powers"):
+        request._powers = selectors.powers_for(request.user, current_members(request))
+    return request._powers
+
+
+def on_this_site(request: HttpRequest, url: str | None) -> bool:
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def site_path(request: HttpRequest, candidate: str | None) -> str | None:
+    """The path and query of `candidate` if it is a URL on this site, else None: the one check
+    for every source of "where to go back to" (a form's `next`, htmx's current URL, the
+    Referer). The path is rebuilt with a single leading slash, so a URL on this site whose path
+    starts `//evil.example` (or `/\\evil.example`) never becomes a scheme-relative link off it."""
+    if not on_this_site(request, candidate):
+        return None
+    parts = urlsplit(candidate)
+    path = urlunsplit(("", "", "/" + parts.path.lstrip("/\\"), parts.query, ""))
+    return path if on_this_site(request, path) else None
+
+
+def return_to(request: HtmxHttpRequest) -> str:
+    """The page to go back to after an action: the form's `next` when it carries one, else the
+    page the request came from (htmx names it; browsers send it as the Referer, in full on the
+    same origin), as a path on this site; the inbox when none of them is on this site."""
+    explicit = request.POST.get("next") or request.GET.get("next")
+    candidates = [explicit] if explicit else [request.htmx.current_url, request.headers.get("referer")]
+    for candidate in candidates:
+        if path := site_path(request, candidate):
+            return path
+    return reverse("inbox")
+
+
+def positive_int(value: str | None, default: int) -> int:
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        return default
+    return number if number >= 1 else default
+
+
+def status_for_error(exc: errors.WapiKitError) -> int:
+    if isinstance(exc, errors.InvalidId):
+        return 400
+    if isinstance(exc, errors.NotFound):
+        return 404
+    if isinstance(exc, errors.Rejected):
+        return 409
+    if isinstance(exc, errors.RateLimited):
+        return 429
+    if isinstance(exc, errors.TimedOut):
+        return 504
+    if isinstance(exc, errors.ServerError) and exc.status == 503:
+        return 503
+    return 502
+
+
+def card_problem(
+    request: HtmxHttpRequest, *, conversation_id: str, message: str, status: int, next_url: str
+) -> HttpResponse:
+    """A refused or failed action: the card keeps its state and shows why, with its buttons
+    still there to try again. Without htmx: a flash message on the page the user came from."""
+    if request.htmx:
+        response = fragment(
+            request,
+            ALERT,
+            {"alert": message, "alert_level": "error", "conversation_id": conversation_id},
+            status=status,
+        )
+        retarget(response, f"#c-{conversation_id} .alert")
+        reswap(response, "innerHTML")
+        return response
+    return problem_without_js(request, message, status, next_url)
+
+
+def problem_without_js(request: HttpRequest, message: str, status: int, next_url: str) -> HttpResponse:
+    if status in (400, 403):
+        # Refused before anything was tried: say so with the status, not a redirect.
+        return render(request, "inbox/problem.html", {"alert": message, "next": next_url}, status=status)
+    messages.error(request, message)
+    return redirect(next_url)

@@ -1,0 +1,43 @@
+"""A conversation's own page: its thread, its actions and, for those who may read it, its audit trail."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.views import may_read_audit
+from dashboard.inbox import selectors, services
+from dashboard.wapikit import errors, validate_id
+
+from .answers import HtmxHttpRequest, current_members, current_powers, positive_int, status_for_error
+
+
+@require_GET
+def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpResponse:
+    context: dict = {"next": request.get_full_path()}
+    try:
+        conversation_id = validate_id(conversation_id)
+        powers = current_powers(request)
+        context["powers"] = powers
+        if not powers.can_view:
+            return render(request, "inbox/conversation.html", context, status=403)
+        thread = selectors.conversation_with_messages(
+            conversation_id, page=positive_int(request.GET.get("page"), 1), members=current_members(request)
+        )
+    except errors.WapiKitError as exc:
+        context["upstream_error"] = exc.user_message
+        return render(request, "inbox/conversation.html", context, status=status_for_error(exc))
+    context.update(
+        conversation=thread.conversation,
+        thread=thread,
+        status_ignored=services.status_updates_ignored(),
+        # One rule for the audit trail, here as on /audit/: Owners and staff read it.
+        history=(
+            AuditEntry.objects.filter(conversation_id=conversation_id)[:50]
+            if may_read_audit(request.user, powers)
+            else None
+        ),
+    )
+    return render(request, "inbox/conversation.html", context)

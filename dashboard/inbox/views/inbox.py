@@ -1,0 +1,199 @@
+"""The inbox page: its filters from the URL, the ownership tabs that load after it, and the
+live refresh that redraws the cards that changed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from dashboard.inbox import selectors, services
+from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
+from dashboard.wapikit import budget, errors, validate_id
+
+from .answers import HtmxHttpRequest, current_members, current_powers, positive_int, status_for_error
+
+
+VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
+
+
+def inbox_query(get) -> selectors.InboxQuery:
+    """The inbox's filters, from the URL (or a form carrying them); anything unknown falls back
+    to the default."""
+    per_page = positive_int(get.get("per_page"), 25)
+
+    def pick(name: str, choices, default: str) -> str:
+        value = get.get(name, default)
+        return value if value in choices else default
+
+    def uuid_or_blank(name: str) -> str:
+        try:
+            return validate_id(get[name]) if get.get(name) else ""
+        except errors.InvalidId:
+            return ""
+
+    member = uuid_or_blank("member")
+    view = pick("view", selectors.VIEWS, "all")
+    if member and view == "all":
+        view = "member"
+    return selectors.InboxQuery(
+        status=pick("status", selectors.STATUS_FILTERS, "active"),
+        view="all" if view == "member" and not member else view,
+        member=member,
+        campaign=uuid_or_blank("campaign"),
+        q=get.get("q", "").strip()[:100],
+        sort=pick("sort", selectors.SORTS, "recent"),
+        page=positive_int(get.get("page"), 1),
+        per_page=per_page if per_page in selectors.PER_PAGE_CHOICES else 25,
+    )
+
+
+def view_links(query: selectors.InboxQuery) -> dict[str, str]:
+    return {view: query_string(query, view=view, page=1) for view, _ in VIEW_LABELS}
+
+
+def query_string(query: selectors.InboxQuery, **changes) -> str:
+    """The URL query of a view, without defaults, for links that change one thing."""
+    defaults = selectors.InboxQuery()
+    values = {**{f: getattr(query, f) for f in query.__dataclass_fields__}, **changes}
+    if values.get("view") != "member":
+        values["member"] = ""
+    return urlencode({k: v for k, v in values.items() if v != getattr(defaults, k)})
+
+
+@require_GET
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
+    status = request.GET.get("status")
+    if status is not None and status not in selectors.STATUS_FILTERS:
+        return render(
+            request,
+            "inbox/problem.html",
+            {
+                "headline": "Unknown filter.",
+                "alert": f"There is no status filter “{status[:40]}”: choose Active, Closed, Deleted or All.",
+                "next": "/",
+            },
+            status=400,
+        )
+    query = inbox_query(request.GET)
+    context = {
+        "query": query,
+        "status_filters": list(selectors.STATUS_FILTERS),
+        "sorts": selectors.SORTS,
+        "view_labels": VIEW_LABELS,
+        "next": request.get_full_path(),
+        "refresh_seconds": settings.INBOX_REFRESH_SECONDS,
+        "live_refresh_seconds": settings.INBOX_LIVE_REFRESH_SECONDS,
+    }
+    # A filter, tab or page link asks for the results only; they carry their own error banners.
+    template = "inbox/inbox.html#results" if request.htmx.target == "results" else "inbox/inbox.html"
+    try:
+        powers = current_powers(request)
+        context["powers"] = powers
+        if not powers.can_view:
+            return render(request, template, context, status=403)
+        context["members"] = current_members(request)
+        page, context["scanned"] = selectors.filtered_inbox(
+            query, member_id=powers.member.unique_id, members=context["members"]
+        )
+        context["inbox"] = page
+        context["status_ignored"] = services.status_updates_ignored()
+    except errors.WapiKitError as exc:
+        context["upstream_error"] = exc.user_message
+        return render(request, template, context, status=status_for_error(exc))
+    context["links"] = {
+        "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
+        "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
+        "first": query_string(query, page=1),
+        "previous": query_string(query, page=page.page - 1),
+        "next": query_string(query, page=page.page + 1),
+        "views": view_links(query),
+    }
+    # The bulk form carries the view, so "select all matching" means this view's matches.
+    context["query_fields"] = [
+        (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
+    ]
+    response = render(request, template, context)
+    # Cached cards carry a placeholder where this request's CSRF token belongs.
+    response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+    return response
+
+
+@require_GET
+def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
+    """The ownership tabs with their counts: these need the scan, so they load after the page."""
+    query = inbox_query(request.GET)
+    try:
+        powers = current_powers(request)
+        if not powers.can_view:
+            return HttpResponse(status=403)
+        # Counts nobody asked for yet: a background read, held back below the budget's reserve.
+        with budget.background():
+            counts = selectors.view_counts(query.status, member_id=powers.member.unique_id)
+            description = "; ".join(s.description for s in selectors.scanned(query.status))
+    except errors.WapiKitError as exc:
+        return render(
+            request, "inbox/inbox.html#tabs", {"query": query, "tabs_error": exc.user_message, "view_labels": VIEW_LABELS}
+        )
+    return render(
+        request,
+        "inbox/inbox.html#tabs",
+        {
+            "query": query,
+            "counts": counts,
+            "scan_description": description,
+            "views": view_links(query),
+            "view_labels": VIEW_LABELS,
+        },
+    )
+
+
+@require_GET
+def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
+    """What changed on the visible inbox page since it was drawn. The browser sends the version
+    of each card it may redraw (not those the user is acting on); the answer redraws only the
+    cards that changed and adds new ones, or is an empty 204 when nothing did."""
+    query = inbox_query(request.GET)
+    seen: dict[str, str] = {}
+    for token in request.GET.get("v", "").split(","):
+        conversation_id, _, version = token.partition(":")
+        if conversation_id and version:
+            seen[conversation_id] = version
+    busy = set(request.GET.get("busy", "").split(","))
+    try:
+        powers = current_powers(request)
+        if not powers.can_view:
+            return HttpResponse(status=403)
+        # Polling is a background read: below the budget's reserve it waits, the page keeps what it has.
+        with budget.background():
+            page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=current_members(request))
+    except errors.WapiKitError:
+        # The next poll tries again; the page already shows what it had.
+        return HttpResponse(status=204)
+    changed, new = [], []
+    for conversation in page.conversations:
+        cid = conversation.unique_id
+        if cid in busy:
+            continue
+        if cid not in seen:
+            new.append(conversation)
+        elif seen[cid] != selectors.card_version(conversation):
+            changed.append(conversation)
+    present = {c.unique_id for c in page.conversations}
+    gone = [cid for cid in seen if cid not in present and cid not in busy]
+    if not (changed or new or gone):
+        return HttpResponse(status=204)
+    return render(
+        request,
+        "inbox/inbox.html#changes",
+        {
+            "changed": changed,
+            "new": new,
+            "gone": gone,
+            "powers": powers,
+            "status_ignored": services.status_updates_ignored(),
+        },
+    )
