@@ -114,6 +114,20 @@ def test_the_closed_filter_shows_only_closed_conversations(login_as, wapikit):
     assert set(card_statuses(body)) == {"closed"}
 
 
+@pytest.mark.parametrize("spelling", ["Closed", "CLOSED"])
+def test_the_status_filter_accepts_any_case(login_as, wapikit, spelling):
+    client = login_as("manager")
+
+    response = client.get(f"/?status={spelling}")
+
+    assert response.status_code == 200
+    body = body_of(response)
+    assert card_ids(body) == [c["uniqueId"] for c in sandbox_page(wapikit, status="Closed")]
+    assert set(card_statuses(body)) == {"closed"}
+    # Links keep the lower-case key.
+    assert 'href="?status=all' in body and 'href="?status=Closed' not in body
+
+
 def test_the_all_filter_mixes_conversations_of_several_statuses(login_as, wapikit):
     client = login_as("manager")
 

@@ -29,6 +29,9 @@ def inbox_query(get) -> selectors.InboxQuery:
         value = get.get(name, default)
         return value if value in choices else default
 
+    # People type `?status=Closed` as the card shows it; links and the form use the lower-case key.
+    status = get.get("status", "active").lower()
+
     def uuid_or_blank(name: str) -> str:
         try:
             return validate_id(get[name]) if get.get(name) else ""
@@ -40,7 +43,7 @@ def inbox_query(get) -> selectors.InboxQuery:
     if member and view == "all":
         view = "member"
     return selectors.InboxQuery(
-        status=pick("status", selectors.STATUS_FILTERS, "active"),
+        status=status if status in selectors.STATUS_FILTERS else "active",
         view="all" if view == "member" and not member else view,
         member=member,
         campaign=uuid_or_blank("campaign"),
@@ -67,7 +70,7 @@ def query_string(query: selectors.InboxQuery, **changes) -> str:
 @require_GET
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
     status = request.GET.get("status")
-    if status is not None and status not in selectors.STATUS_FILTERS:
+    if status is not None and status.lower() not in selectors.STATUS_FILTERS:
         return render(
             request,
             "inbox/problem.html",
