@@ -303,6 +303,13 @@ def _matches(conversation: Conversation, query: InboxQuery, member_id: str) -> b
     return True
 
 
+def in_view(conversation: Conversation, query: InboxQuery, *, member_id: str) -> bool:
+    """Whether the inbox view `query` describes shows the conversation as it is now: its status
+    under the view's status filter, then the view's own matching."""
+    listed = any(reads.listed_under(status, conversation) for status in STATUS_FILTERS[query.status])
+    return listed and _matches(conversation, query, member_id)
+
+
 def _sort_key(sort: str):
     far_future = datetime.max.replace(tzinfo=UTC)
     if sort == "waiting":

@@ -635,3 +635,60 @@ def test_a_scheme_relative_next_is_refused(login_as, fresh_wapikit):
     assert response.status_code == 302
     assert not response["Location"].startswith("//")
     assert response["Location"].startswith("/")
+
+
+# Acting from a filtered view
+
+LEFT_VIEW = "This conversation changed and left this view."
+
+
+def alert_of(card: str) -> str:
+    match = re.search(r'<div class="alert"[^>]*>(.*?)</div>\s*(?:<form|<div class="picker-slot"|</article>)', card, re.S)
+    assert match, "the card has no alert slot"
+    return match.group(1)
+
+
+def test_assigning_from_the_unassigned_view_says_the_card_left_it(login_as, fresh_wapikit):
+    client = login_as("manager")
+    agent = member_ids(fresh_wapikit)["agent@example.com"]
+    cid = first_conversation(fresh_wapikit, "Active", assigned=False)["uniqueId"]
+
+    response = client.post(
+        f"/conversations/{cid}/assign/", {"member_id": agent, "next": "/?view=unassigned"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    alert = alert_of(body_of(response))
+    assert "alert-success" in alert  # what was done, and
+    assert LEFT_VIEW in alert  # that the card no longer belongs here
+
+
+def test_closing_from_active_unassigned_says_the_card_left_the_view(login_as, fresh_wapikit):
+    if fresh_wapikit.profile == "server":
+        pytest.skip("the server accepts status changes and applies none: the card stays where it was")
+    client = login_as("manager")
+    cid = first_conversation(fresh_wapikit, "Active", assigned=False)["uniqueId"]
+
+    response = client.post(f"/conversations/{cid}/close/", {"next": "/?status=active&view=unassigned"}, **HTMX)
+
+    assert response.status_code == 200
+    assert '<span class="badge badge-closed">Closed</span>' in body_of(response)
+    assert LEFT_VIEW in alert_of(body_of(response))
+
+
+@pytest.mark.parametrize("next_url", ["/?status=all&view=unassigned", "/?view=all", "/conversations/{cid}/"])
+def test_a_card_still_in_its_view_does_not_say_it_left(login_as, fresh_wapikit, next_url):
+    """Unassigning in the Unassigned or All view, or on the conversation's own page, leaves it shown."""
+    client = login_as("manager")
+    conversation = first_conversation(fresh_wapikit, "Active", assigned=True)
+    cid = conversation["uniqueId"]
+
+    response = client.post(
+        f"/conversations/{cid}/unassign/",
+        {"member_id": conversation["assignedTo"]["uniqueId"], "next": next_url.format(cid=cid)},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    assert "Unassigned the conversation" in body_of(response)
+    assert LEFT_VIEW not in body_of(response)

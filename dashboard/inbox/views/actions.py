@@ -3,9 +3,12 @@ member picker when nobody is chosen yet) and unassign."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
@@ -27,6 +30,7 @@ from .answers import (
     return_to,
     status_for_error,
 )
+from .inbox import inbox_query
 
 
 def member_picker(
@@ -156,11 +160,27 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             else f"Nothing to do: {result.message}"
         )
         if request.htmx:
-            return fragment(request, CARD, {"conversation": conversation, "powers": powers, "notice": notice})
+            context = {"conversation": conversation, "powers": powers, "notice": notice}
+            if left_view(request, conversation, powers=powers, next_url=next_url):
+                context.update(warning=LEFT_VIEW, left_view=True)
+            return fragment(request, CARD, context)
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
     return problem(result.message, status_for_error(error) if error else 403)
+
+
+LEFT_VIEW = "This conversation changed and left this view."
+
+
+def left_view(request: HtmxHttpRequest, conversation, *, powers: Powers, next_url: str) -> bool:
+    """Whether the inbox view the card was on (its `next`) no longer shows the conversation,
+    by the same matching the inbox uses; cards elsewhere (the conversation page) never leave."""
+    parts = urlsplit(next_url)
+    if parts.path != reverse("inbox"):
+        return False
+    query = inbox_query(QueryDict(parts.query))
+    return not selectors.in_view(conversation, query, member_id=powers.member.unique_id)
 
 
 def via_of(next_url: str) -> str:
