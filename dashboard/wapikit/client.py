@@ -273,6 +273,12 @@ class WapiKitClient:
         attempts = 1 + (self.get_retries if method == "GET" and retry else 0)
         if request_id := current_request_id.get():
             kwargs["headers"] = {**kwargs.get("headers", {}), "X-Request-ID": request_id}
+        # A loop of our own, not urllib3's `Retry` on the adapter: Retry can say GET only, connect
+        # errors and 502/503/504 and no read retries, but it repeats inside the adapter, so the
+        # attempts before the last reach neither `request_listeners` (metrics and tests count each
+        # one) nor the budget (their rate-limit headers); it also sleeps any Retry-After instead of
+        # answering at once past WAPIKIT_MAX_RETRY_WAIT, waits 0 before its first retry, and
+        # cannot be turned off per call (`retry=False`) without a second adapter.
         for attempt in range(attempts):
             last = attempt == attempts - 1
             started = time.perf_counter()
