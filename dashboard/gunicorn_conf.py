@@ -1,9 +1,11 @@
-"""gunicorn's configuration for the dashboard in production (README, "Production"):
+"""gunicorn's configuration for the dashboard's pages in production (README, "Production"):
 
-    gunicorn -c python:dashboard.gunicorn_conf dashboard.asgi:application
+    gunicorn -c python:dashboard.gunicorn_conf dashboard.wsgi
 
-uvicorn workers serve the ASGI application: pages run as under WSGI (each request on a thread
-of its own), and an open browser's live stream is a coroutine, not a held thread.
+Pages are served by WSGI threads: measured under ASGI, Django's sync middleware and views hop
+between the event loop and threads several times a request, and the inbox served 0.44× the
+requests a second (`make bench-live`). The browsers' live streams are the one thing that needs
+ASGI; `dashboard.gunicorn_streams_conf` serves them, and the proxy sends `/live/stream/` there.
 
 Each worker is its own process, so Prometheus metrics are kept in files that a scrape adds up
 (prometheus-client's multiprocess mode): in `PROMETHEUS_MULTIPROC_DIR`, or a fresh temporary
@@ -19,9 +21,8 @@ from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-worker_class = "uvicorn_worker.UvicornWorker"
-# Streams end on their own every LIVE_STREAM_SECONDS; a restart need not wait for them.
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "5"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+worker_class = "gthread"
 
 # Set before the workers are forked, so each imports prometheus-client in multiprocess mode.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dashboard-metrics-"))

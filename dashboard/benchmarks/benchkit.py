@@ -114,10 +114,14 @@ class SandboxApi:
 
 
 @contextlib.contextmanager
-def gunicorn_processes(*servers: tuple[dict, Path, int]) -> Iterator[list[str]]:
+def gunicorn_processes(*servers: tuple[dict, Path, int], streams: bool = False) -> Iterator[list[str]]:
     """Dashboards served by gunicorn on loopback ports, started together (each is slow to
-    start), as production runs it (dashboard/gunicorn_conf.py, uvicorn workers): (env, log file,
-    workers) for each; yields their base URLs."""
+    start), as production runs it: the pages' WSGI server (dashboard/gunicorn_conf.py), or with
+    `streams` the ASGI server that also holds live streams (dashboard/gunicorn_streams_conf.py)
+    and serves every route. (env, log file, workers) for each; yields their base URLs."""
+    conf, app = ("dashboard.gunicorn_streams_conf", "dashboard.asgi:application") if streams else (
+        "dashboard.gunicorn_conf", "dashboard.wsgi"
+    )
     started: list[tuple[subprocess.Popen, int]] = []
     with contextlib.ExitStack() as stack:
         try:
@@ -125,8 +129,8 @@ def gunicorn_processes(*servers: tuple[dict, Path, int]) -> Iterator[list[str]]:
                 port = free_port()
                 log = stack.enter_context(open(log_path, "w"))
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf",
-                     "dashboard.asgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                    [sys.executable, "-m", "gunicorn", "-c", f"python:{conf}", app,
+                     "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
                     env=env, stdout=log, stderr=subprocess.STDOUT,
                 )
                 started.append((process, port))

@@ -83,7 +83,8 @@ def dashboard_env(*, base_url: str, api_key: str, redis_url: str | None, extra: 
 @contextlib.contextmanager
 def live_dashboard(directory: Path, name: str, env: dict, *, workers: int) -> Iterator[Served]:
     """This code's dashboard under gunicorn (benchkit) and its events listener beside it."""
-    with benchkit.gunicorn_processes((env, directory / f"{name}.log", workers)) as (url,):
+    # The ASGI server, which serves the pages too: tabs and streams on one origin.
+    with benchkit.gunicorn_processes((env, directory / f"{name}.log", workers), streams=True) as (url,):
         port = int(url.rsplit(":", 1)[1])
         listener_env = {**env, "LIVE_INGEST_URL": f"{url}/live/ingest/"}
         with open(directory / f"{name}-listener.log", "w") as log:

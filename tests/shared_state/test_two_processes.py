@@ -95,9 +95,9 @@ def two_dashboards(sandbox, tmp_path_factory):
         for index in range(2):
             port = free_port()
             log = open(logs / f"dashboard-{index}.log", "w")
-            # As production runs it: gunicorn's uvicorn worker, the ASGI application.
+            # The ASGI server (it serves pages too), so that one test can hold a live stream.
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.asgi:application",
+                [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_streams_conf", "dashboard.asgi:application",
                  "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "2"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )

@@ -388,7 +388,7 @@ class Command(BaseCommand):
                 rows += self._first_visit(url, session.session_key)
                 if seconds > 0:
                     cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
-                    label = f"load: inbox, gunicorn {workers} uvicorn workers, sandbox 50 ms, {users} users"
+                    label = f"load: inbox, gunicorn {workers}×16 threads, sandbox 50 ms, {users} users"
                     rows += self._wrk(wrk, url, cookie, seconds, users, label)
         finally:
             if shared is not None:

@@ -446,7 +446,7 @@ class Command(BaseCommand):
             ours, theirs = _number(load_now[1], "req/s"), _number(load_before[1], "req/s")
             ratio = ours / theirs
             rows.append((
-                f"load run, {options['bench_load_seconds']} s, now (uvicorn workers) vs {commit} (gthread), req/s",
+                f"load run, {options['bench_load_seconds']} s, now vs {commit} (both gthread pages), req/s",
                 f"{ours:.0f} vs {theirs:.0f} · ratio {ratio:.2f} · p50 {_after(load_now[1], 'p50')} vs"
                 f" {_after(load_before[1], 'p50')}, target ≥ {BENCH_RATIO_TARGET}{benchkit_met(ratio >= BENCH_RATIO_TARGET)}",
             ))
