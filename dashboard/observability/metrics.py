@@ -98,6 +98,15 @@ class SharedStateCollector(Collector):
             live_state.REFUSED, live_state.STANDBY, live_state.NOT_RUNNING,
         )
         yield from _stream_gauges(current=stream.state, live=stream.live, states=every_state)
+        # The listener is its own process: what it counted reaches this scrape through its state.
+        for name, value, text in (
+            ("dashboard_events_delivered", stream.events, "Events the listener decoded and delivered since it started."),
+            ("dashboard_events_skipped_undecodable", stream.undecodable, "Frames the listener could not decode and skipped since it started."),
+            ("dashboard_events_reconnects", stream.reconnects, "Times the listener reconnected to WapiKit's events since it started."),
+        ):
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], float(value))
+            yield gauge
         if (ratio := reads.hit_ratio()) is not None:
             hit_ratio = GaugeMetricFamily(
                 "dashboard_shared_cache_hit_ratio",

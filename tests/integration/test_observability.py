@@ -391,3 +391,18 @@ def test_two_gunicorn_workers_are_counted_together(tmp_path):
     assert value(samples, "dashboard_requests_total", method="GET", view="login", status="200") == visits
     writers = {path.name.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("counter_*.db")}
     assert len(writers) == 2, f"both workers wrote their counts: {writers}"
+
+
+def test_the_listener_s_counts_reach_the_scrape_through_its_state(scrape):
+    import time
+
+    from dashboard.live import state
+
+    now = time.time()
+    state.store(state.StreamState(state=state.CONNECTED, since=now, reported_at=now, events=7, undecodable=2, reconnects=3))
+
+    samples = scrape()
+
+    assert value(samples, "dashboard_events_delivered") == 7
+    assert value(samples, "dashboard_events_skipped_undecodable") == 2
+    assert value(samples, "dashboard_events_reconnects") == 3
