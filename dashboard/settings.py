@@ -41,8 +41,12 @@ INSTALLED_APPS = [
     # Third party
     "django_htmx",
     "rest_framework",
+    # The API's OpenAPI schema, and its docs served from our own static files (no CDN).
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Ours
     "dashboard.accounts",
+    "dashboard.api",
     "dashboard.audit",
     # `make bench` and its kit: tooling around the dashboard, installed for its commands only.
     "dashboard.benchmarks",
@@ -209,6 +213,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
+# The JSON API (dashboard/api/) sets its own authentication, permissions, throttles, renderers
+# and error answers on its views: the defaults above stay the sandbox's.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WapiKit dashboard API",
+    "DESCRIPTION": "Scripts and bots act on the team's WapiKit conversations with personal, scoped, revocable tokens.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Calls one API token (or one signed-in user's browser) may make, counted in the shared cache.
+API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "120/min")
+# The share of each WapiKit route's budget the API leaves to the web dashboard: below it, API
+# calls that need the route are refused (429) and the people using the dashboard keep working.
+WAPIKIT_API_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_API_BUDGET_RESERVE", "0.4"))
 
 # The WapiKit upstream. The defaults point at the embedded sandbox that `make run` starts.
 SANDBOX_HOST = os.environ.get("SANDBOX_HOST", "127.0.0.1")
@@ -227,6 +248,8 @@ WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"
 # Shared reads (dashboard/inbox/reads.py): how long an answer serves every user who asks for the
 # same thing. Live events and the dashboard's own writes update cached conversations in place.
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
+# Campaigns change rarely and only name the filter's choices: a long lifetime.
+WAPIKIT_CAMPAIGNS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_CAMPAIGNS_CACHE_SECONDS", "300"))
 WAPIKIT_LIST_CACHE_SECONDS = int(os.environ.get("WAPIKIT_LIST_CACHE_SECONDS", "15"))
 WAPIKIT_CONVERSATION_CACHE_SECONDS = int(os.environ.get("WAPIKIT_CONVERSATION_CACHE_SECONDS", "15"))
 # The last copy of every answer, shown (with its age) while WapiKit's budget is used up.
@@ -310,6 +333,9 @@ LIVE_STATE_STALE_SECONDS = int(os.environ.get("LIVE_STATE_STALE_SECONDS", "15"))
 # Without Redis the listener is its own process with its own memory: it hands events to the
 # dashboard process at this URL (`make run` sets it), signed with a key derived from SECRET_KEY.
 LIVE_INGEST_URL = os.environ.get("LIVE_INGEST_URL", "http://127.0.0.1:8000/live/ingest/")
+# Pages open a live stream (/live/stream/, served under ASGI: dashboard/gunicorn_streams_conf.py,
+# or `make run`'s uvicorn). Off for a deployment that serves only WSGI: pages then poll.
+LIVE_STREAMS = env_bool("LIVE_STREAMS", True)
 # Browser streams (/live/stream/): a keep-alive comment this often, ended after LIVE_STREAM_SECONDS
 # (the browser reconnects after LIVE_RETRY_MS).
 LIVE_KEEPALIVE_SECONDS = float(os.environ.get("LIVE_KEEPALIVE_SECONDS", "15"))

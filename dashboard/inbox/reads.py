@@ -32,7 +32,7 @@ from django.core.cache import cache
 
 from dashboard.observability import metrics
 from dashboard.wapikit import errors, get_client
-from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message, MessagePage
+from dashboard.wapikit.types import Campaign, Conversation, ConversationPage, Member, Message, MessagePage
 
 T = TypeVar("T")
 
@@ -142,6 +142,23 @@ def members() -> list[Member]:
         type=list[Member],
         metric="members",
     )
+
+
+def campaigns() -> list[Campaign]:
+    """The campaign filter's choices. Their age is not the page's: a page does not say its
+    conversations are five minutes old because the campaign names are."""
+    client = get_client()
+    token = _ages.set(Ages())
+    try:
+        return shared(
+            _key("campaigns"),
+            lifetime=settings.WAPIKIT_CAMPAIGNS_CACHE_SECONDS,
+            fetch=client.list_campaigns,
+            type=list[Campaign],
+            metric="campaigns",
+        )
+    finally:
+        _ages.reset(token)
 
 
 def forget_messages(conversation_id: str) -> None:

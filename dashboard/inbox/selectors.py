@@ -41,6 +41,13 @@ def members_list() -> list[Member]:
     return reads.members()
 
 
+def campaign_choices() -> list[tuple[str, str]]:
+    """The organisation's campaigns as (id, name), by name, for the campaign filter; a campaign
+    without a name shows its id."""
+    named = [(c.unique_id, c.name or c.unique_id) for c in reads.campaigns()]
+    return sorted(named, key=lambda choice: (choice[1].casefold(), choice[0]))
+
+
 def member_by_email(members: list[Member], email: str) -> Member | None:
     email = email.strip().lower()
     return next((m for m in members if m.email.strip().lower() == email), None)

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.http import Http404, HttpResponse
 from rest_framework.decorators import api_view
@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import control
-from .models import Conversation, Member, Message, Role
+from .models import Campaign, Conversation, Member, Message, Role
 
 MAX_CONVERSATIONS_PER_PAGE = 50
 LAST_MESSAGES = 3
@@ -330,6 +330,47 @@ def list_members(request: Request) -> Response:
     return Response(
         {
             "members": [member_json(m) for m in query[start : start + per_page]],
+            "paginationMeta": pagination_meta(page, per_page, query.count()),
+        }
+    )
+
+
+def campaigns_by_name() -> QuerySet[Campaign]:
+    """The seeded campaigns, with the first conversation each started as their creation time
+    (the sandbox keeps no more of a campaign than its id and name)."""
+    return Campaign.objects.annotate(first_conversation=Min("conversation__created_at")).order_by("name", "id")
+
+
+# A fixed time for a campaign that started no conversation.
+CAMPAIGN_EPOCH = "2026-01-01T00:00:00Z"
+
+
+def campaign_json(campaign: Campaign) -> dict:
+    """The spec's CampaignSchema, its required fields filled with what the sandbox can say."""
+    created = campaign.first_conversation
+    return {
+        "uniqueId": str(campaign.unique_id),
+        "name": campaign.name,
+        "description": "",
+        "status": "Running",
+        "createdAt": iso(created) if created else CAMPAIGN_EPOCH,
+        "lists": [],
+        "tags": [],
+        "isLinkTrackingEnabled": False,
+    }
+
+
+@sandbox_endpoint("GET")
+def list_campaigns(request: Request) -> Response:
+    page = positive_int(request, "page")
+    per_page = min(positive_int(request, "per_page"), 100)
+    query = campaigns_by_name()
+    if order_param(request) == "desc":
+        query = query.reverse()
+    start = (page - 1) * per_page
+    return Response(
+        {
+            "campaigns": [campaign_json(c) for c in query[start : start + per_page]],
             "paginationMeta": pagination_meta(page, per_page, query.count()),
         }
     )

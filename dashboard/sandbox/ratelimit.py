@@ -29,6 +29,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "unassign": Limit(600, HOUR),
     "messages": Limit(600, HOUR),
     "members": Limit(60, 60),
+    # Not in REAL-SERVER.md: the limit most of WapiKit's routes have.
+    "campaigns": Limit(600, HOUR),
 }
 
 

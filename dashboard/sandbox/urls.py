@@ -25,6 +25,7 @@ if settings.SANDBOX_PROFILE == "spec":
         path("api/conversation/<str:conversation_id>/unassign", api.unassign_conversation),
         path("api/conversation/<str:conversation_id>/messages", api.list_messages),
         path("api/organization/members", api.list_members),
+        path("api/campaigns", api.list_campaigns),
         path("_sandbox/control", api.control_view),
         path("_sandbox/state/<str:conversation_id>", inspect.state_view),
     ]

@@ -40,6 +40,7 @@ ROUTE_NAMES = {
     "/conversation/:id/unassign": "unassigning conversations",
     "/conversation/:id/messages": "reading messages",
     "/organization/members": "reading members",
+    "/campaigns": "reading campaigns",
 }
 
 _background: contextvars.ContextVar[bool] = contextvars.ContextVar("wapikit_budget_background", default=False)

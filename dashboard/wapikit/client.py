@@ -24,6 +24,8 @@ from . import budget, capabilities, errors
 from .capabilities import Capabilities
 from .types import (
     STATUSES,
+    Campaign,
+    CampaignPage,
     Conversation,
     ConversationEnvelope,
     ConversationPage,
@@ -232,6 +234,22 @@ class WapiKitClient:
             rows = sum(max(1, len(m.roles)) for m in answer.members)
             total = answer.pagination_meta.total
             if not answer.members or rows < per_page or (total and len(by_id) >= total):
+                break
+        return list(by_id.values())
+
+    # Campaigns
+
+    def list_campaigns(self, *, per_page: int = MAX_PER_PAGE, max_pages: int = 20) -> list[Campaign]:
+        """Every campaign, read page by page until a short or empty page, or the stated total."""
+        by_id: dict[str, Campaign] = {}
+        for page in range(1, max_pages + 1):
+            answer = self._request(
+                "GET", "/campaigns", CampaignPage, params={"page": page, "per_page": per_page, "order": "asc"}
+            )
+            for campaign in answer.campaigns:
+                by_id.setdefault(campaign.unique_id, campaign)
+            total = answer.pagination_meta.total
+            if len(answer.campaigns) < per_page or (total and len(by_id) >= total):
                 break
         return list(by_id.values())
 

@@ -236,5 +236,26 @@ class MemberPage(Struct, kw_only=True):
         return self.member_list or []
 
 
+class Campaign(Struct, kw_only=True):
+    """What the dashboard needs of a campaign: its id and its name (the filter offers them).
+    The spec requires more (status, lists, tags, ...); none of it is read, so none is required,
+    and a status outside the spec's enum is kept by name."""
+
+    unique_id: str
+    name: str = ""
+    status: str = ""
+    description: str | None = None
+    created_at: Timestamp | None = None
+
+
+class CampaignPage(Struct, kw_only=True):
+    campaign_list: list[Campaign] | None = msgspec.field(default=None, name="campaigns")
+    pagination_meta: PaginationMeta = PaginationMeta()
+
+    @property
+    def campaigns(self) -> list[Campaign]:
+        return self.campaign_list or []
+
+
 class DataFlag(Struct, kw_only=True):
     data: bool

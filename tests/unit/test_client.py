@@ -1347,3 +1347,83 @@ def test_a_retry_after_of_non_ascii_digits_is_ignored_not_a_crash(client, upstre
 
     with pytest.raises(errors.RateLimited):
         client.list_conversations()
+
+
+# Campaigns
+
+CAMPAIGNS_URL = f"{BASE}/campaigns"
+
+
+def campaign_json(unique_id: str, name: str, **overrides) -> dict:
+    """A campaign as the spec's CampaignSchema describes it, every required field present."""
+    campaign = {
+        "uniqueId": unique_id,
+        "name": name,
+        "description": "",
+        "status": "Running",
+        "createdAt": "2026-03-01T10:00:00Z",
+        "lists": [{"uniqueId": LIST_ID, "name": "Customers"}],
+        "tags": [],
+        "isLinkTrackingEnabled": False,
+        "progress": {"totalMessages": 120, "sent": 80},
+    }
+    campaign.update(overrides)
+    return campaign
+
+
+def _campaign_page(count: int, start: int, page: int, per_page: int, total: int) -> dict:
+    campaigns = [campaign_json(f"00000000-0000-4000-9000-{start + i:012d}", f"Campaign {start + i}") for i in range(count)]
+    return {"campaigns": campaigns, "paginationMeta": page_meta(page, per_page, total)}
+
+
+def test_listing_campaigns_reads_ids_and_names_with_one_get(client, upstream, seen):
+    upstream.get(
+        CAMPAIGNS_URL,
+        json={
+            "campaigns": [campaign_json(CAMPAIGN_ID, "Spring sale 2026"), campaign_json(LIST_ID, "Welcome series")],
+            "paginationMeta": page_meta(1, 50, 2),
+        },
+    )
+
+    campaigns = client.list_campaigns()
+
+    assert [(c.unique_id, c.name) for c in campaigns] == [(CAMPAIGN_ID, "Spring sale 2026"), (LIST_ID, "Welcome series")]
+    assert campaigns[0].status == "Running"
+    assert query(upstream.calls[0]) == {"page": ["1"], "per_page": ["50"], "order": ["asc"]}
+    assert upstream.calls[0].request.headers["x-access-token"] == API_KEY
+    assert seen == [("GET", "/campaigns", 200)]
+
+
+def test_campaigns_decode_tolerantly_nulls_missing_fields_and_unknown_statuses(client, upstream):
+    sparse = {"uniqueId": CAMPAIGN_ID, "name": "Order follow-up", "lists": None, "tags": None, "status": "Archived"}
+    unnamed = {"uniqueId": LIST_ID}
+    upstream.get(CAMPAIGNS_URL, json={"campaigns": [sparse, unnamed], "paginationMeta": page_meta(1, 50, 0)})
+
+    first, second = client.list_campaigns()
+
+    assert (first.name, first.status, first.created_at) == ("Order follow-up", "Archived", None)
+    assert (second.unique_id, second.name) == (LIST_ID, "")
+
+
+def test_an_empty_campaign_list_may_arrive_as_null(client, upstream):
+    upstream.get(CAMPAIGNS_URL, json={"campaigns": None, "paginationMeta": page_meta(1, 50, 0)})
+
+    assert client.list_campaigns() == []
+
+
+def test_listing_campaigns_fetches_every_page_until_a_short_one(client, upstream):
+    upstream.get(CAMPAIGNS_URL, json=_campaign_page(50, 0, 1, 50, 0))
+    upstream.get(CAMPAIGNS_URL, json=_campaign_page(3, 50, 2, 50, 0))
+    upstream.get(CAMPAIGNS_URL, json=_campaign_page(50, 100, 3, 50, 0))
+
+    campaigns = client.list_campaigns()
+
+    assert [query(c)["page"] for c in upstream.calls] == [["1"], ["2"]]
+    assert len(campaigns) == 53
+
+
+def test_a_campaign_without_an_id_makes_the_answer_unreadable(client, upstream):
+    upstream.get(CAMPAIGNS_URL, json={"campaigns": [{"name": "No id"}], "paginationMeta": page_meta(1, 50, 1)})
+
+    with pytest.raises(errors.BadResponse):
+        client.list_campaigns()

@@ -3,6 +3,8 @@ live refresh that redraws the cards that changed."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -15,6 +17,8 @@ from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.wapikit import budget, errors, validate_id
 
 from .answers import HtmxHttpRequest, current_members, current_powers, positive_int, status_for_error
+
+logger = logging.getLogger(__name__)
 
 
 VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
@@ -104,6 +108,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         )
         context["inbox"] = page
         context["status_ignored"] = services.status_updates_ignored()
+        context["campaigns"] = campaign_choices()
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, template, context, status=status_for_error(exc))
@@ -123,6 +128,16 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     # Cached cards carry a placeholder where this request's CSRF token belongs.
     response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
     return response
+
+
+def campaign_choices() -> list[tuple[str, str]]:
+    """The campaign filter's choices by name; without them (WapiKit refused or failed to list
+    them) the filter still takes an id, so the page does not fail for their sake."""
+    try:
+        return selectors.campaign_choices()
+    except errors.WapiKitError as exc:
+        logger.info("No campaign names for the filter: %s", exc)
+        return []
 
 
 @require_GET

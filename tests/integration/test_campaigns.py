@@ -1,0 +1,87 @@
+"""Campaigns by name: the sandbox serves the campaigns it seeds in every profile, the client
+reads them, the shared reads keep them, and the inbox page offers them (id and name) to its
+campaign filter, whose URL parameter stays the id."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.inbox import reads
+from dashboard.sandbox.seed import CAMPAIGNS
+from dashboard.wapikit import errors, get_client
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+PROFILES = ["wapikit", "server_wapikit", "legacy_wapikit"]
+SEEDED = sorted(name for name, _, _ in CAMPAIGNS)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_sandbox_serves_the_campaigns_it_seeds_and_the_client_reads_them(profile, request):
+    request.getfixturevalue(profile)
+
+    campaigns = get_client().list_campaigns()
+
+    assert sorted(c.name for c in campaigns) == SEEDED
+    assert len({c.unique_id for c in campaigns}) == len(SEEDED)
+
+
+def test_the_spec_answer_carries_every_field_the_spec_requires(wapikit):
+    if wapikit.profile != "spec":
+        pytest.skip("this run's sandbox answers as the server")
+    answer = wapikit.get("/campaigns", page=1, per_page=50)
+
+    assert answer["paginationMeta"] == {"page": 1, "per_page": 50, "total": len(SEEDED)}
+    for campaign in answer["campaigns"]:
+        assert {"uniqueId", "name", "status", "lists", "tags", "isLinkTrackingEnabled", "createdAt"} <= campaign.keys()
+
+
+def test_the_server_answer_sends_nil_slices_as_null(server_wapikit):
+    answer = server_wapikit.get("/campaigns", page=1, per_page=2)
+
+    assert len(answer["campaigns"]) == 2
+    assert all(c["lists"] is None and c["tags"] is None for c in answer["campaigns"])
+    assert server_wapikit.get("/campaigns", page=9, per_page=2)["campaigns"] is None
+
+
+@pytest.mark.parametrize("profile", ["wapikit", "server_wapikit"])
+def test_the_inbox_offers_the_campaigns_by_name_with_their_ids(profile, request, login_as):
+    sandbox = request.getfixturevalue(profile)
+    ids_by_name = {c["name"]: c["uniqueId"] for c in sandbox.get("/campaigns", page=1, per_page=50)["campaigns"]}
+
+    response = login_as("manager").get("/")
+
+    assert response.status_code == 200
+    assert response.context["campaigns"] == [(ids_by_name[name], name) for name in SEEDED]
+
+
+def test_the_campaign_filter_keeps_taking_the_id(login_as, wapikit):
+    client = login_as("manager")
+    campaign_id, _ = client.get("/").context["campaigns"][0]
+
+    response = client.get(f"/?campaign={campaign_id}&status=all")
+
+    assert response.status_code == 200
+    assert response.context["query"].campaign == campaign_id
+    assert all(c.campaign_id == campaign_id for c in response.context["inbox"].conversations)
+
+
+def test_campaign_names_are_read_once_for_everyone_within_their_lifetime(login_as, wapikit, upstream_calls, settings):
+    settings.WAPIKIT_CAMPAIGNS_CACHE_SECONDS = 300
+    login_as("manager").get("/")
+    login_as("owner").get("/")  # another user, the same names
+
+    assert [c.path for c in upstream_calls if c.path == "/campaigns"] == ["/campaigns"]
+
+
+def test_the_inbox_still_loads_when_wapikit_will_not_list_campaigns(login_as, wapikit, monkeypatch):
+    def refuse(**_):
+        raise errors.NotFound("Not Found", status=404)
+
+    monkeypatch.setattr(type(get_client()), "list_campaigns", lambda self, **kw: refuse())
+
+    response = login_as("manager").get("/")
+
+    assert response.status_code == 200
+    assert response.context["campaigns"] == []
+    assert reads.ages().stale == []
