@@ -135,3 +135,16 @@ def test_list_members_several_pages(contract_client, contract):
     members = contract_client.list_members(per_page=2)
     assert len(contract.exchanges) >= 2 and len(members) > 2
     contract.assert_clean(min_exchanges=2)
+
+
+def test_list_campaigns(contract_client, contract):
+    campaigns = contract_client.list_campaigns()
+    assert campaigns and all(c.name for c in campaigns)
+    contract.assert_clean()
+
+
+def test_list_campaigns_several_pages(contract_client, contract):
+    """A small page size makes the client walk every page of campaigns."""
+    campaigns = contract_client.list_campaigns(per_page=2)
+    assert len(contract.exchanges) >= 2 and len(campaigns) > 2
+    contract.assert_clean(min_exchanges=2)
