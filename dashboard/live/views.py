@@ -20,8 +20,9 @@ from . import bus, state
 
 def live_state(request: HttpRequest) -> dict[str, object]:
     """Context processor: the events stream's state, read only by pages that show it, and
-    whether this server can hold streams (ASGI; under WSGI pages poll instead)."""
-    return {"live": SimpleLazyObject(state.current), "live_streams": not isinstance(request, WSGIRequest)}
+    whether pages open a live stream (LIVE_STREAMS: a deployment serving /live/stream/ under
+    ASGI; pages themselves may be served by WSGI)."""
+    return {"live": SimpleLazyObject(state.current), "live_streams": settings.LIVE_STREAMS}
 
 
 @require_GET

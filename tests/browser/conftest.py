@@ -58,19 +58,22 @@ def browser():
 
 
 @pytest.fixture
-def dashboard(live_server, transactional_db) -> str:
-    """The dashboard's base URL, served by pytest-django's live server."""
+def dashboard(live_server, transactional_db, settings) -> str:
+    """The dashboard's base URL, served by pytest-django's live server (WSGI: it cannot hold
+    live streams, so pages poll, as a WSGI-only deployment's would)."""
+    settings.LIVE_STREAMS = False
     return live_server.url
 
 
 @pytest.fixture
-def asgi_dashboard(transactional_db) -> Iterator[str]:
+def asgi_dashboard(transactional_db, settings) -> Iterator[str]:
     """The dashboard under ASGI, as `make run` and production serve it (uvicorn), in a thread of
     this process: the live streams (/live/stream/) need it, and `settings` changes reach it."""
     import uvicorn
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
+    settings.LIVE_STREAMS = True
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -298,3 +298,14 @@ def test_with_the_budget_used_up_the_inbox_shows_its_last_copy_and_since_when(
     assert "Showing what was read at" in body
     assert list_calls(upstream_calls) == []
     assert read_at[:2] in body
+
+
+def test_pages_served_by_wsgi_still_open_the_live_stream_the_proxy_routes_to_asgi(login_as, wapikit, settings):
+    client = login_as("manager")
+
+    streaming = body_of(client.get("/"))
+    settings.LIVE_STREAMS = False
+    polling = body_of(client.get("/"))
+
+    assert 'sse-connect="/live/stream/"' in streaming
+    assert "sse-connect" not in polling
