@@ -1,0 +1,41 @@
+"""The top bar's links: only the pages the signed-in user may open, decided by the same rules
+as those pages' views, from the shared member list. Never the reason a page fails: when
+WapiKit cannot say who the user is, the bar offers only what needs no WapiKit answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from dashboard.audit.views import may_read_audit
+from dashboard.inbox.views.answers import current_powers
+from dashboard.wapikit import errors
+from dashboard.wapikit.types import Member
+
+
+@dataclass(frozen=True, slots=True)
+class Nav:
+    member: Member | None = None
+    workload: bool = False
+    audit: bool = False
+    status: bool = False
+
+
+def nav_for(request: HttpRequest) -> Nav:
+    user = request.user
+    if not user.is_authenticated:
+        return Nav()
+    try:
+        # The view's own powers when it read them; else the shared member list.
+        powers = current_powers(request)
+    except errors.WapiKitError:
+        return Nav(audit=user.is_staff, status=user.is_staff)
+    readable = may_read_audit(user, powers)
+    return Nav(member=powers.member, workload=powers.can_assign, audit=readable, status=readable)
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """Context processor. Lazy: fragments, which draw no top bar, read nothing for it."""
+    return {"nav": SimpleLazyObject(lambda: nav_for(request))}
