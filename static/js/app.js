@@ -145,6 +145,8 @@ function buttonNamed(card, name) {
 document.addEventListener("keydown", (event) => {
   const target = event.target;
   if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const picker = target.closest && target.closest(".picker-dialog");
+  if (picker) { pickerKey(event, picker); return; }
   if (target.closest("input, textarea, select, [contenteditable]")) {
     if (event.key === "Escape") target.blur();
     return;
@@ -177,15 +179,79 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
   }
 });
-// When the picker arrives, put the cursor in its member search.
+// The reassign picker arrives in the card's slot as a <dialog>: shown modal (over the inbox, so
+// the card and its row keep their size), placed at the card's Reassign button, the cursor in its
+// search. ↑/↓ move between members, Enter assigns, Esc closes it and focus goes back to the
+// Reassign button. Without JavaScript the picker is a page of its own.
+const NARROW = window.matchMedia("(max-width: 600px)");
+function reassignButton(card) {
+  return card && card.querySelector('.actions button[formaction$="/assign/"]');
+}
+function placePicker(dialog) {
+  const card = dialog.closest(".card");
+  const anchor = reassignButton(card) || card;
+  if (NARROW.matches || !anchor) {
+    // A phone: the stylesheet centres it, as wide as the screen.
+    dialog.style.left = "";
+    dialog.style.top = "";
+    return;
+  }
+  const gap = 12;
+  const below = anchor.getBoundingClientRect();
+  const left = Math.min(card.getBoundingClientRect().left, window.innerWidth - dialog.offsetWidth - gap);
+  const top = Math.min(below.bottom + 4, window.innerHeight - dialog.offsetHeight - gap);
+  dialog.style.left = Math.max(left, gap) + "px";
+  dialog.style.top = Math.max(top, gap) + "px";
+}
 document.addEventListener("htmx:afterSettle", (event) => {
-  const search = event.detail.target && event.detail.target.querySelector && event.detail.target.querySelector(".picker-search");
-  if (search) search.focus();
+  const slot = event.detail.target;
+  const dialog = slot && slot.querySelector && slot.querySelector("dialog.picker-dialog:not([open])");
+  if (!dialog) return;
+  dialog.showModal();
+  placePicker(dialog);
+  dialog.querySelector(".picker-search").focus();
 });
+window.addEventListener("resize", () => {
+  document.querySelectorAll("dialog.picker-dialog[open]").forEach(placePicker);
+});
+// Esc or Cancel: the dialog leaves the card (which live refresh may then redraw again).
+document.addEventListener("close", (event) => {
+  const dialog = event.target;
+  if (!dialog.matches || !dialog.matches("dialog.picker-dialog")) return;
+  const card = dialog.closest(".card");
+  dialog.remove();
+  const button = reassignButton(card);
+  if (button) button.focus();
+}, true);
+function pickerMembers(dialog) {
+  return Array.from(dialog.querySelectorAll(".picker-member:not([hidden]) button:not(:disabled)"));
+}
+function pickerKey(event, dialog) {
+  const search = dialog.querySelector(".picker-search");
+  const members = pickerMembers(dialog);
+  const at = members.indexOf(event.target);
+  if (event.key === "ArrowDown") {
+    const next = members[Math.min(at + 1, members.length - 1)];
+    if (next) next.focus();
+    event.preventDefault();
+  } else if (event.key === "ArrowUp") {
+    if (at <= 0) search.focus(); else members[at - 1].focus();
+    event.preventDefault();
+  } else if (event.key === "Enter" && event.target === search) {
+    // The form's first button may be the current assignee's (disabled): pick the first match
+    // the user can choose, and only once they typed something.
+    event.preventDefault();
+    if (search.value.trim() && members.length) members[0].click();
+  } else if (event.key === "Escape") {
+    // Asked for here: a search field that holds text would take Esc to empty itself.
+    event.preventDefault();
+    dialog.close();
+  }
+}
 document.addEventListener("input", (event) => {
   if (!event.target.matches(".picker-search")) return;
   const needle = event.target.value.trim().toLowerCase();
-  event.target.closest(".picker").querySelectorAll("li").forEach((item) => {
+  event.target.closest(".picker").querySelectorAll(".picker-member").forEach((item) => {
     item.hidden = needle !== "" && !item.textContent.toLowerCase().includes(needle);
   });
 });

@@ -184,8 +184,9 @@ def test_keyboard_shortcuts_move_select_close_reassign_help_and_open(signed_in, 
     expect(page.locator(f"#c-{first}")).to_have_class(re.compile(r"\bkb-focus\b"))
     expect(page.locator(f"#c-{second}")).not_to_have_class(re.compile(r"\bkb-focus\b"))
 
-    keys.press("Escape")  # leaves the field
-    expect(search).not_to_be_focused()
+    keys.press("Escape")  # closes the picker; focus goes back to the card's Reassign button
+    expect(page.locator(f"#c-{first} .picker-dialog")).to_have_count(0)
+    expect(page.locator(f"#c-{first}").get_by_role("button", name="Reassign", exact=True)).to_be_focused()
     keys.press("?")
     help_dialog = page.locator("dialog#shortcuts")
     expect(help_dialog).to_be_visible()
@@ -194,7 +195,7 @@ def test_keyboard_shortcuts_move_select_close_reassign_help_and_open(signed_in, 
     help_dialog.get_by_role("button", name="Close this list").click()
     expect(help_dialog).to_be_hidden()
 
-    keys.press("j")
+    keys.press("k")  # from the Reassign button: its own card
     expect(page.locator(f"#c-{first}")).to_be_focused()
     keys.press("Enter")
     page.wait_for_url(f"{dashboard}/conversations/{first}/")
