@@ -212,6 +212,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Only read when a schema is generated (the API's, by drf-spectacular): the sandbox never is.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # The JSON API (dashboard/api/) sets its own authentication, permissions, throttles, renderers
 # and error answers on its views: the defaults above stay the sandbox's.

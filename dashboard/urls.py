@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard.accounts.views import SignInView
+from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
 from dashboard.inbox.health import health
 from dashboard.inbox.views import actions, bulk, conversation, inbox, workload
@@ -26,6 +27,10 @@ urlpatterns = [
         "conversations/<str:conversation_id>/unassign/", actions.conversation_action, {"action": "unassign"}, name="unassign"
     ),
     path("audit/", audit.audit_log, name="audit"),
+    path("tokens/", api_pages.tokens, name="tokens"),
+    path("tokens/new/", api_pages.token_new, name="token_new"),
+    path("tokens/<int:token_id>/revoke/", api_pages.token_revoke_view, name="token_revoke"),
+    path("api/v1/", include("dashboard.api.urls")),
     path("status/", status_page, name="status"),
     path("health/", health, name="health"),
     path("metrics", observability.metrics_view, name="metrics"),

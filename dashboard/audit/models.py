@@ -58,6 +58,8 @@ class AuditEntry(models.Model):
     contact_name = models.CharField(max_length=300, blank=True)
     action = models.CharField(max_length=20, db_index=True)
     via = models.CharField(max_length=10, choices=Via.choices)
+    # Through the API: the name of the token the call carried (its owner is `user`).
+    token_name = models.CharField(max_length=100, blank=True)
     before_status = models.CharField(max_length=20, blank=True)
     before_assignee_id = models.CharField(max_length=64, blank=True)
     before_assignee_name = models.CharField(max_length=300, blank=True)

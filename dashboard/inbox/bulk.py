@@ -224,6 +224,8 @@ def bulk_apply(
     seen: dict[str, services.Seen],
     members: list[Member],
     client_address: str = "",
+    via: str = AuditEntry.Via.BULK,
+    token_name: str = "",
 ) -> BulkReport:
     report = BulkReport(action=action, member=member)
     valid: list[str] = []
@@ -234,8 +236,8 @@ def bulk_apply(
             report.items.append(BulkItem(str(raw)[:64], services.ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)))
     entries = {
         conversation_id: services.open_entry(
-            user=user, powers=powers, conversation_id=conversation_id, action=action, via=AuditEntry.Via.BULK,
-            member=member, client_address=client_address,
+            user=user, powers=powers, conversation_id=conversation_id, action=action, via=via,
+            member=member, client_address=client_address, token_name=token_name,
         )
         for conversation_id in valid
     }

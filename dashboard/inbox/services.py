@@ -122,7 +122,7 @@ def _skip_reason(action: Action, current: Conversation, member: Member | None) -
 
 def open_entry(
     *, user, powers: Powers, conversation_id: str, action: Action, via: str, member: Member | None,
-    client_address: str = "",
+    client_address: str = "", token_name: str = "",
 ) -> AuditEntry:
     """The audit row of one attempt, written before any upstream call."""
     actor = powers.member
@@ -135,6 +135,7 @@ def open_entry(
         conversation_id=conversation_id,
         action=str(action),
         via=via,
+        token_name=token_name,
         after_assignee_id=member.unique_id if member else "",
         after_assignee_name=member.name if member else "",
     )
@@ -257,12 +258,13 @@ def conversation_act(
     force: bool = False,
     members: list[Member] | None = None,
     client_address: str = "",
+    token_name: str = "",
 ) -> ActionResult:
     """Apply one action to one conversation. Never raises for upstream failures: the result
     says what happened, and the audit row records it."""
     entry = open_entry(
         user=user, powers=powers, conversation_id=conversation_id, action=action, via=via, member=member,
-        client_address=client_address,
+        client_address=client_address, token_name=token_name,
     )
     if not powers.allows(action):
         result = ActionResult(

@@ -31,7 +31,10 @@ COUNTS_FILE = ROOT / "var" / "security-counts.txt"
 # --- The routes, from the URLconf -------------------------------------------------------------
 
 CONVERSATION_ACTIONS = {"close", "reopen", "delete", "assign", "unassign"}
-EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | {"logout", "bulk"}
+# The Tokens page's forms (dashboard/api/pages.py): they touch no upstream, but create and revoke
+# the user's API tokens, so they get the same no-login, no-CSRF and wrong-method cells.
+TOKEN_FORMS = {"token_new", "token_revoke"}
+EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | {"logout", "bulk"}
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 
@@ -74,6 +77,8 @@ STATE_CHANGING = sorted(p.name for p in _patterns() if _is_state_changing(p))
 def route_url(name: str, conversation_id: str | None) -> str:
     if name in CONVERSATION_ACTIONS:
         return f"/conversations/{conversation_id}/{name}/"
+    if name == "token_revoke":
+        return reverse(name, args=[1])
     return reverse(name)
 
 
@@ -186,6 +191,15 @@ def test_state_changing_routes_are_found_in_the_urlconf():
 
 def test_every_route_is_named():
     assert all(p.name for p in _patterns()), "every route needs a name"
+
+
+def test_the_only_included_urlconf_is_the_api_with_its_own_matrix():
+    """The JSON API (under /api/v1/) authenticates with tokens, not sessions and forms: its
+    routes are not this module's. tests/api/test_matrix.py enumerates dashboard.api.urls the
+    same way and runs every route × (no token, expired, revoked, missing scope, missing WapiKit
+    permission, allowed), each refusal asserting that nothing reached WapiKit."""
+    included = [p for p in dashboard_urls.urlpatterns if not isinstance(p, URLPattern)]
+    assert [(str(p.pattern), p.urlconf_module.__name__) for p in included] == [("api/v1/", "dashboard.api.urls")]
 
 
 # Every other route (read-only pages, found in the URLconf too) must refuse a POST outright;

@@ -1,0 +1,63 @@
+"""Per-token call rates (DRF's throttle, counted in Django's default cache: Redis in production,
+so every process counts together), and the API's share of the team's WapiKit budget."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions, throttling
+
+from dashboard.wapikit import budget, get_client
+
+from .models import ApiToken
+
+
+class TokenRateThrottle(throttling.SimpleRateThrottle):
+    scope = "api_token"
+
+    def get_rate(self) -> str:
+        return settings.API_TOKEN_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        token = request.auth
+        if isinstance(token, ApiToken):
+            ident = f"token:{token.pk}"
+        elif request.user is not None and request.user.is_authenticated:
+            ident = f"session-user:{request.user.pk}"
+        else:
+            return None
+        return f"api:throttle:{ident}"
+
+
+class BudgetReserved(exceptions.Throttled):
+    default_code = "budget_reserved"
+
+
+def ensure_budget(needs: dict[str, int]) -> None:
+    """Refuse (429) an API call that would take a WapiKit route below the share kept for the web
+    dashboard: `needs` maps each route bucket the call may use to the requests it may send there.
+    Buckets WapiKit never stated a budget for are not limited."""
+    client = get_client()
+    for bucket, needed in needs.items():
+        state = budget.state(client, bucket)
+        remaining = budget.available(client, bucket)
+        if state is None or remaining is None or state.limit is None:
+            continue
+        reserve = math.ceil(settings.WAPIKIT_API_BUDGET_RESERVE * state.limit)
+        if remaining - needed < reserve:
+            returns_at = state.held_off_until or state.reset_at
+            wait = max(1, math.ceil(returns_at - datetime.now(UTC).timestamp())) if returns_at else 60
+            until = (
+                f" until {timezone.localtime(datetime.fromtimestamp(returns_at, tz=UTC)):%H:%M}" if returns_at else ""
+            )
+            raise BudgetReserved(
+                wait=wait,
+                detail=(
+                    f"WapiKit's request budget for {budget.route_name(bucket)} is down to the share kept for the "
+                    f"web dashboard{until} ({remaining} left, {reserve} kept, this call needs up to {needed}): "
+                    "nothing was sent."
+                ),
+            )

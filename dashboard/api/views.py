@@ -1,0 +1,374 @@
+"""The API's routes. Thin: parse the request, check the token's scope and the API's share of
+the budget, then call the selectors and services the web's views call (the same permissions,
+conflict check and audit), and write out what they return."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.utils.timesince import timesince
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboard.accounts.addresses import client_address
+from dashboard.audit.models import AuditEntry
+from dashboard.audit.views import AuditFilter, may_read_audit
+from dashboard.inbox import bulk, selectors, services
+from dashboard.inbox.permissions import Action, Powers
+from dashboard.inbox.views.answers import status_for_error
+from dashboard.wapikit import validate_id
+
+from . import serializers as s
+from .authentication import BearerTokenAuthentication, SessionAuthentication
+from .models import ApiToken
+from .permissions import Authenticated, TokenScope, require_scope
+from .problems import CONTENT_TYPE, exception_handler, problem
+from .throttles import TokenRateThrottle, ensure_budget
+
+# The scope each action needs.
+SCOPES = {
+    Action.CLOSE: "close",
+    Action.REOPEN: "close",
+    Action.DELETE: "delete",
+    Action.ASSIGN: "assign",
+    Action.UNASSIGN: "unassign",
+}
+STATUS_ACTIONS = {"Closed": Action.CLOSE, "Active": Action.REOPEN, "Deleted": Action.DELETE}
+AUDIT_PER_PAGE = 50
+
+PROBLEMS = {
+    (code, CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description=text)
+    for code, text in {
+        400: "invalid request",
+        401: "no token, or one unknown, expired or revoked",
+        403: "the token lacks the scope, or the WapiKit member the permission",
+        404: "no such conversation",
+        429: "too many calls for this token, or WapiKit's budget is down to the dashboard's share",
+        502: "WapiKit failed",
+        503: "WapiKit is unavailable",
+        504: "WapiKit did not answer in time",
+    }.items()
+}
+
+
+def _problems(*codes: int) -> dict:
+    return {(code, CONTENT_TYPE): PROBLEMS[(code, CONTENT_TYPE)] for code in codes}
+
+
+class ApiView(APIView):
+    """Every API view: its own authentication, permissions, throttle, renderers and error
+    answers (the project's REST_FRAMEWORK defaults are the sandbox's)."""
+
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+    permission_classes = [Authenticated, TokenScope]
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    schema = AutoSchema()
+    required_scope: str | None = None
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The API authenticates itself: a script is not sent to the sign-in page.
+        return login_not_required(super().as_view(**initkwargs))
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    # What the web's views read once per request.
+
+    def members(self) -> list:
+        if not hasattr(self, "_members"):
+            self._members = selectors.members_list()
+        return self._members
+
+    def powers(self) -> Powers:
+        if not hasattr(self, "_powers"):
+            self._powers = selectors.powers_for(self.request.user, self.members())
+        return self._powers
+
+    def viewer(self) -> Powers:
+        """Powers of a member who may see conversations, or a 403."""
+        powers = self.powers()
+        if powers.member is None:
+            raise exceptions.PermissionDenied(self._no_member(), code="no_member")
+        if not powers.can_view:
+            raise exceptions.PermissionDenied(
+                "Your WapiKit role does not allow you to see conversations (no Get:Conversation).",
+                code="not_permitted",
+            )
+        return powers
+
+    def _no_member(self) -> str:
+        return (
+            f"No member of the WapiKit organisation has your email ({self.request.user.email}): "
+            "the API acts as your WapiKit member."
+        )
+
+    @property
+    def token_name(self) -> str:
+        token = self.request.auth
+        return token.name if isinstance(token, ApiToken) else ""
+
+    def query(self, serializer_class):
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer
+
+    def body(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+# --- Reads --------------------------------------------------------------------------------
+
+
+class ConversationList(ApiView):
+    required_scope = "read"
+
+    @extend_schema(
+        operation_id="conversations_list",
+        parameters=[s.ConversationQuerySerializer],
+        responses={200: s.ConversationPageSerializer, **_problems(400, 401, 403, 429, 502, 503, 504)},
+        description="The inbox as its filters ask: WapiKit filters by status and campaign itself; other views "
+        "(mine, unassigned, a member, a search, a sort) scan a window of recent conversations, and `scanned` "
+        "says how far it looked.",
+    )
+    def get(self, request):
+        query = self.query(s.ConversationQuerySerializer).query()
+        ensure_budget({"/conversations": 1})
+        powers = self.viewer()
+        page, scanned = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=self.members())
+        data = {
+            "conversations": page.conversations, "page": page.page, "per_page": page.per_page, "total": page.total,
+            "pages": page.pages, "more": page.more, "scanned": scanned,
+        }
+        return Response(s.ConversationPageSerializer(data).data)
+
+
+class ConversationDetail(ApiView):
+    required_scope = "read"
+
+    @extend_schema(
+        operation_id="conversations_retrieve",
+        parameters=[s.MessagesQuerySerializer],
+        responses={200: s.ThreadSerializer, **_problems(400, 401, 403, 404, 429, 502, 503, 504)},
+        description="One conversation and a page of its messages (page 1 is the newest). The `ETag` header "
+        "is its `version`, for `If-Match` on a write.",
+    )
+    def get(self, request, conversation_id: str):
+        conversation_id = validate_id(conversation_id)
+        paging = self.query(s.MessagesQuerySerializer).validated_data
+        ensure_budget({"/conversation/:id": 1, "/conversation/:id/messages": 1})
+        self.viewer()
+        thread = selectors.conversation_with_messages(
+            conversation_id, page=paging["page"], per_page=paging["per_page"], members=self.members()
+        )
+        response = Response(s.ThreadSerializer(thread).data)
+        response["ETag"] = f'"{services.Seen.of(thread.conversation)}"'
+        return response
+
+
+class MemberList(ApiView):
+    required_scope = "read"
+
+    @extend_schema(
+        operation_id="members_list",
+        responses={200: s.MemberSerializer(many=True), **_problems(401, 403, 429, 502, 503, 504)},
+        description="The organisation's members with their roles and permissions, from the member list.",
+    )
+    def get(self, request):
+        ensure_budget({"/organization/members": 1})
+        if self.powers().member is None:
+            raise exceptions.PermissionDenied(self._no_member(), code="no_member")
+        return Response(s.MemberSerializer(self.members(), many=True).data)
+
+
+class AuditList(ApiView):
+    required_scope = "read"
+
+    @extend_schema(
+        operation_id="audit_list",
+        parameters=[s.AuditQuerySerializer],
+        responses={200: s.AuditPageSerializer, **_problems(400, 401, 403, 429)},
+        description="Who changed what, newest first, with the audit page's filters: for Owners and staff.",
+    )
+    def get(self, request):
+        params = self.query(s.AuditQuerySerializer).validated_data
+        if not may_read_audit(request.user, None if request.user.is_staff else self.powers()):
+            raise exceptions.PermissionDenied("The audit log is for Owners and staff.", code="not_permitted")
+        form = AuditFilter({k: v for k, v in request.query_params.items() if k != "page"})
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        paginator = Paginator(form.filter(AuditEntry.objects.all()), AUDIT_PER_PAGE)
+        page = paginator.get_page(params["page"])
+        data = {"entries": page.object_list, "page": page.number, "pages": paginator.num_pages, "total": paginator.count}
+        return Response(s.AuditPageSerializer(data).data)
+
+
+# --- Writes -------------------------------------------------------------------------------
+
+
+def _if_match(request) -> services.Seen | None:
+    """`If-Match: "<version>"` (the conversation's ETag); `*` or none: no check."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    value = header.removeprefix("W/").strip().strip('"')
+    seen = services.Seen.parse(value)
+    if seen is None:
+        raise exceptions.ValidationError({"If-Match": "Send the conversation's version (its ETag), e.g. \"Active:\"."})
+    return seen
+
+
+def _action_needs(action: Action) -> dict[str, int]:
+    """The most requests one action may send per WapiKit route, as the bulk pre-flight counts them."""
+    return bulk.requests_needed(action=action, count=1)
+
+
+class ConversationAction(ApiView):
+    """One action on one conversation, through `services.conversation_act` as on the web."""
+
+    def act(self, request, conversation_id: str, action: Action, *, member_id=None, seen_text=None, force=False):
+        require_scope(request, SCOPES[action])
+        conversation_id = validate_id(conversation_id)
+        seen = _if_match(request) or services.Seen.parse(seen_text)
+        ensure_budget(_action_needs(action))
+        powers = self.powers()
+        common = {
+            "user": request.user, "powers": powers, "conversation_id": conversation_id, "action": action,
+            "via": AuditEntry.Via.API, "client_address": client_address(request), "token_name": self.token_name,
+        }
+        if not powers.allows(action):
+            # Audited like every attempt; nothing goes upstream.
+            result = services.conversation_act(**common)
+            return problem(403, result.message, kind="not_permitted")
+        member = None
+        if action is Action.ASSIGN:
+            member = next((m for m in self.members() if m.unique_id == str(member_id)), None)
+            if member is None:
+                return problem(400, "That member is not in this WapiKit organisation.", kind="unknown_member")
+        result = services.conversation_act(**common, member=member, seen=seen, force=force, members=self.members())
+        return _answer(result)
+
+
+def _answer(result: services.ActionResult) -> Response:
+    conversation = s.ConversationSerializer(result.conversation).data if result.conversation is not None else None
+    if result.outcome == "conflict":
+        who = ""
+        if result.changed_by is not None:
+            entry = result.changed_by
+            who = f" by {entry.member_name or entry.user_email} {timesince(entry.completed_at or entry.started_at)} ago"
+        detail = f"Not applied: since you read it, {' and '.join(result.changes)}{who}."
+        response = problem(409, detail, kind="conflict", changes=result.changes, conversation=conversation)
+    elif result.outcome in (AuditEntry.Outcome.SUCCEEDED, AuditEntry.Outcome.SKIPPED, AuditEntry.Outcome.IGNORED):
+        response = Response({"outcome": result.outcome, "message": result.message, "conversation": conversation})
+    elif result.outcome == AuditEntry.Outcome.DENIED:
+        response = problem(403, result.message, kind="not_permitted")
+    else:
+        error = result.error
+        response = problem(
+            status_for_error(error) if error else 502, result.message, kind=error.kind if error else "failed"
+        )
+    if result.conversation is not None:
+        response["ETag"] = f'"{services.Seen.of(result.conversation)}"'
+    return response
+
+
+WRITE_PROBLEMS = _problems(400, 401, 403, 404, 429, 502, 503, 504) | {
+    (409, CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description="it changed since `seen`/`If-Match`: nothing was sent"),
+}
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description="the conversation's version (its ETag): a conflicting change answers 409",
+)
+
+
+class ConversationStatus(ConversationAction):
+    @extend_schema(
+        operation_id="conversations_status",
+        request=s.StatusInputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
+        description="Close (`Closed`, scope close), reopen (`Active`, scope close) or delete (`Deleted`, scope delete).",
+    )
+    def post(self, request, conversation_id: str):
+        data = self.body(s.StatusInputSerializer)
+        return self.act(
+            request, conversation_id, STATUS_ACTIONS[data["status"]], seen_text=data.get("seen"), force=data["force"]
+        )
+
+
+class ConversationAssign(ConversationAction):
+    @extend_schema(
+        operation_id="conversations_assign",
+        request=s.AssignInputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
+    )
+    def post(self, request, conversation_id: str):
+        data = self.body(s.AssignInputSerializer)
+        return self.act(
+            request, conversation_id, Action.ASSIGN, member_id=data["member_id"], seen_text=data.get("seen"),
+            force=data["force"],
+        )
+
+
+class ConversationUnassign(ConversationAction):
+    @extend_schema(
+        operation_id="conversations_unassign",
+        request=s.UnassignInputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
+    )
+    def post(self, request, conversation_id: str):
+        data = self.body(s.UnassignInputSerializer)
+        return self.act(request, conversation_id, Action.UNASSIGN, seen_text=data.get("seen"), force=data["force"])
+
+
+class Bulk(ApiView):
+    @extend_schema(
+        operation_id="conversations_bulk",
+        request=s.BulkInputSerializer,
+        responses={200: s.BulkReportSerializer, **_problems(400, 401, 403, 429, 502, 503, 504)},
+        description="One action on many conversations, each checked, audited and reported on its own, as the "
+        "web's bulk action: refused (429) when WapiKit's budget cannot carry it.",
+    )
+    def post(self, request):
+        data = self.body(s.BulkInputSerializer)
+        action = Action(data["action"])
+        require_scope(request, SCOPES[action])
+        ids = [str(i) for i in dict.fromkeys(data["ids"])]
+        seen = {}
+        for conversation_id, text in data["seen"].items():
+            if parsed := services.Seen.parse(text):
+                seen[conversation_id.lower()] = parsed
+        # The team's budget first (as the web's bulk refuses what it cannot carry), then the API's share.
+        short = [need for need in bulk.budget_needs(action=action, count=len(ids)) if need.more_than_remains]
+        if short:
+            returns_at = short[0].returns_at
+            wait = max(1, math.ceil(returns_at - time.time())) if returns_at else 60
+            return problem(429, " ".join(n.refusal for n in short), kind="budget_exhausted", headers={"Retry-After": str(wait)})
+        ensure_budget(bulk.requests_needed(action=action, count=len(ids)))
+        powers = self.powers()
+        if not powers.allows(action):
+            return problem(403, f"Your WapiKit role does not allow you to {action} conversations.", kind="not_permitted")
+        member = None
+        if action is Action.ASSIGN:
+            member = next((m for m in self.members() if m.unique_id == str(data["member_id"])), None)
+            if member is None:
+                return problem(400, "That member is not in this WapiKit organisation.", kind="unknown_member")
+        report = bulk.bulk_apply(
+            user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=self.members(),
+            client_address=client_address(request), via=AuditEntry.Via.API, token_name=self.token_name,
+        )
+        return Response(s.BulkReportSerializer(report).data)
