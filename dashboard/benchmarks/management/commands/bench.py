@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import requests
@@ -43,6 +44,11 @@ BULK_TARGET = (200, 5.0)  # conversations, seconds at 100 ms of upstream latency
 FAIL_FAST_TARGET_MS = 100
 FAULT_TARGET_S = 5.0
 LATENCY_MS = 150
+# What the inbox of 50 cards may weigh: gzip bytes as gunicorn sends them, and elements once parsed.
+# About 30% above what the readable templates measure (12.4 KB, 1,731 elements).
+PAGE_CARDS = 50
+PAGE_GZIP_BUDGET = 16_000
+PAGE_DOM_BUDGET = 2_250
 
 # The fault matrix's failures (tests/integration/test_fault_matrix.py) with its timeouts:
 # id: (a sandbox fault, or "refused" / "blackhole" for the transport; WAPIKIT_TIMEOUT; more knobs).
@@ -386,6 +392,7 @@ class Command(BaseCommand):
                     rows = [(label, no_redis)]
                 url = f"{served}/"
                 rows += self._first_visit(url, session.session_key)
+                rows += _page_weight_rows(url, session.session_key)
                 if seconds > 0:
                     cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}"
                     label = f"load: inbox, gunicorn {workers}×16 threads, sandbox 50 ms, {users} users"
@@ -470,6 +477,43 @@ class Command(BaseCommand):
             (f"JS + CSS a first visit loads ({names})", f"{raw:,} B raw · {wire:,} B on the wire"),
             ("how they are served (gunicorn, production settings)", " | ".join(sorted(served))),
         ]
+
+
+def _page_weight_rows(url: str, session_key: str) -> list[tuple[str, str]]:
+    """The inbox of PAGE_CARDS cards as gunicorn sends it to a browser that accepts gzip: the
+    bytes on the wire, and the elements a browser builds from it (counted by html.parser)."""
+    request = urllib.request.Request(
+        f"{url}?per_page={PAGE_CARDS}",
+        headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}", "Accept-Encoding": "gzip"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        wire = response.read()
+        encoding = response.headers.get("Content-Encoding", "none")
+    page = (gzip.decompress(wire) if encoding == "gzip" else wire).decode()
+    counter = _ElementCounter()
+    counter.feed(page)
+    counter.close()
+    cards = page.count('<article class="card ')
+    if cards != PAGE_CARDS:
+        raise CommandError(f"the inbox showed {cards} cards, not {PAGE_CARDS}")
+    return [
+        (
+            f"inbox page, {PAGE_CARDS} cards, on the wire (gunicorn, production settings)",
+            f"{len(wire):,} B {encoding} ({len(page.encode()):,} B raw), budget ≤ {PAGE_GZIP_BUDGET:,} B"
+            f"{_met(encoding == 'gzip' and len(wire) <= PAGE_GZIP_BUDGET)}",
+        ),
+        (
+            f"inbox page, {PAGE_CARDS} cards, DOM elements",
+            f"{counter.elements:,} elements, budget ≤ {PAGE_DOM_BUDGET:,}{_met(counter.elements <= PAGE_DOM_BUDGET)}",
+        ),
+    ]
+
+
+class _ElementCounter(HTMLParser):
+    elements = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.elements += 1
 
 
 def _met(met: bool) -> str:
