@@ -11,7 +11,7 @@ from django.utils.html import escape
 
 from dashboard.inbox import selectors
 
-CARD_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*" id="c-(?P<id>[0-9a-f-]{36})"')
+CARD_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*"\s+id="c-(?P<id>[0-9a-f-]{36})"')
 
 
 def card_ids(body: str) -> list[str]:

@@ -35,11 +35,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 HEADING_RE = re.compile(
-    r"<h2>(?P<action>\w+): (?P<succeeded>\d+) succeeded, (?P<skipped>\d+) skipped, (?P<failed>\d+) failed"
-    r"(?:, (?P<ignored>\d+) accepted but not applied by WapiKit)? "
-    r'<span class="muted">of (?P<total>\d+)</span></h2>'
+    r"<h2>\s*(?P<action>\w+): (?P<succeeded>\d+) succeeded,\s+(?P<skipped>\d+) skipped,\s+(?P<failed>\d+) failed"
+    r"(?:,\s+(?P<ignored>\d+) accepted but not applied by WapiKit)?\s+"
+    r'<span class="muted">of (?P<total>\d+)</span>\s*</h2>'
 )
-OOB_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*" id="c-(?P<id>[0-9a-f-]{36})"[^>]*hx-swap-oob="true"')
+OOB_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*"\s+id="c-(?P<id>[0-9a-f-]{36})"[^>]*hx-swap-oob="true"')
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def assignee(c: dict) -> str:
     return (c.get("assignedTo") or {}).get("uniqueId", "")
 
 
-CARD_BLOCK_RE = re.compile(r'<article class="card[^"]*" id="c-(?P<id>[0-9a-f-]{36})".*?</article>', re.S)
+CARD_BLOCK_RE = re.compile(r'<article class="card[^"]*"\s+id="c-(?P<id>[0-9a-f-]{36})".*?</article>', re.S)
 ATTR_RE = re.compile(r'([\w-]+)="([^"]*)"')
 
 
@@ -127,8 +127,8 @@ def report_of(body: str) -> dict:
         "heading": {k: (v if k == "action" else int(v)) for k, v in heading.groupdict().items() if v is not None},
         "failed": lines(r'<ul class="failures">(.*?)</ul>'),
         "ignored": lines(r'<ul class="failures ignored">(.*?)</ul>'),
-        "skipped": lines(r"<summary>\d+ skipped</summary><ul>(.*?)</ul>"),
-        "succeeded": lines(r"<summary>\d+ succeeded</summary><ul>(.*?)</ul>"),
+        "skipped": lines(r"<summary>\d+ skipped</summary>\s*<ul>(.*?)</ul>"),
+        "succeeded": lines(r"<summary>\d+ succeeded</summary>\s*<ul>(.*?)</ul>"),
     }
 
 

@@ -126,12 +126,12 @@ def test_a_closed_conversation_shows_closed_in_the_cached_all_view(login_as, fre
         pytest.skip("WapiKit's server accepts a status change and applies nothing (REAL-SERVER.md)")
     client = login_as("manager")
     first = body_of(client.get("/?status=all"))
-    closing = re.findall(r'<article class="card status-active[^"]*" id="c-([0-9a-f-]{36})"', first)[0]
+    closing = re.findall(r'<article class="card status-active[^"]*"\s+id="c-([0-9a-f-]{36})"', first)[0]
 
     client.post(f"/conversations/{closing}/close/", {"next": "/?status=all"}, **HTMX)
     after = body_of(client.get("/?status=all"))
 
-    assert re.findall(rf'<article class="card status-(\w+)[^"]*" id="c-{closing}"', after) == ["closed"]
+    assert re.findall(rf'<article class="card status-(\w+)[^"]*"\s+id="c-{closing}"', after) == ["closed"]
 
 
 # WapiKit's events

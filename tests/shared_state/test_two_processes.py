@@ -248,7 +248,7 @@ def test_a_close_on_one_process_is_pushed_to_a_stream_open_on_the_other(healthy)
     first, second = healthy
     acting = first.signed_in("manager@example.com")
     page = acting.get(f"{first.url}/", timeout=10).text
-    target = re.findall(r'<article class="card status-active[^"]*" id="c-([0-9a-f-]{36})"', page)[0]
+    target = re.findall(r'<article class="card status-active[^"]*"\s+id="c-([0-9a-f-]{36})"', page)[0]
     token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
     watching = second.signed_in("owner@example.com")
     frames: list[str] = []
