@@ -479,10 +479,12 @@ def test_one_scan_serves_every_view_and_the_tabs_within_the_cache_lifetime(
     cold_calls = list(upstream_calls)
     lists = [c for c in cold_calls if c.path == "/conversations"]
     members = [c for c in cold_calls if c.path == "/organization/members"]
+    campaigns = [c for c in cold_calls if c.path == "/campaigns"]
     # 144 active at 50 a page: the first page, then the other two.
     assert len(lists) == 3
     assert len(members) == 1
-    assert len(cold_calls) == 4
+    assert len(campaigns) == 1  # the campaign filter's names
+    assert len(cold_calls) == 5
     assert all(c.method == "GET" and c.status == 200 for c in cold_calls)
 
     upstream_calls.clear()
