@@ -498,7 +498,10 @@ class Command(BaseCommand):
 
 RENDER_SNIPPET = """
 import json
-from dashboard.inbox.management.commands.bench_render import measure_render
+try:  # dashboard/benchmarks/ now; dashboard/inbox/ in the code compared against
+    from dashboard.benchmarks.management.commands.bench_render import measure_render
+except ImportError:
+    from dashboard.inbox.management.commands.bench_render import measure_render
 print(json.dumps([[f"server time, {{n}} ({{k}})", m] for k in ("owner", "manager") for n, m, _ in measure_render({runs}, kind=k)]))
 """
 
