@@ -209,6 +209,8 @@ def test_hostile_text_stays_text_everywhere(watched, signed_in, dashboard, hosti
     member_names = [HOSTILE[i % len(HOSTILE)] for i in range(hostile["members"])]  # as plant() names them
     for name in member_names:
         assert squash(name) in picker_text
+    page.keyboard.press("Escape")  # the picker is a modal dialog: the card is behind it
+    expect(picker).to_have_count(0)
 
     # Role details of the assignee, expanded.
     roles = card.locator("details.role")
@@ -292,11 +294,13 @@ def test_rlo_is_contained_everywhere(watched, signed_in, dashboard, hostile):
 
     page.goto(f"{dashboard}/conversations/{cid}/")
     card = page.locator(f"#c-{cid}")
-    card.get_by_role("button", name="Reassign", exact=True).click()
-    expect(card.locator(".picker button").first).to_be_visible()
+    # Roles first: the picker is a modal dialog, and the card is behind it once it is open.
     for summary in card.locator("details.role summary").all():
         summary.click()
+    card.get_by_role("button", name="Reassign", exact=True).click()
+    expect(card.locator(".picker button").first).to_be_visible()
     leaks["conversation page, picker, roles"] = page.evaluate(RLO_LEAKS, RLO_VALUE)
+    page.keyboard.press("Escape")
 
     card.get_by_role("button", name="Close", exact=True).click()
     expect(page.locator(f"#c-{cid} .badge")).to_have_text("Closed")
