@@ -14,6 +14,15 @@ from dashboard.inbox.bulk import BULK_ACTIONS
 # --- Requests ----------------------------------------------------------------------------
 
 
+class UUIDField(serializers.UUIDField):
+    """A UUID written as text: DRF's would also take a number (and so `false`, as UUID 0)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class SeenField(serializers.RegexField):
     """The state a write was based on, as a conversation's `version` says it:
     "<status>:<assignee id>" ("" for nobody, "?" when not known)."""
@@ -27,8 +36,8 @@ class SeenField(serializers.RegexField):
 class ConversationQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=list(selectors.STATUS_FILTERS), default="active")
     view = serializers.ChoiceField(choices=list(selectors.VIEWS), default="all")
-    member = serializers.UUIDField(required=False, help_text="the member whose conversations `view=member` shows")
-    campaign = serializers.UUIDField(required=False)
+    member = UUIDField(required=False, help_text="the member whose conversations `view=member` shows")
+    campaign = UUIDField(required=False)
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=True, default="")
     sort = serializers.ChoiceField(choices=list(selectors.SORTS), default="recent")
     page = serializers.IntegerField(min_value=1, max_value=10000, default=1)
@@ -44,7 +53,7 @@ class ConversationQuerySerializer(serializers.Serializer):
         if attrs.get("member") and attrs["view"] == "all":
             attrs["view"] = "member"
         if attrs["view"] == "member" and not attrs.get("member"):
-            raise serializers.ValidationError({"member": "view=member needs the member's id."})
+            attrs["view"] = "all"  # as the inbox reads `?view=member` without a member
         return attrs
 
     def query(self) -> selectors.InboxQuery:
@@ -73,7 +82,7 @@ class StatusInputSerializer(serializers.Serializer):
 
 
 class AssignInputSerializer(serializers.Serializer):
-    member_id = serializers.UUIDField()
+    member_id = UUIDField()
     seen = SeenField()
     force = serializers.BooleanField(default=False)
 
@@ -85,8 +94,8 @@ class UnassignInputSerializer(serializers.Serializer):
 
 class BulkInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=[str(a) for a in BULK_ACTIONS])
-    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=settings.BULK_MAX_IDS)
-    member_id = serializers.UUIDField(required=False, help_text="for assign")
+    ids = serializers.ListField(child=UUIDField(), min_length=1, max_length=settings.BULK_MAX_IDS)
+    member_id = UUIDField(required=False, help_text="for assign")
     seen = serializers.DictField(
         child=SeenField(), required=False, default=dict, help_text="conversation id -> the version it is based on"
     )
@@ -100,13 +109,21 @@ class BulkInputSerializer(serializers.Serializer):
 class AuditQuerySerializer(serializers.Serializer):
     """The audit page's filters (its form does the filtering), and a page."""
 
-    user = serializers.CharField(required=False, max_length=254)
-    conversation = serializers.CharField(required=False, max_length=64)
+    user = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    conversation = serializers.CharField(required=False, allow_blank=True, max_length=64)
     action = serializers.ChoiceField(required=False, choices=["close", "reopen", "delete", "assign", "unassign"])
     outcome = serializers.ChoiceField(required=False, choices=AuditEntry.Outcome.values)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
     page = serializers.IntegerField(min_value=1, max_value=100000, default=1)
+
+    def to_internal_value(self, data):
+        # The page's form takes `?since=` as no date; the API says what it wants instead.
+        blank = {name: "Give a date as YYYY-MM-DD, or leave the parameter out."
+                 for name in ("since", "until") if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
 
 # --- Answers ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.utils.timesince import timesince
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
@@ -50,7 +51,7 @@ PROBLEMS = {
         400: "invalid request",
         401: "no token, or one unknown, expired or revoked",
         403: "the token lacks the scope, or the WapiKit member the permission",
-        404: "no such conversation",
+        404: "no such conversation (or, for assign, member)",
         429: "too many calls for this token, or WapiKit's budget is down to the dashboard's share",
         502: "WapiKit failed",
         503: "WapiKit is unavailable",
@@ -119,7 +120,15 @@ class ApiView(APIView):
         return token.name if isinstance(token, ApiToken) else ""
 
     def query(self, serializer_class):
-        serializer = serializer_class(data=self.request.query_params)
+        params = self.request.query_params
+        fields = serializer_class().fields
+        # DRF reads `?view=` as "not given"; the API says it is not a value.
+        empty = {name: "This parameter may not be empty: give a value or leave it out."
+                 for name, field in fields.items()
+                 if params.get(name) == "" and not getattr(field, "allow_blank", False)}
+        if empty:
+            raise exceptions.ValidationError(empty)
+        serializer = serializer_class(data=params)
         serializer.is_valid(raise_exception=True)
         return serializer
 
@@ -160,7 +169,8 @@ class ConversationDetail(ApiView):
 
     @extend_schema(
         operation_id="conversations_retrieve",
-        parameters=[s.MessagesQuerySerializer],
+        parameters=[OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH),
+                    s.MessagesQuerySerializer],
         responses={200: s.ThreadSerializer, **_problems(400, 401, 403, 404, 429, 502, 503, 504)},
         description="One conversation and a page of its messages (page 1 is the newest). The `ETag` header "
         "is its `version`, for `If-Match` on a write.",
@@ -256,7 +266,7 @@ class ConversationAction(ApiView):
         if action is Action.ASSIGN:
             member = next((m for m in self.members() if m.unique_id == str(member_id)), None)
             if member is None:
-                return problem(400, "That member is not in this WapiKit organisation.", kind="unknown_member")
+                return problem(404, "That member is not in this WapiKit organisation.", kind="unknown_member")
         result = services.conversation_act(**common, member=member, seen=seen, force=force, members=self.members())
         return _answer(result)
 
@@ -287,8 +297,11 @@ def _answer(result: services.ActionResult) -> Response:
 WRITE_PROBLEMS = _problems(400, 401, 403, 404, 429, 502, 503, 504) | {
     (409, CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description="it changed since `seen`/`If-Match`: nothing was sent"),
 }
+CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    "If-Match",
+    {"type": "string", "pattern": r'^(\*|(W/)?"[A-Za-z]{1,20}:([0-9a-fA-F-]{36}|\?)?")$'},
+    OpenApiParameter.HEADER, required=False,
     description="the conversation's version (its ETag): a conflicting change answers 409",
 )
 
@@ -297,7 +310,7 @@ class ConversationStatus(ConversationAction):
     @extend_schema(
         operation_id="conversations_status",
         request=s.StatusInputSerializer,
-        parameters=[IF_MATCH],
+        parameters=[CONVERSATION_ID, IF_MATCH],
         responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
         description="Close (`Closed`, scope close), reopen (`Active`, scope close) or delete (`Deleted`, scope delete).",
     )
@@ -312,7 +325,7 @@ class ConversationAssign(ConversationAction):
     @extend_schema(
         operation_id="conversations_assign",
         request=s.AssignInputSerializer,
-        parameters=[IF_MATCH],
+        parameters=[CONVERSATION_ID, IF_MATCH],
         responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
     )
     def post(self, request, conversation_id: str):
@@ -327,7 +340,7 @@ class ConversationUnassign(ConversationAction):
     @extend_schema(
         operation_id="conversations_unassign",
         request=s.UnassignInputSerializer,
-        parameters=[IF_MATCH],
+        parameters=[CONVERSATION_ID, IF_MATCH],
         responses={200: s.ActionResultSerializer, **WRITE_PROBLEMS},
     )
     def post(self, request, conversation_id: str):
@@ -339,7 +352,7 @@ class Bulk(ApiView):
     @extend_schema(
         operation_id="conversations_bulk",
         request=s.BulkInputSerializer,
-        responses={200: s.BulkReportSerializer, **_problems(400, 401, 403, 429, 502, 503, 504)},
+        responses={200: s.BulkReportSerializer, **_problems(400, 401, 403, 404, 429, 502, 503, 504)},
         description="One action on many conversations, each checked, audited and reported on its own, as the "
         "web's bulk action: refused (429) when WapiKit's budget cannot carry it.",
     )
@@ -366,7 +379,7 @@ class Bulk(ApiView):
         if action is Action.ASSIGN:
             member = next((m for m in self.members() if m.unique_id == str(data["member_id"])), None)
             if member is None:
-                return problem(400, "That member is not in this WapiKit organisation.", kind="unknown_member")
+                return problem(404, "That member is not in this WapiKit organisation.", kind="unknown_member")
         report = bulk.bulk_apply(
             user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=self.members(),
             client_address=client_address(request), via=AuditEntry.Via.API, token_name=self.token_name,
