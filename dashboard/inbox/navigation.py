@@ -1,6 +1,7 @@
 """The top bar's links: only the pages the signed-in user may open, decided by the same rules
-as those pages' views, from the shared member list. Never the reason a page fails: when
-WapiKit cannot say who the user is, the bar offers only what needs no WapiKit answer."""
+as those pages' views, from the powers the view read or the cached member list. Never the
+reason a page fails nor an upstream call: without either, the bar offers only what needs no
+WapiKit answer."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from dashboard.audit.views import may_read_audit
-from dashboard.inbox.views.answers import current_powers
-from dashboard.wapikit import errors
+from dashboard.inbox import reads
+from dashboard.inbox.selectors import powers_for
 from dashboard.wapikit.types import Member
 
 
@@ -23,15 +24,24 @@ class Nav:
     status: bool = False
 
 
+def cached_members() -> list[Member] | None:
+    """The shared member list if the cache holds it, else None: the top bar never asks WapiKit
+    itself (a page that answers without WapiKit, a 400 or the audit log for staff, stays so)."""
+    found = reads.load(reads._key("members"), list[Member])
+    return found[1] if found else None
+
+
 def nav_for(request: HttpRequest) -> Nav:
     user = request.user
     if not user.is_authenticated:
         return Nav()
-    try:
-        # The view's own powers when it read them; else the shared member list.
-        powers = current_powers(request)
-    except errors.WapiKitError:
-        return Nav(audit=user.is_staff, status=user.is_staff)
+    # The view's own powers when it read them (answers.current_powers keeps them on the request).
+    powers = getattr(request, "_powers", None)
+    if powers is None:
+        members = cached_members()
+        if members is None:
+            return Nav(audit=user.is_staff, status=user.is_staff)
+        powers = powers_for(user, members)
     readable = may_read_audit(user, powers)
     return Nav(member=powers.member, workload=powers.can_assign, audit=readable, status=readable)
 
