@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The health check and the sandbox are DRF views too, but not the dashboard's API.
+    "PREPROCESSING_HOOKS": ["dashboard.api.schema.only_api_routes"],
 }
 # Calls one API token (or one signed-in user's browser) may make, counted in the shared cache.
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "120/min")
