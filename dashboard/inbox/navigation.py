@@ -24,13 +24,6 @@ class Nav:
     status: bool = False
 
 
-def cached_members() -> list[Member] | None:
-    """The shared member list if the cache holds it, else None: the top bar never asks WapiKit
-    itself (a page that answers without WapiKit, a 400 or the audit log for staff, stays so)."""
-    found = reads.load(reads._key("members"), list[Member])
-    return found[1] if found else None
-
-
 def nav_for(request: HttpRequest) -> Nav:
     user = request.user
     if not user.is_authenticated:
@@ -38,7 +31,7 @@ def nav_for(request: HttpRequest) -> Nav:
     # The view's own powers when it read them (answers.current_powers keeps them on the request).
     powers = getattr(request, "_powers", None)
     if powers is None:
-        members = cached_members()
+        members = reads.cached_members()
         if members is None:
             return Nav(audit=user.is_staff, status=user.is_staff)
         powers = powers_for(user, members)

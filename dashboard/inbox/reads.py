@@ -161,6 +161,13 @@ def campaigns() -> list[Campaign]:
         _ages.reset(token)
 
 
+def cached_members() -> list[Member] | None:
+    """The shared member list if the cache holds it, else None, without asking WapiKit: for
+    what must not cost a request (the top bar of a page that needs no WapiKit answer)."""
+    found = load(_key("members"), list[Member])
+    return found[1] if found else None
+
+
 def forget_messages(conversation_id: str) -> None:
     """A new message makes every cached page of the thread stale: the first page is read again."""
     cache.delete_many(
