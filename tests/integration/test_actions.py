@@ -661,6 +661,8 @@ def test_assigning_from_the_unassigned_view_says_the_card_left_it(login_as, fres
     alert = alert_of(body_of(response))
     assert "alert-success" in alert  # what was done, and
     assert LEFT_VIEW in alert  # that the card no longer belongs here
+    # Marked as the live refresh marks a card that left, so that it is not redrawn back.
+    assert re.search(rf'<p class="alert-warning left-view" role="status">{re.escape(html(LEFT_VIEW))}</p>', alert)
 
 
 def test_closing_from_active_unassigned_says_the_card_left_the_view(login_as, fresh_wapikit):

@@ -4,11 +4,14 @@ campaign filter, whose URL parameter stays the id."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashboard.inbox import reads
 from dashboard.sandbox.seed import CAMPAIGNS
 from dashboard.wapikit import errors, get_client
+from tests.integration.conftest import body_of, html
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -85,3 +88,26 @@ def test_the_inbox_still_loads_when_wapikit_will_not_list_campaigns(login_as, wa
     assert response.status_code == 200
     assert response.context["campaigns"] == []
     assert reads.ages().stale == []
+
+
+def test_the_filter_form_offers_campaigns_by_name_and_keeps_the_chosen_one(login_as, wapikit):
+    client = login_as("manager")
+    campaign_id, name = client.get("/").context["campaigns"][0]
+
+    page = body_of(client.get(f"/?campaign={campaign_id}"))
+
+    form = page[page.index('<select name="campaign">'):]
+    form = form[: form.index("</select>")]
+    assert '<option value="">Any campaign</option>' in form
+    assert re.search(rf'<option value="{campaign_id}"\s+selected>{re.escape(html(name))}</option>', form)
+    assert 'placeholder="Campaign id"' not in page
+
+
+def test_without_wapikit_s_campaigns_the_filter_takes_the_id(login_as, wapikit, monkeypatch):
+    client = login_as("manager")
+    monkeypatch.setattr("dashboard.inbox.selectors.campaign_choices", lambda: [])
+
+    page = body_of(client.get("/"))
+
+    assert 'placeholder="Campaign id"' in page
+    assert '<select name="campaign">' not in page
