@@ -39,6 +39,12 @@ def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     assert re.match(r"1 \(GET /conversations\)$", table["upstream calls, one inbox view (warm cache)"])
     assert table["upstream calls, one action (close)"].startswith("2 ")
     assert table["upstream calls, the same inbox by a 2nd user (shared reads)"] == "0"
+    # A script's list call costs what the inbox's does; its Close a read and a write.
+    assert re.match(r"1 upstream \(GET /conversations\) · [\d.]+ ms median", table["API: one list call (GET /api/v1/conversations, 25)"])
+    assert re.match(
+        r"2 upstream \(GET /conversation/\{id\}, POST /conversation/\{id\}\) · [\d.]+ ms median",
+        table["API: one action (POST …/status Closed)"],
+    )
     assert table["upstream calls, scanned view + its tabs (warm)"] == "0"
     assert table["upstream calls, bulk close of 5"].startswith("11 ")  # 6 list reads + 5 POSTs
     # Page weight is what a browser pays: gzip bytes on the wire and the elements it builds,

@@ -169,6 +169,8 @@ class Command(BaseCommand):
             with benchkit.counting_calls() as calls:
                 owner.get("/")
         add("upstream calls, the same inbox by a 2nd user (shared reads)", f"{len(calls)}")
+        for name, value in self._api(runs=5):
+            add(name, value)
         page = _raw(manager.get("/?per_page=50"))
         first = re.search(rb'id="c-([0-9a-f-]{36})"', page).group(1).decode()
         seen = re.search(rb'name="seen" value="([^"]*)"', page).group(1).decode()
@@ -200,6 +202,43 @@ class Command(BaseCommand):
         raw = _raw(page)
         add("inbox page, 50 cards (manager)", f"{len(raw):,} B raw · {len(gzip.compress(raw)):,} B gzip")
         add("card fragment after an action", f"{len(_raw(fragment)):,} B raw")
+
+    def _api(self, *, runs: int) -> list[tuple[str, str]]:
+        """One API list call and one API action (a script's Close), as scripts send them: a
+        Bearer token, members cached as on any later call."""
+        from dashboard.api.tokens import token_create
+
+        user, _ = get_user_model().objects.get_or_create(email="manager@example.com")
+        _, secret = token_create(user=user, name="bench", scopes="read,close", lifetime="1d")
+        script = Client(headers={"authorization": f"Bearer {secret}"})
+        script.get("/api/v1/conversations?per_page=25")  # members cached
+        with benchkit.counting_calls() as calls:
+            listed = script.get("/api/v1/conversations?per_page=25")
+        list_ms = benchkit.median_ms(lambda: script.get("/api/v1/conversations?per_page=25"), runs)
+        ids = [c["id"] for c in listed.json()["conversations"] if c["status"] == "Active"]
+        rows = [(
+            "API: one list call (GET /api/v1/conversations, 25)",
+            f"{len(calls)} upstream ({_paths(calls)}) · {list_ms:.1f} ms median of {runs}",
+        )]
+        timings: list[float] = []
+        counted = None
+        for conversation_id in ids[: runs + 1]:
+            with benchkit.counting_calls() as calls:
+                seconds, _ = benchkit.seconds(
+                    lambda: script.post(
+                        f"/api/v1/conversations/{conversation_id}/status", {"status": "Closed"},
+                        content_type="application/json",
+                    )
+                )
+            # The last one, as every action after the first contact with a WapiKit costs.
+            counted = list(calls)
+            timings.append(seconds * 1000)
+        timings.sort()
+        rows.append((
+            "API: one action (POST …/status Closed)",
+            f"{len(counted or [])} upstream ({_paths(counted or [])}) · {timings[len(timings) // 2]:.1f} ms median of {len(timings)}",
+        ))
+        return rows
 
     def _ratio(self, sandbox: WapiKitClient, runs: int) -> str:
         manager = self._login("manager@example.com")
