@@ -1,5 +1,7 @@
 """One settings module, read from the environment. Defaults are safe for development;
-`.env.example` documents every variable."""
+`.env.example` documents every variable.
+
+Long on purpose: every setting, grouped and commented, in one place (HOUSE-STYLE, django-startproject)."""
 
 import os
 from pathlib import Path

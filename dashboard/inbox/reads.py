@@ -13,7 +13,9 @@ and page boundaries are WapiKit's to say), and read again when next asked for.
 
 When WapiKit's budget is used up (a 429, or the dashboard holding off until the reset), a read
 answers with the last copy it had, however old, and the request notes it (`ages`), so that
-every page says what it shows and since when."""
+every page says what it shows and since when.
+
+Over 300 lines on purpose: the cache, single flight, last copies and the write-through that keeps them true are one mechanism; apart, each half would need the other's cache layout."""
 
 from __future__ import annotations
 

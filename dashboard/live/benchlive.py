@@ -5,7 +5,9 @@ the live stream as static/js/app.js does, and bare stream clients), the upstream
 counts, and what /proc says of a process. Not used by the running dashboard.
 
 The simulated browsers speak HTTP/1.1 over asyncio's own sockets, so hundreds of them cost one
-thread here, as hundreds of streams should cost the dashboard none."""
+thread here, as hundreds of streams should cost the dashboard none.
+
+Tooling, not the product, and over 300 lines on purpose: the live deployment and simulated browsers bench-live drives, in one kit."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ A reader thread reads the stream and queues its frames; the loop takes them off 
 keeps time: it renews the lead every third of LIVE_LOCK_SECONDS and reports its state every few
 seconds even when nothing arrives, since WapiKit sends no heartbeats. A stream read cannot be
 interrupted from another thread, so a reader the loop has given up on (stopped, lead lost)
-drops what it reads and closes its connection at its next frame or read timeout."""
+drops what it reads and closes its connection at its next frame or read timeout.
+
+Over 300 lines on purpose: leadership, the connection, backoff and heartbeats are one run loop's states, each only clear against the others."""
 
 from __future__ import annotations
 

@@ -3,7 +3,9 @@ paging rules, the default list without Closed and Deleted, whole conversations f
 `{"data": true}` from assign and unassign, and `{"message"}` error bodies.
 
 These are the "spec" profile's routes; the "server" and "legacy" profiles answer from
-`server_api` (see `urls`). `control_view` and the helpers below serve every profile."""
+`server_api` (see `urls`). `control_view` and the helpers below serve every profile.
+
+Over 300 lines on purpose: the documented WapiKit's routes side by side, as its spec lists them."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ Every route runs WapiKit's middleware chain in its order: echo's router (404 and
 {"message"}), the rate limiter (server only; it counts before the key is checked), the key, the
 permission check, then the control module's latency and faults, then the handler. A handler fails
 with `HandlerError` (a bare JSON string; {"message"} in legacy) or `Panic` (what echo's Recover
-middleware makes of a Go panic: 500 {"message": "Internal Server Error"})."""
+middleware makes of a Go panic: 500 {"message": "Internal Server Error"}).
+
+Over 300 lines on purpose: WapiKit's server-code answers for every route, side by side as REAL-SERVER.md lists them."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 One `requests.Session` per client: a pooled adapter, the auth header set once, and every call
 sent through `_request`, which applies timeouts, retries safe calls, and turns every failure
-into one of the exceptions in `errors`."""
+into one of the exceptions in `errors`.
+
+Over 300 lines on purpose: one client class (hcloud-python's pattern) whose routes all go through one `_request`, routes and transport together."""
 
 from __future__ import annotations
 

@@ -3,7 +3,9 @@
 Nine checks, each a row that says OK, WARN or FAIL and why; any FAIL exits non-zero. Only
 reads go upstream: seven, plus a page per 50 members beyond the first. What the checks learn about this WapiKit's answers is
 noted in the capabilities cache, which lives in Django's cache: with Redis, every dashboard
-process benefits; with the default in-process cache, the note ends with the command."""
+process benefits; with the default in-process cache, the note ends with the command.
+
+Over 300 lines on purpose: one row per check, kept together so the doctor reads top to bottom."""
 
 from __future__ import annotations
 
