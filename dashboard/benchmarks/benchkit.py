@@ -23,6 +23,16 @@ from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 
 
+def table_lines(rows: list[tuple[str, str]]) -> list[str]:
+    """A benchmark's rows as the table every bench prints: measure, value."""
+    width = max(len(name) for name, _ in rows)
+    return [
+        f"{'measure':<{width}}  value",
+        f"{'-' * width}  {'-' * 40}",
+        *(f"{name:<{width}}  {value}" for name, value in rows),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -254,11 +254,12 @@ def load(key: str, type: Any) -> tuple[float, Any] | None:
 def _count(metric: str, *, hit: bool) -> None:
     metrics.cache_lookup(metric, hit=hit)
     counter = _HITS if hit else _MISSES
-    if not cache.add(counter, 1, timeout=None):
-        try:
+    # One round trip once the counter exists (every lookup but the first).
+    try:
+        cache.incr(counter)
+    except ValueError:
+        if not cache.add(counter, 1, timeout=None):
             cache.incr(counter)
-        except ValueError:
-            cache.set(counter, 1, timeout=None)
 
 
 def hit_ratio() -> float | None:

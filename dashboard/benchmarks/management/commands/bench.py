@@ -142,11 +142,8 @@ class Command(BaseCommand):
             get_client.cache_clear()
             shutil.rmtree(directory, ignore_errors=True)
 
-        width = max(len(name) for name, _ in rows)
-        self.stdout.write(f"{'measure':<{width}}  value")
-        self.stdout.write(f"{'-' * width}  {'-' * 40}")
-        for name, value in rows:
-            self.stdout.write(f"{name:<{width}}  {value}")
+        for line in benchkit.table_lines(rows):
+            self.stdout.write(line)
 
     # Pieces
 

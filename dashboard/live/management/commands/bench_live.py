@@ -123,11 +123,8 @@ class Command(BaseCommand):
                 shared.flushdb()
             shutil.rmtree(directory, ignore_errors=True)
 
-        width = max(len(name) for name, _ in rows)
-        self.stdout.write(f"{'measure':<{width}}  value")
-        self.stdout.write(f"{'-' * width}  {'-' * 40}")
-        for name, value in rows:
-            self.stdout.write(f"{name:<{width}}  {value}")
+        for line in benchkit.table_lines(rows):
+            self.stdout.write(line)
 
     # Set-up
 
