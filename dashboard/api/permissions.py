@@ -17,6 +17,13 @@ def has_scope(request, scope: str) -> bool:
     return True
 
 
+def may_read(request, powers) -> bool:
+    """Whether an answer may carry conversations: the caller's WapiKit member may see them
+    (Get:Conversation). Writes answer others with what happened only, so no write becomes a
+    way to read."""
+    return powers.can_view
+
+
 def require_scope(request, scope: str) -> None:
     if not has_scope(request, scope):
         raise exceptions.PermissionDenied(f"This token lacks the “{scope}” scope.", code="missing_scope")

@@ -278,5 +278,10 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     kind = serializers.CharField(required=False, help_text="what went wrong, for scripts: e.g. missing_scope, not_found")
     errors = serializers.DictField(required=False, help_text="per field, for invalid requests")
-    changes = serializers.ListField(child=serializers.CharField(), required=False, help_text="409: what changed")
-    conversation = ConversationSerializer(required=False, help_text="409: the conversation as it is now")
+    # Only for a caller who may read the conversation (Get:Conversation, and the token's `read` scope).
+    changes = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="409, to a caller who may read it: what changed"
+    )
+    conversation = ConversationSerializer(
+        required=False, help_text="409, to a caller who may read it: the conversation as it is now"
+    )

@@ -32,7 +32,7 @@ from dashboard.wapikit import validate_id
 from . import serializers as s
 from .authentication import BearerTokenAuthentication, SessionAuthentication
 from .models import ApiToken
-from .permissions import Authenticated, TokenScope, require_scope
+from .permissions import Authenticated, TokenScope, may_read, require_scope
 from .problems import CONTENT_TYPE, exception_handler, problem
 from .throttles import TokenRateThrottle, ensure_budget
 
@@ -270,12 +270,16 @@ class ConversationAction(ApiView):
             if member is None:
                 return problem(404, "That member is not in this WapiKit organisation.", kind="unknown_member")
         result = services.conversation_act(**common, member=member, seen=seen, force=force, members=self.members())
-        return _answer(result)
+        return _answer(result, readable=may_read(request, powers))
 
 
-def _answer(result: services.ActionResult) -> Response:
+def _answer(result: services.ActionResult, *, readable: bool) -> Response:
+    if not readable:
+        result = result.undisclosed()
     conversation = s.ConversationSerializer(result.conversation).data if result.conversation is not None else None
-    if result.outcome == "conflict":
+    if result.outcome == "conflict" and not readable:
+        response = problem(409, result.message, kind="conflict")
+    elif result.outcome == "conflict":
         who = ""
         if result.changed_by is not None:
             entry = result.changed_by
@@ -386,4 +390,6 @@ class Bulk(ApiView):
             user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=self.members(),
             client_address=client_address(request), via=AuditEntry.Via.API, token_name=self.token_name,
         )
+        if not may_read(request, powers):
+            report = report.undisclosed()
         return Response(s.BulkReportSerializer(report).data)

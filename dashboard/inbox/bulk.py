@@ -166,6 +166,11 @@ class BulkReport:
         """Accepted by WapiKit but not applied."""
         return self.of("ignored")
 
+    def undisclosed(self) -> BulkReport:
+        """The report for someone who may not read these conversations: ids and outcomes only."""
+        items = [BulkItem(item.conversation_id, item.result.undisclosed()) for item in self.items]
+        return BulkReport(action=self.action, member=self.member, items=items)
+
 
 def _current_states(
     ids: list[str], *, seen: dict[str, services.Seen], members: list[Member]

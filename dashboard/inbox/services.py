@@ -70,6 +70,22 @@ class ActionResult:
     def ok(self) -> bool:
         return self.outcome == AuditEntry.Outcome.SUCCEEDED
 
+    def undisclosed(self) -> ActionResult:
+        """What someone who may act on the conversation but not read it is told: what happened,
+        never what it holds (its contact, status, assignee or who changed it). Failures keep
+        their message: it comes from WapiKit's error or the user's role, not the conversation."""
+        message = _UNDISCLOSED.get(self.outcome, self.message)
+        return ActionResult(self.outcome, message, error=self.error)
+
+
+# The sentences of `ActionResult.undisclosed`, by outcome.
+_UNDISCLOSED = {
+    AuditEntry.Outcome.SUCCEEDED: "",
+    "conflict": "Not applied: it changed since you saw it.",
+    AuditEntry.Outcome.SKIPPED: "Nothing to do: it was already so.",
+    AuditEntry.Outcome.IGNORED: "WapiKit accepted the change without applying it.",
+}
+
 
 def _assignee_id(conversation: Conversation) -> str:
     return conversation.assigned_to.unique_id if conversation.assigned_to else ""

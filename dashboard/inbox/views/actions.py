@@ -21,6 +21,7 @@ from dashboard.inbox.permissions import Action, Powers
 from dashboard.wapikit import errors, validate_id
 
 from .answers import (
+    ALERT,
     CARD,
     HtmxHttpRequest,
     card_problem,
@@ -140,6 +141,10 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         members=current_members(request),
         client_address=client_address(request),
     )
+    if not powers.can_view:
+        return undisclosed_response(
+            request, result.undisclosed(), action=action, conversation_id=conversation_id, next_url=next_url
+        )
     if result.outcome == "conflict":
         return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
     if result.outcome == AuditEntry.Outcome.IGNORED:
@@ -168,6 +173,41 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         return redirect(next_url)
     error = result.error
     return problem(result.message, status_for_error(error) if error else 403)
+
+
+# For someone who may act on a conversation but not read it: no contact's name.
+_DONE_UNREAD = {
+    Action.CLOSE: "Closed the conversation.",
+    Action.REOPEN: "Reopened the conversation.",
+    Action.DELETE: "Deleted the conversation.",
+    Action.ASSIGN: "Assigned the conversation.",
+    Action.UNASSIGN: "Unassigned the conversation.",
+}
+
+
+def undisclosed_response(
+    request: HtmxHttpRequest, result: services.ActionResult, *, action: Action, conversation_id: str, next_url: str
+) -> HttpResponse:
+    """The answer to a user whose role allows the action but not Get:Conversation: what
+    happened, in the card's alert, and never the card (its contact, status or assignee)."""
+    if result.ok:
+        text, level, status = _DONE_UNREAD[action], "success", 200
+    elif result.outcome == "conflict":
+        text, level, status = result.message, "warning", 409
+    elif result.outcome in (AuditEntry.Outcome.SKIPPED, AuditEntry.Outcome.IGNORED):
+        text, level, status = result.message, "warning", 200
+    else:
+        error = result.error
+        return card_problem(
+            request, conversation_id=conversation_id, message=result.message,
+            status=status_for_error(error) if error else 403, next_url=next_url,
+        )
+    if request.htmx:
+        response = fragment(request, ALERT, {"alert": text, "alert_level": level}, status=status)
+        retarget(response, f"#c-{conversation_id} .alert")
+        return reswap(response, "innerHTML")
+    (messages.success if level == "success" else messages.warning)(request, text)
+    return redirect(next_url)
 
 
 LEFT_VIEW = "This conversation changed and left this view."

@@ -72,6 +72,12 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
     except errors.InvalidId:
         return bulk_problem(request, "The selection contains an id that is not a WapiKit conversation id.", 400, next_url)
     ids = on_screen
+    if request.POST.get("all") == "yes" and not powers.can_view:
+        # Which conversations match a search or a view is what they hold: for those who may read them.
+        return bulk_problem(
+            request, "Only those who may see conversations (Get:Conversation) may select every matching one.",
+            403, next_url,
+        )
     if request.POST.get("all") == "yes":
         query = inbox_query(request.POST)
         try:
@@ -108,6 +114,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members,
         client_address=client_address(request),
     )
+    if not powers.can_view:
+        report = report.undisclosed()
     context = {
         "report": report,
         "powers": powers,

@@ -1,0 +1,87 @@
+"""The second probe's API findings: no write answer carries what the caller may not read, and
+what a token may spend (calls, bulk actions, tokens, WapiKit's budget) is counted per person."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import problem_of
+from tests.integration.conftest import conversations_with, first_conversation
+from tests.sandbox_roles import member_permissions  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def contents_of(conversation: dict) -> list[str]:
+    """What a conversation holds that a reader sees: its contact's name and phone, its tags."""
+    contact = conversation["contact"]
+    return [contact["name"], contact["phone"], *(t.get("label") or t.get("name") for t in conversation.get("tags") or [])]
+
+
+def assert_nothing_of(conversations: list[dict], answer) -> None:
+    text = answer.content.decode()
+    for conversation in conversations:
+        for value in contents_of(conversation):
+            assert value not in text, f"{value!r} reached a caller who may not read it"
+    assert '"contact"' not in text and '"assigned_to"' not in text
+
+
+# --- Conflict and bulk answers carry nothing the caller may not read (findings 1 and 2) ---
+
+
+@pytest.fixture
+def updater(caller, member_permissions):
+    """A member whose role may close and reopen but not see conversations, with a full token."""
+    member_permissions("norole", ["Update:Conversation"])
+    return caller("norole")
+
+
+def test_a_member_who_may_not_read_gets_a_409_without_the_conversation(updater, wapikit):
+    conversation = first_conversation(wapikit, "Active")
+    cid = conversation["uniqueId"]
+    assert updater.get(f"/api/v1/conversations/{cid}").status_code == 403
+
+    answer = updater.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed", "seen": "Closed:"})
+
+    assert answer.status_code == 409
+    body = problem_of(answer)
+    assert body["detail"] == "Not applied: it changed since you saw it."
+    assert "conversation" not in body and "changes" not in body and "ETag" not in answer
+    assert_nothing_of([conversation], answer)
+
+
+def test_a_member_who_may_not_read_gets_a_bulk_report_of_ids_and_outcomes_only(updater, wapikit):
+    active = conversations_with(wapikit, "Active")[:20]
+    ids = [c["uniqueId"] for c in active]
+
+    answer = updater.post("/api/v1/conversations/bulk", {"action": "reopen", "ids": ids})
+
+    assert answer.status_code == 200, answer.content
+    report = answer.json()
+    assert [item["conversation_id"] for item in report["items"]] == ids
+    assert report["counts"] == {"succeeded": 0, "skipped": 20, "ignored": 0, "failed": 0}
+    assert {item["message"] for item in report["items"]} == {"Nothing to do: it was already so."}
+    assert all(item["conversation"] is None for item in report["items"])
+    assert_nothing_of(active, answer)
+
+
+def test_a_member_who_may_not_read_is_told_a_skipped_write_without_the_conversation(updater, wapikit):
+    conversation = first_conversation(wapikit, "Closed")
+    answer = updater.post(f"/api/v1/conversations/{conversation['uniqueId']}/status", {"status": "Closed"})
+    assert answer.status_code == 200
+    assert answer.json() == {"outcome": "skipped", "message": "Nothing to do: it was already so.", "conversation": None}
+    assert "ETag" not in answer
+
+
+def test_who_may_read_still_gets_the_conversation_with_a_409_and_in_a_bulk_report(caller, wapikit):
+    who = caller("owner", scopes=["read", "close"])
+    active = conversations_with(wapikit, "Active")[:3]
+    cid = active[0]["uniqueId"]
+
+    conflict = problem_of(who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed", "seen": "Closed:"}))
+    assert conflict["conversation"]["contact"]["name"] == active[0]["contact"]["name"]
+    assert conflict["changes"] == ["its status changed from Closed to Active"]
+
+    bulk = who.post("/api/v1/conversations/bulk", {"action": "reopen", "ids": [c["uniqueId"] for c in active]}).json()
+    assert [item["conversation"]["contact"]["name"] for item in bulk["items"]] == [c["contact"]["name"] for c in active]
+    assert bulk["items"][0]["message"] == "It is already active."
