@@ -19,9 +19,9 @@ def has_scope(request, scope: str) -> bool:
 
 def may_read(request, powers) -> bool:
     """Whether an answer may carry conversations: the caller's WapiKit member may see them
-    (Get:Conversation). Writes answer others with what happened only, so no write becomes a
-    way to read."""
-    return powers.can_view
+    (Get:Conversation) and their token has the `read` scope. Writes answer others with what
+    happened only, so no write becomes a way to read."""
+    return powers.can_view and has_scope(request, "read")
 
 
 def require_scope(request, scope: str) -> None:

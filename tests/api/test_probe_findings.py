@@ -73,6 +73,23 @@ def test_a_member_who_may_not_read_is_told_a_skipped_write_without_the_conversat
     assert "ETag" not in answer
 
 
+@pytest.mark.parametrize("scopes", [["close"], ["close", "delete", "assign", "unassign"]])
+def test_a_token_without_the_read_scope_reads_nothing_through_409s_and_bulk_reports(scopes, caller, wapikit):
+    who = caller("owner", scopes=scopes)
+    active = conversations_with(wapikit, "Active")[:20]
+    cid = active[0]["uniqueId"]
+
+    conflict = who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed", "seen": "Closed:"})
+    assert conflict.status_code == 409
+    assert problem_of(conflict)["detail"] == "Not applied: it changed since you saw it."
+    assert_nothing_of(active[:1], conflict)
+
+    bulk = who.post("/api/v1/conversations/bulk", {"action": "reopen", "ids": [c["uniqueId"] for c in active]})
+    assert bulk.status_code == 200
+    assert all(item["conversation"] is None for item in bulk.json()["items"])
+    assert_nothing_of(active, bulk)
+
+
 def test_who_may_read_still_gets_the_conversation_with_a_409_and_in_a_bulk_report(caller, wapikit):
     who = caller("owner", scopes=["read", "close"])
     active = conversations_with(wapikit, "Active")[:3]
