@@ -10,6 +10,7 @@ from rest_framework import serializers
 from dashboard.audit.models import AuditEntry
 from dashboard.inbox import selectors, services
 from dashboard.inbox.bulk import BULK_ACTIONS
+from dashboard.wapikit.client import MAX_PAGE
 
 # --- Requests ----------------------------------------------------------------------------
 
@@ -40,7 +41,7 @@ class ConversationQuerySerializer(serializers.Serializer):
     campaign = UUIDField(required=False)
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=True, default="")
     sort = serializers.ChoiceField(choices=list(selectors.SORTS), default="recent")
-    page = serializers.IntegerField(min_value=1, max_value=10000, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     per_page = serializers.IntegerField(min_value=1, max_value=50, default=25)
 
     def to_internal_value(self, data):
@@ -71,7 +72,7 @@ class ConversationQuerySerializer(serializers.Serializer):
 
 
 class MessagesQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, max_value=10000, default=1, help_text="1 is the newest messages")
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1, help_text="1 is the newest messages")
     per_page = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
 

@@ -95,6 +95,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return None
 
 
+INT64_MAX = 2**63 - 1
+
+
 def positive_int(request: Request, name: str, *, required: bool = True, default: int = 1) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -107,7 +110,16 @@ def positive_int(request: Request, name: str, *, required: bool = True, default:
         raise SandboxError(400, f"{name} must be an integer") from None
     if value < 1:
         raise SandboxError(400, f"{name} must be at least 1")
+    if value > INT64_MAX:
+        raise SandboxError(400, f"{name} must be at most {INT64_MAX}")  # the spec's format: int64
     return value
+
+
+def page_window(page: int, per_page: int) -> slice:
+    """The rows of one page; a page past the end, however far, is empty (the offset is held
+    to what the database can bind)."""
+    start = min((page - 1) * per_page, INT64_MAX)
+    return slice(start, start + per_page)
 
 
 def parse_uuid(raw: Any, name: str) -> uuid.UUID:
@@ -253,8 +265,8 @@ def list_conversations(request: Request) -> Response:
         query = query.filter(contact__lists__unique_id=parse_uuid(value, "list_id"))
     ordering = "-last_activity_at" if order_param(request) == "desc" else "last_activity_at"
     total = query.count()
-    start = (page - 1) * per_page
-    ids = list(query.order_by(ordering, "-id").values_list("id", flat=True)[start : start + per_page])
+    window = page_window(page, per_page)
+    ids = list(query.order_by(ordering, "-id").values_list("id", flat=True)[window])
     by_id = {c.id: c for c in conversations().filter(id__in=ids)}
     return Response(
         {
@@ -313,8 +325,8 @@ def list_messages(request: Request, conversation_id: str) -> Response:
         raise SandboxError(400, f"per_page cannot be more than {MAX_CONVERSATIONS_PER_PAGE}")
     ordering = ("created_at", "id") if order_param(request) == "asc" else ("-created_at", "-id")
     query = Message.objects.filter(conversation=conversation)
-    start = (page - 1) * per_page
-    page_messages = query.order_by(*ordering)[start : start + per_page]
+    window = page_window(page, per_page)
+    page_messages = query.order_by(*ordering)[window]
     return Response(
         {
             "messages": [message_json(m, conversation.unique_id) for m in page_messages],
@@ -328,10 +340,10 @@ def list_members(request: Request) -> Response:
     page = positive_int(request, "page")
     per_page = min(positive_int(request, "per_page"), 100)
     query = Member.objects.prefetch_related("roles")
-    start = (page - 1) * per_page
+    window = page_window(page, per_page)
     return Response(
         {
-            "members": [member_json(m) for m in query[start : start + per_page]],
+            "members": [member_json(m) for m in query[window]],
             "paginationMeta": pagination_meta(page, per_page, query.count()),
         }
     )
@@ -369,10 +381,10 @@ def list_campaigns(request: Request) -> Response:
     query = campaigns_by_name()
     if order_param(request) == "desc":
         query = query.reverse()
-    start = (page - 1) * per_page
+    window = page_window(page, per_page)
     return Response(
         {
-            "campaigns": [campaign_json(c) for c in query[start : start + per_page]],
+            "campaigns": [campaign_json(c) for c in query[window]],
             "paginationMeta": pagination_meta(page, per_page, query.count()),
         }
     )

@@ -144,7 +144,10 @@ def int_param(request: HttpRequest, name: str) -> int:
         raise HandlerError(400, f"query parameter '{name}' is required")
     if not re.fullmatch(r"[+-]?[0-9]+", raw):
         raise HandlerError(400, f"strconv.ParseInt: parsing {_go_quote(raw)}: invalid syntax")
-    return int(raw)
+    value = int(raw)
+    if not -(2**63) <= value < 2**63:
+        raise HandlerError(400, f"strconv.ParseInt: parsing {_go_quote(raw)}: value out of range")
+    return value
 
 
 def _single_param(request: HttpRequest, name: str) -> str | None:
@@ -159,8 +162,9 @@ def _go_quote(text: str) -> str:
 
 
 def sql_window(page: int, per_page: int) -> slice:
-    """LIMIT per_page OFFSET (page - 1) * per_page, with PostgreSQL's refusals of negatives."""
-    offset = (page - 1) * per_page
+    """LIMIT per_page OFFSET (page - 1) * per_page, with PostgreSQL's refusals of negatives.
+    The offset is Go's int64 arithmetic: a product past its range wraps around."""
+    offset = ((page - 1) * per_page + 2**63) % 2**64 - 2**63
     if offset < 0:
         raise HandlerError(500, "pq: OFFSET must not be negative")
     if per_page < 0:

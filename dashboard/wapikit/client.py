@@ -48,6 +48,10 @@ class CircuitBreakerLike(Protocol):
     def record_failure(self) -> None: ...
 
 MAX_PER_PAGE = 50
+# The highest page the dashboard ever asks for: 500,000 conversations at 50 a page. WapiKit reads
+# pages as int64 and computes the offset without a check, so a larger number from a user's URL
+# could answer 500 and open the circuit for everyone; the faces refuse one with a message first.
+MAX_PAGE = 10_000
 # What the dashboard may filter by: the spec's statuses and the server's "Resolved".
 LISTABLE_STATUSES = (*STATUSES, "Resolved")
 _RETRY_STATUSES = frozenset({502, 503, 504})
@@ -143,8 +147,8 @@ class WapiKitClient:
         contact_id: str | None = None,
         list_id: str | None = None,
     ) -> ConversationPage:
-        if page < 1:
-            raise ValueError("page starts at 1")
+        if not 1 <= page <= MAX_PAGE:
+            raise ValueError(f"page must be between 1 and {MAX_PAGE}")
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
         if status is not None and status not in LISTABLE_STATUSES:
@@ -193,14 +197,16 @@ class WapiKitClient:
         them as GET: its 405 means nothing happened, so the same request goes again as a GET,
         and this WapiKit is remembered to want GET."""
         try:
+            # WapiKit's server answers 500 to assigning a member the conversation had before
+            # (a duplicate key): the user's choice of member, not WapiKit's health.
             if self.capabilities.get(capabilities.ASSIGN_BY_GET):
-                return self._request("GET", path, DataFlag, json=body, retry=False)
+                return self._request("GET", path, DataFlag, json=body, retry=False, server_errors_count=False)
             try:
-                return self._request("POST", path, DataFlag, json=body)
+                return self._request("POST", path, DataFlag, json=body, server_errors_count=False)
             except errors.BadResponse as exc:
                 if exc.status != 405:
                     raise
-            answer = self._request("GET", path, DataFlag, json=body, retry=False)
+            answer = self._request("GET", path, DataFlag, json=body, retry=False, server_errors_count=False)
             self.capabilities.learn(capabilities.ASSIGN_BY_GET, True)
             return answer
         except errors.NotFound as exc:
@@ -213,7 +219,7 @@ class WapiKitClient:
     def list_messages(
         self, conversation_id: str, *, page: int = 1, per_page: int = 50, order: str = "asc"
     ) -> MessagePage:
-        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE or order not in ("asc", "desc"):
+        if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE or order not in ("asc", "desc"):
             raise ValueError("invalid paging")
         path = f"/conversation/{validate_id(conversation_id)}/messages"
         return self._request(
@@ -272,13 +278,23 @@ class WapiKitClient:
                 budget.give_back(self, bucket)
             raise
 
-    def _through_breaker(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
+    def _through_breaker(
+        self, method: str, path: str, shape: type[T], *, server_errors_count: bool = True, **kwargs: Any
+    ) -> T:
+        """`server_errors_count=False` for a route whose 5xx answers what the user asked for
+        rather than saying that WapiKit is down: such an answer never opens the circuit."""
         if self.breaker is None:
             return self._send(method, path, shape, **kwargs)
         self.breaker.before_request()
         try:
             answer = self._send(method, path, shape, **kwargs)
-        except (errors.Unreachable, errors.TimedOut, errors.ServerError):
+        except errors.ServerError:
+            if server_errors_count:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            raise
+        except (errors.Unreachable, errors.TimedOut):
             self.breaker.record_failure()
             raise
         except errors.WapiKitError:

@@ -303,3 +303,68 @@ def test_the_first_view_after_the_cooldown_succeeds_even_when_it_makes_parallel_
 
     assert response.status_code == 200, body_of(response)[:2000]
     assert not get_client().breaker.is_open
+
+
+# One user cannot open the circuit for everyone (issue 17)
+
+
+HUGE_PAGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/?status=closed&page={HUGE_PAGE}", f"/?page={2**62}", "/conversations/{cid}/?page=" + HUGE_PAGE],
+    ids=["inbox, page past int64", "inbox, page whose offset overflows", "conversation page"],
+)
+def test_a_user_asking_for_absurd_pages_never_makes_wapikit_unreachable_for_the_owner(
+    path, wapikit, make_user, upstream_calls, settings
+):
+    """Regression (issue 17): five such requests from an agent reached WapiKit, which answered
+    500; the circuit opened and the Owner's inbox said "WapiKit is unreachable"."""
+    from django.test import Client
+
+    agent, owner = Client(), Client()
+    agent.force_login(make_user("agent"))
+    owner.force_login(make_user("owner"))
+    first = owner.get("/")
+    assert first.status_code == 200
+    cid = card_ids(body_of(first))[0]
+    calls_before = len(upstream_calls)
+
+    for _ in range(settings.WAPIKIT_BREAKER_THRESHOLD):
+        response = agent.get(path.format(cid=cid))
+        assert response.status_code == 400
+        assert "There is no page" in body_of(response)
+        assert "Traceback" not in body_of(response)
+
+    # Refused before anything was sent: WapiKit never saw the number.
+    assert [c.path for c in upstream_calls[calls_before:] if c.path.startswith("/conversation")] == []
+    assert not get_client().breaker.is_open
+    response = owner.get("/")
+    assert response.status_code == 200
+    assert "unreachable" not in body_of(response)
+    assert card_ids(body_of(response))
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/v1/conversations?status=closed&page={HUGE_PAGE}", "/api/v1/conversations/{cid}?page=" + HUGE_PAGE],
+    ids=["list", "conversation"],
+)
+def test_the_api_refuses_absurd_pages_before_wapikit_sees_them(path, wapikit, make_user, upstream_calls, settings):
+    from django.test import Client
+
+    from dashboard.api.models import ApiToken, Scope
+
+    owner = Client()
+    owner.force_login(make_user("owner"))
+    cid = card_ids(body_of(owner.get("/")))[0]
+    _, secret = ApiToken.issue(user=make_user("agent"), name="probe", scopes=list(Scope.values), expires_at=None)
+    calls_before = len(upstream_calls)
+
+    for _ in range(settings.WAPIKIT_BREAKER_THRESHOLD):
+        response = Client().get(path.format(cid=cid), HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 400
+        assert response["Content-Type"] == "application/problem+json"
+
+    assert [c.path for c in upstream_calls[calls_before:] if c.path.startswith("/conversation")] == []
+    assert not get_client().breaker.is_open

@@ -52,6 +52,17 @@ def test_page_numbers_start_at_one_and_page_zero_is_rejected(sandbox):
     assert response.json()["message"]
 
 
+def test_a_page_past_the_end_however_far_is_empty_and_one_past_int64_is_rejected(sandbox):
+    """WapiKit reads pages as int64 (the spec's format): the sandbox answered a page past what
+    SQLite can bind with an unhandled 500."""
+    far = list_page(sandbox, page=10**15)
+    past_int64 = list_page(sandbox, page=99999999999999999999999)
+
+    assert far.status_code == 200
+    assert not far.json()["conversations"]
+    assert past_int64.status_code == 400
+
+
 def test_more_than_fifty_per_page_is_rejected_with_a_message(sandbox):
     assert list_page(sandbox, per_page=50).status_code == 200
 

@@ -183,6 +183,15 @@ def test_handler_errors_are_a_bare_json_string(server_sandbox):
     assert (bad_page.status_code, bad_page.json()) == (400, "Invalid page or perPage value")
 
 
+def test_a_page_past_int64_is_refused_and_one_whose_offset_wraps_around_fails_in_the_database(server_sandbox):
+    past_int64 = conversations(server_sandbox, page=99999999999999999999999)
+    wrapped = conversations(server_sandbox, page=2 * 10**17, per_page=50)  # (page - 1) × 50 wraps below zero
+
+    assert past_int64.status_code == 400
+    assert past_int64.json() == 'strconv.ParseInt: parsing "99999999999999999999999": value out of range'
+    assert (wrapped.status_code, wrapped.json()) == (500, "pq: OFFSET must not be negative")
+
+
 def test_an_unknown_status_fails_in_the_database_with_500(server_sandbox):
     response = conversations(server_sandbox, status="Archived")
 

@@ -16,6 +16,7 @@ from django_htmx.middleware import HtmxDetails
 from dashboard.inbox import selectors
 from dashboard.inbox.permissions import Powers
 from dashboard.wapikit import errors
+from dashboard.wapikit.client import MAX_PAGE
 
 CARD = "inbox/inbox.html#card"
 ALERT = "inbox/inbox.html#alert"
@@ -81,6 +82,22 @@ def positive_int(value: str | None, default: int) -> int:
     except ValueError:
         return default
     return number if number >= 1 else default
+
+
+def page_beyond_reach(value: str | None) -> bool:
+    """Whether the page asked for is past the last page the dashboard ever asks WapiKit for."""
+    return positive_int(value, 1) > MAX_PAGE
+
+
+def no_such_page(request: HttpRequest, value: str, *, back: str) -> HttpResponse:
+    """The answer to a page number past MAX_PAGE: nothing is sent to WapiKit, which fails on
+    such numbers with a 500 that would count against its health for everyone."""
+    context = {
+        "headline": "No such page.",
+        "alert": f"There is no page {value[:30]}: pages go up to {MAX_PAGE:,}.",
+        "next": back,
+    }
+    return render(request, "inbox/problem.html", context, status=400)
 
 
 def status_for_error(exc: errors.WapiKitError) -> int:

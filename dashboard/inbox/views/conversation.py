@@ -11,12 +11,22 @@ from dashboard.audit.views import may_read_audit
 from dashboard.inbox import selectors, services
 from dashboard.wapikit import errors, validate_id
 
-from .answers import HtmxHttpRequest, current_members, current_powers, positive_int, status_for_error
+from .answers import (
+    HtmxHttpRequest,
+    current_members,
+    current_powers,
+    no_such_page,
+    page_beyond_reach,
+    positive_int,
+    status_for_error,
+)
 
 
 @require_GET
 def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpResponse:
     context: dict = {"next": request.get_full_path()}
+    if page_beyond_reach(request.GET.get("page")):
+        return no_such_page(request, request.GET["page"], back=request.path)
     try:
         conversation_id = validate_id(conversation_id)
         powers = current_powers(request)

@@ -15,8 +15,17 @@ from django.views.decorators.http import require_GET
 from dashboard.inbox import selectors, services
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.wapikit import budget, errors, validate_id
+from dashboard.wapikit.client import MAX_PAGE
 
-from .answers import HtmxHttpRequest, current_members, current_powers, positive_int, status_for_error
+from .answers import (
+    HtmxHttpRequest,
+    current_members,
+    current_powers,
+    no_such_page,
+    page_beyond_reach,
+    positive_int,
+    status_for_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +62,8 @@ def inbox_query(get) -> selectors.InboxQuery:
         campaign=uuid_or_blank("campaign"),
         q=get.get("q", "").strip()[:100],
         sort=pick("sort", selectors.SORTS, "recent"),
-        page=positive_int(get.get("page"), 1),
+        # Views refuse a page past MAX_PAGE with a message; links carried in forms are held to it.
+        page=min(positive_int(get.get("page"), 1), MAX_PAGE),
         per_page=per_page if per_page in selectors.PER_PAGE_CHOICES else 25,
     )
 
@@ -85,6 +95,8 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
             },
             status=400,
         )
+    if page_beyond_reach(request.GET.get("page")):
+        return no_such_page(request, request.GET["page"], back="/")
     query = inbox_query(request.GET)
     context = {
         "query": query,
