@@ -39,7 +39,7 @@ def test_closing_is_done_by_the_service_and_audited_as_api_with_the_token_s_name
 
 
 def test_assign_and_unassign(caller, fresh_wapikit, warm, upstream_calls):
-    who = caller("manager", scopes=["assign", "unassign"], name="router bot")
+    who = caller("manager", scopes=["read", "assign", "unassign"], name="router bot")
     agent = member_ids(fresh_wapikit)["agent@example.com"]
     cid = never_assigned_to(fresh_wapikit, agent)["uniqueId"]
     warm(upstream_calls)
