@@ -1,7 +1,7 @@
 """Personal API tokens: each names one dashboard user, carries scopes, expires, and can be
 revoked, unlike a WapiKit key (a two-year JWT that only an Owner's works with). A token never
-does more than its scopes allow, nor more than its owner's WapiKit member may do at the time
-of the call.
+does more than its scopes allow, nor more than its owner's WapiKit member may do: a write
+checks the member's role as WapiKit says it at the time of the call (`views.ApiView.writer`).
 
 Only a hash of the secret is kept: the secret is random (256 bits), so one SHA-256 is enough
 and a lookup by hash needs no per-token salt."""

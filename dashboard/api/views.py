@@ -98,6 +98,19 @@ class ApiView(APIView):
             self._powers = selectors.powers_for(self.request.user, self.members())
         return self._powers
 
+    def writer(self, action: Action) -> Powers:
+        """Powers for a write, as WapiKit's member list says now (one members read a write, kept
+        in the cache for everyone), so a role taken away within the cache's lifetime writes no
+        more. A refusal by the cached list stands without asking: at worst a permission granted
+        seconds ago waits for the cache."""
+        cached = selectors.cached_members_list()
+        if cached is not None and not selectors.powers_for(self.request.user, cached).allows(action):
+            self._members = cached
+        else:
+            self._members = selectors.members_list(fresh=True)
+        self._powers = selectors.powers_for(self.request.user, self._members)
+        return self._powers
+
     def viewer(self) -> Powers:
         """Powers of a member who may see conversations, or a 403."""
         powers = self.powers()
@@ -243,8 +256,13 @@ def _if_match(request) -> services.Seen | None:
 
 
 def _action_needs(action: Action) -> dict[str, int]:
-    """The most requests one action may send per WapiKit route, as the bulk pre-flight counts them."""
-    return bulk.requests_needed(action=action, count=1)
+    """The most requests one action may send per WapiKit route, as the bulk pre-flight counts
+    them, and the member list read that checks the caller's role (`ApiView.writer`)."""
+    return {**bulk.requests_needed(action=action, count=1), **_members_read()}
+
+
+def _members_read() -> dict[str, int]:
+    return {"/organization/members": selectors.members_read_cost()}
 
 
 class ConversationAction(ApiView):
@@ -255,7 +273,7 @@ class ConversationAction(ApiView):
         conversation_id = validate_id(conversation_id)
         seen = _if_match(request) or services.Seen.parse(seen_text)
         ensure_budget(_action_needs(action))
-        powers = self.powers()
+        powers = self.writer(action)
         common = {
             "user": request.user, "powers": powers, "conversation_id": conversation_id, "action": action,
             "via": AuditEntry.Via.API, "client_address": client_address(request), "token_name": self.token_name,
@@ -377,8 +395,8 @@ class Bulk(ApiView):
             returns_at = short[0].returns_at
             wait = max(1, math.ceil(returns_at - time.time())) if returns_at else 60
             return problem(429, " ".join(n.refusal for n in short), kind="budget_exhausted", headers={"Retry-After": str(wait)})
-        ensure_budget(bulk.requests_needed(action=action, count=len(ids)))
-        powers = self.powers()
+        ensure_budget({**bulk.requests_needed(action=action, count=len(ids)), **_members_read()})
+        powers = self.writer(action)
         if not powers.allows(action):
             return problem(403, f"Your WapiKit role does not allow you to {action} conversations.", kind="not_permitted")
         member = None

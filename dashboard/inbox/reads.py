@@ -135,8 +135,14 @@ def messages(conversation_id: str, *, page: int, per_page: int, order: str) -> M
     )
 
 
-def members() -> list[Member]:
+def members(*, fresh: bool = False) -> list[Member]:
+    """The member list; `fresh`: read from WapiKit now, and kept for everyone as any read is."""
     client = get_client()
+    if fresh:
+        value = client.list_members()
+        store(_key("members"), value, lifetime=settings.WAPIKIT_MEMBERS_CACHE_SECONDS)
+        ages().note(time.time())
+        return value
     return shared(
         _key("members"),
         lifetime=settings.WAPIKIT_MEMBERS_CACHE_SECONDS,

@@ -37,10 +37,26 @@ SCANNED_STATUSES = scan.SCANNED_STATUSES
 PER_PAGE_CHOICES = (25, 50)
 
 
-def members_list() -> list[Member]:
+def members_list(*, fresh: bool = False) -> list[Member]:
     """Organisation members, shared through the cache (`reads`): a short lifetime keeps roles
-    current without fetching them on every page."""
-    return reads.members()
+    current without fetching them on every page. `fresh` reads them from WapiKit now."""
+    return reads.members(fresh=fresh)
+
+
+def cached_members_list() -> list[Member] | None:
+    """The member list if the cache holds it, without asking WapiKit."""
+    return reads.cached_members()
+
+
+def members_read_cost() -> int:
+    """The most requests one read of the member list sends: WapiKit pages it by member × role
+    rows, 50 a page, and the reading stops at a short page (so a full last page costs one more).
+    One when the list was never read."""
+    found = reads.cached_members()
+    if found is None:
+        return 1
+    rows = sum(max(1, len(member.roles)) for member in found)
+    return rows // MAX_PER_PAGE + 1
 
 
 def campaign_choices() -> list[tuple[str, str]]:

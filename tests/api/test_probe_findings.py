@@ -3,8 +3,12 @@ what a token may spend (calls, bulk actions, tokens, WapiKit's budget) is counte
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from dashboard.inbox import selectors
+from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of
 from tests.integration.conftest import conversations_with, first_conversation
 from tests.sandbox_roles import member_permissions  # noqa: F401 (a fixture)
@@ -102,3 +106,49 @@ def test_who_may_read_still_gets_the_conversation_with_a_409_and_in_a_bulk_repor
     bulk = who.post("/api/v1/conversations/bulk", {"action": "reopen", "ids": [c["uniqueId"] for c in active]}).json()
     assert [item["conversation"]["contact"]["name"] for item in bulk["items"]] == [c["contact"]["name"] for c in active]
     assert bulk["items"][0]["message"] == "It is already active."
+
+
+# --- A write checks the member's role as WapiKit says it now (finding 3) ---
+
+
+def test_a_role_taken_away_stops_the_token_s_writes_at_once(caller, wapikit, member_permissions, upstream_calls):
+    who = caller("manager", scopes=["close"])
+    selectors.members_list()  # the dashboard's cached list still says the manager may close
+    member_permissions("manager", ["Get:Conversation"])
+    cid = first_conversation(wapikit, "Closed")["uniqueId"]
+    upstream_calls.clear()
+
+    single = who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed"})
+    many = who.post("/api/v1/conversations/bulk", {"action": "close", "ids": [cid]})
+
+    assert single.status_code == many.status_code == 403
+    assert problem_of(single)["kind"] == problem_of(many)["kind"] == "not_permitted"
+    # One member list read; nothing else reached WapiKit.
+    assert [c.route for c in upstream_calls] == ["/organization/members"]
+
+
+@pytest.mark.parametrize("cache", ["warm", "cold"])
+def test_a_permitted_write_costs_one_member_list_read(cache, caller, wapikit, upstream_calls):
+    who = caller("manager", scopes=["close"])
+    if cache == "warm":
+        selectors.members_list()
+    cid = first_conversation(wapikit, "Closed")["uniqueId"]
+    upstream_calls.clear()
+    answer = who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed"})
+    assert answer.status_code == 200 and answer.json()["outcome"] == "skipped"
+    assert [c.route for c in upstream_calls] == ["/organization/members", "/conversation/:id"]
+
+
+def test_the_member_list_read_is_counted_against_the_api_s_share_of_the_budget(caller, wapikit, upstream_calls):
+    """60 a minute on members; 40% (24) are kept for the web dashboard."""
+    who = caller("manager", scopes=["close"])
+    selectors.members_list()
+    cid = first_conversation(wapikit, "Closed")["uniqueId"]
+    budget.record(get_client(), "/organization/members", limit=60, remaining=24, reset=int(time.time()) + 60)
+    upstream_calls.clear()
+
+    answer = who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed"})
+
+    assert answer.status_code == 429
+    assert "reading members" in problem_of(answer)["detail"]
+    assert upstream_calls == []
