@@ -27,7 +27,9 @@ def test_the_schema_is_valid_openapi_and_names_every_route():
     assert answer.status_code == 200
     document = answer.json()
     validate(document)
-    assert len(document["paths"]) == len({p.pattern for p in routes.urlpatterns})
+    # Every route, and the schema's own.
+    assert len(document["paths"]) == len({p.pattern for p in routes.urlpatterns}) + 1
+    assert "/api/v1/schema/" in document["paths"]
     assert document["components"]["securitySchemes"]["token"] == {
         "type": "http", "scheme": "bearer", "description": "A token from the dashboard's Tokens page."
     }
