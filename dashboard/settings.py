@@ -231,8 +231,12 @@ SPECTACULAR_SETTINGS = {
     # The health check and the sandbox are DRF views too, but not the dashboard's API.
     "PREPROCESSING_HOOKS": ["dashboard.api.schema.only_api_routes"],
 }
-# Calls one API token (or one signed-in user's browser) may make, counted in the shared cache.
+# Calls one API token (or one signed-in user's browser) may make, counted in the shared cache;
+# and all of one user's tokens and browser together, so more tokens do not mean more calls.
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "120/min")
+API_USER_RATE = os.environ.get("API_USER_RATE", "240/min")
+# Live (unexpired, unrevoked) tokens one user may hold.
+API_TOKENS_PER_USER = int(os.environ.get("API_TOKENS_PER_USER", "10"))
 # The share of each WapiKit route's budget the API leaves to the web dashboard: below it, API
 # calls that need the route are refused (429) and the people using the dashboard keep working.
 WAPIKIT_API_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_API_BUDGET_RESERVE", "0.4"))
@@ -271,7 +275,7 @@ WAPIKIT_CONCURRENCY = int(os.environ.get("WAPIKIT_CONCURRENCY", "8"))
 # Without a total from WapiKit, the scan reads this many pages at a time until a short one.
 WAPIKIT_SCAN_BATCH = int(os.environ.get("WAPIKIT_SCAN_BATCH", "3"))
 # A bulk action's ticked ids at most ("Select all matching" is bounded by the scan instead), and
-# bulk requests a user may send a minute.
+# bulk requests a user may send a minute, from the web and the API together.
 BULK_MAX_IDS = int(os.environ.get("BULK_MAX_IDS", "200"))
 BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
 # How often a visible inbox checks for changes; while live updates flow (pushed changes), only

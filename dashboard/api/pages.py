@@ -4,6 +4,7 @@ use, and revokes them."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ def _page(request: HttpRequest, *, status: int = 200, **context) -> HttpResponse
             "tokens": request.user.api_tokens.all(),
             "scopes": Scope.choices,
             "lifetimes": LIFETIME_CHOICES,
+            "cap": settings.API_TOKENS_PER_USER,
             **context,
         },
         status=status,

@@ -1,5 +1,5 @@
-"""Per-token call rates (DRF's throttle, counted in Django's default cache: Redis in production,
-so every process counts together), and the API's share of the team's WapiKit budget."""
+"""Call rates per token and per user (DRF's throttle, counted in Django's default cache: Redis in
+production, so every process counts together), and the API's share of the team's WapiKit budget."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         else:
             return None
         return f"api:throttle:{ident}"
+
+
+class UserRateThrottle(throttling.SimpleRateThrottle):
+    """All of one user's tokens and browser session together: a second token is not a second rate."""
+
+    scope = "api_user"
+
+    def get_rate(self) -> str:
+        return settings.API_USER_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user is None or not request.user.is_authenticated:
+            return None
+        return f"api:throttle:user:{request.user.pk}"
 
 
 class BudgetReserved(exceptions.Throttled):

@@ -1,10 +1,14 @@
-"""Creating and revoking tokens: the Tokens page and `manage.py create_token` both call these."""
+"""Creating and revoking tokens: the Tokens page and `manage.py create_token` both call these.
+A user holds at most API_TOKENS_PER_USER live tokens: the API's call rate is per token too."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from .models import ApiToken, Scope
@@ -49,10 +53,21 @@ def token_create(*, user, name: str, scopes: list[str] | str, lifetime: str) -> 
         raise TokenError("Name the token after the script or bot that will use it.")
     if len(name) > 100:
         raise TokenError("A token's name has at most 100 characters.")
-    if user.api_tokens.usable().filter(name=name).exists():
-        raise TokenError(f"You already have a token named “{name}”: revoke it or choose another name.")
     expires_at: datetime = timezone.now() + parse_lifetime(lifetime)
-    return ApiToken.issue(user=user, name=name, scopes=parse_scopes(scopes), expires_at=expires_at)
+    scopes = parse_scopes(scopes)
+    with transaction.atomic():
+        # Two creations at once wait for each other here (on PostgreSQL), so neither passes the cap.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        live = user.api_tokens.usable()
+        if live.filter(name=name).exists():
+            raise TokenError(f"You already have a token named “{name}”: revoke it or choose another name.")
+        cap = settings.API_TOKENS_PER_USER
+        if live.count() >= cap:
+            raise TokenError(
+                f"You already have {cap} live tokens, the most one person may hold: "
+                "revoke one you no longer use, then create this one."
+            )
+        return ApiToken.issue(user=user, name=name, scopes=scopes, expires_at=expires_at)
 
 
 def token_revoke(*, user, token_id: int) -> ApiToken | None:

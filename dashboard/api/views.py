@@ -34,7 +34,7 @@ from .authentication import BearerTokenAuthentication, SessionAuthentication
 from .models import ApiToken
 from .permissions import Authenticated, TokenScope, may_read, require_scope
 from .problems import CONTENT_TYPE, exception_handler, problem
-from .throttles import TokenRateThrottle, ensure_budget
+from .throttles import TokenRateThrottle, UserRateThrottle, ensure_budget
 
 # The scope each action needs.
 SCOPES = {
@@ -72,7 +72,7 @@ class ApiView(APIView):
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [Authenticated, TokenScope]
-    throttle_classes = [TokenRateThrottle]
+    throttle_classes = [TokenRateThrottle, UserRateThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     schema = AutoSchema()
@@ -384,6 +384,12 @@ class Bulk(ApiView):
         data = self.body(s.BulkInputSerializer)
         action = Action(data["action"])
         require_scope(request, SCOPES[action])
+        # One bulk rate per person, web and API together (each id costs WapiKit requests and an audit row).
+        if wait := bulk.seconds_until_allowed(user_id=request.user.pk):
+            return problem(
+                429, f"Too many bulk actions in a row (web and API together). Try again in {wait} seconds.",
+                kind="throttled", headers={"Retry-After": str(wait)},
+            )
         ids = [str(i) for i in dict.fromkeys(data["ids"])]
         seen = {}
         for conversation_id, text in data["seen"].items():

@@ -34,7 +34,8 @@ BULK_ACTIONS = (Action.CLOSE, Action.REOPEN, Action.ASSIGN, Action.UNASSIGN)
 
 def seconds_until_allowed(*, user_id: int) -> int:
     """0 while the user is within BULK_REQUESTS_PER_MINUTE (counted per clock minute in the
-    shared cache, so every process counts together), else the seconds to the next minute."""
+    shared cache, so every process counts together, and the web's and the API's bulk actions
+    count as one), else the seconds to the next minute."""
     now = time.time()
     key = f"bulk:requests:{user_id}:{int(now // 60)}"
     cache.add(key, 0, timeout=120)

@@ -4,10 +4,14 @@ what a token may spend (calls, bulk actions, tokens, WapiKit's budget) is counte
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
+from django.core.management import CommandError, call_command
 
-from dashboard.inbox import selectors
+from dashboard.api.models import ApiToken
+from dashboard.audit.models import AuditEntry
+from dashboard.inbox import bulk, selectors
 from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of
 from tests.integration.conftest import conversations_with, first_conversation
@@ -152,3 +156,60 @@ def test_the_member_list_read_is_counted_against_the_api_s_share_of_the_budget(c
     assert answer.status_code == 429
     assert "reading members" in problem_of(answer)["detail"]
     assert upstream_calls == []
+
+
+# --- What a person may spend: bulk actions, calls, tokens (finding 4) ---
+
+
+@pytest.fixture
+def one_clock_minute(monkeypatch):
+    """The bulk rate counts per clock minute: the test stays inside one, whatever the clock says."""
+    fixed = (time.time() // 60) * 60 + 1
+    monkeypatch.setattr(bulk, "time", SimpleNamespace(time=lambda: fixed))
+
+
+def test_one_bulk_rate_per_person_across_the_web_and_the_api(login_as, caller, wapikit, settings, one_clock_minute):
+    settings.BULK_REQUESTS_PER_MINUTE = 3
+    browser = login_as("manager")
+    script = caller("manager", scopes=["close"])
+    closed = {"action": "close", "ids": [first_conversation(wapikit, "Closed")["uniqueId"]]}  # nothing to do
+
+    assert browser.post("/bulk/", {"action": "close"}, HTTP_HX_REQUEST="true").status_code == 400  # counted
+    assert [script.post("/api/v1/conversations/bulk", closed).status_code for _ in range(2)] == [200, 200]
+
+    refused = script.post("/api/v1/conversations/bulk", closed)
+    assert refused.status_code == 429
+    body = problem_of(refused)
+    assert body["kind"] == "throttled" and "web and API together" in body["detail"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert browser.post("/bulk/", {"action": "close"}, HTTP_HX_REQUEST="true").status_code == 429
+    assert AuditEntry.objects.count() == 2
+
+
+def test_a_person_s_tokens_share_one_call_rate(caller, wapikit, settings):
+    settings.API_TOKEN_RATE = "3/min"
+    settings.API_USER_RATE = "4/min"
+    first, second = caller("owner", name="first"), caller("owner", name="second")
+    assert [first.get("/api/v1/members").status_code for _ in range(3)] == [200, 200, 200]
+    assert second.get("/api/v1/members").status_code == 200
+    refused = second.get("/api/v1/members")
+    assert refused.status_code == 429 and problem_of(refused)["kind"] == "throttled"
+    assert caller("manager").get("/api/v1/members").status_code == 200, "another person is not held back"
+
+
+def test_a_person_holds_at_most_api_tokens_per_user_live_tokens(login_as, wapikit, settings):
+    settings.API_TOKENS_PER_USER = 2
+    browser = login_as("agent")
+    new = {"scopes": ["read"], "expires": "7d"}
+    assert [browser.post("/tokens/new/", {**new, "name": name}).status_code for name in ("a", "b")] == [201, 201]
+
+    refused = browser.post("/tokens/new/", {**new, "name": "c"})
+
+    assert refused.status_code == 400
+    assert "You already have 2 live tokens, the most one person may hold" in refused.content.decode()
+    assert "You may hold up to 2 live tokens" in refused.content.decode()
+    with pytest.raises(CommandError, match="You already have 2 live tokens"):
+        call_command("create_token", "agent@example.com", "--name", "c", "--scopes", "read")
+    ApiToken.objects.filter(name="a").get().revoke()
+    assert browser.post("/tokens/new/", {**new, "name": "c"}).status_code == 201
+    assert ApiToken.objects.usable().count() == 2
