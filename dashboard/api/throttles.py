@@ -56,6 +56,8 @@ def ensure_budget(needs: dict[str, int]) -> None:
     Buckets WapiKit never stated a budget for are not limited."""
     client = get_client()
     for bucket, needed in needs.items():
+        if needed <= 0:
+            continue  # answered from the cache: nothing is spent
         state = budget.state(client, bucket)
         remaining = budget.available(client, bucket)
         if state is None or remaining is None or state.limit is None:

@@ -169,7 +169,7 @@ class ConversationList(ApiView):
     )
     def get(self, request):
         query = self.query(s.ConversationQuerySerializer).query()
-        ensure_budget({"/conversations": 1})
+        ensure_budget({"/conversations": selectors.inbox_requests_needed(query)})
         powers = self.viewer()
         page, scanned = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=self.members())
         data = {

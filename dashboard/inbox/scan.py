@@ -129,6 +129,13 @@ def _scanned(status: str | None) -> _Cached:
     return _Cached(unique, total, time.time(), complete)
 
 
+def pages_needed(statuses) -> int:
+    """The most list pages scanning these statuses sends now: none for a status whose scan the
+    cache holds, else up to WAPIKIT_SCAN_PAGES."""
+    held = cache.get_many([_key(status) for status in statuses])
+    return sum(settings.WAPIKIT_SCAN_PAGES for status in statuses if _key(status) not in held)
+
+
 def cached_scans(statuses) -> list[Scan]:
     """The scans already in the cache, without reading WapiKit."""
     scans = []

@@ -392,6 +392,16 @@ def filtered_inbox(query: InboxQuery, *, member_id: str, members: list[Member]) 
     return InboxPage(shown, page, query.per_page, len(found), pages, page < pages), description
 
 
+def inbox_requests_needed(query: InboxQuery) -> int:
+    """The most list requests `filtered_inbox` sends for the query now: for what WapiKit filters
+    itself, one per status covered (two past page 1, where a page past the end is read again);
+    for a scan, its pages (`scan.pages_needed`)."""
+    statuses = STATUS_FILTERS[query.status]
+    if not query.needs_scan:
+        return len(statuses) * (1 if query.page == 1 else 2)
+    return scan.pages_needed(statuses)
+
+
 def view_counts(status_filter: str, *, member_id: str) -> dict[str, int]:
     """Tab counts within the scanned window."""
     conversations = [c for s in scanned(status_filter) for c in s.conversations]

@@ -213,3 +213,33 @@ def test_a_person_holds_at_most_api_tokens_per_user_live_tokens(login_as, wapiki
     ApiToken.objects.filter(name="a").get().revoke()
     assert browser.post("/tokens/new/", {**new, "name": "c"}).status_code == 201
     assert ApiToken.objects.usable().count() == 2
+
+
+# --- The budget check counts what a call will spend (finding 5) ---
+
+
+def test_a_list_call_that_scans_is_weighed_by_the_pages_it_reads(caller, wapikit, upstream_calls, settings):
+    """A reserve of 20 of 50: a scan of up to 10 pages does not fit in 25."""
+    settings.WAPIKIT_SCAN_PAGES = 10
+    who = caller("agent")
+    selectors.members_list()
+    client = get_client()
+    reset = int(time.time()) + 600
+    budget.record(client, "/conversations", limit=50, remaining=25, reset=reset)
+    upstream_calls.clear()
+
+    refused = who.get("/api/v1/conversations", {"view": "unassigned"})
+
+    assert refused.status_code == 429
+    assert "this call needs up to 10" in problem_of(refused)["detail"]
+    assert upstream_calls == []
+
+    budget.record(client, "/conversations", limit=50, remaining=50, reset=reset)
+    assert who.get("/api/v1/conversations", {"view": "unassigned"}).status_code == 200
+    assert budget.available(client, "/conversations") >= 20, "the scan dug into the web's share"
+
+    # The scan is now in the cache: the same view costs nothing, and is answered even at the reserve.
+    budget.record(client, "/conversations", limit=50, remaining=20, reset=reset)
+    upstream_calls.clear()
+    assert who.get("/api/v1/conversations", {"view": "unassigned"}).status_code == 200
+    assert [c for c in upstream_calls if c.route == "/conversations"] == []
