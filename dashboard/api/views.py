@@ -209,13 +209,18 @@ class MemberList(ApiView):
     @extend_schema(
         operation_id="members_list",
         responses={200: s.MemberSerializer(many=True), **_problems(401, 403, 429, 502, 503, 504)},
-        description="The organisation's members with their roles and permissions, from the member list.",
+        description="The organisation's members with their roles and permissions, for those who may assign "
+        "conversations (Assign:Conversation), as the web's member picker and workload are; anyone else gets "
+        "only their own member.",
     )
     def get(self, request):
         ensure_budget({"/organization/members": 1})
-        if self.powers().member is None:
+        powers = self.powers()
+        if powers.member is None:
             raise exceptions.PermissionDenied(self._no_member(), code="no_member")
-        return Response(s.MemberSerializer(self.members(), many=True).data)
+        # The web shows the team (the picker, the workload) only to those who may assign.
+        members = self.members() if powers.can_assign else [powers.member]
+        return Response(s.MemberSerializer(members, many=True).data)
 
 
 class AuditList(ApiView):

@@ -14,6 +14,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.inbox import bulk, selectors
 from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of
+from tests.conftest import MEMBER_EMAILS
 from tests.integration.conftest import conversations_with, first_conversation
 from tests.sandbox_roles import member_permissions  # noqa: F401 (a fixture)
 
@@ -243,3 +244,19 @@ def test_a_list_call_that_scans_is_weighed_by_the_pages_it_reads(caller, wapikit
     upstream_calls.clear()
     assert who.get("/api/v1/conversations", {"view": "unassigned"}).status_code == 200
     assert [c for c in upstream_calls if c.route == "/conversations"] == []
+
+
+# --- The member list as the web shows it (finding 6) ---
+
+
+@pytest.mark.parametrize("kind", ["norole", "agent"])
+def test_who_may_not_assign_sees_only_their_own_member(kind, caller, wapikit):
+    """The web's member picker and workload are for Assign:Conversation; the no-role member and
+    an agent see neither."""
+    body = caller(kind).get("/api/v1/members").json()
+    assert [m["email"] for m in body] == [MEMBER_EMAILS[kind]]
+
+
+def test_who_may_assign_sees_every_member(caller, wapikit):
+    body = caller("manager").get("/api/v1/members").json()
+    assert {m["email"] for m in body} == {m.email for m in selectors.members_list()}

@@ -83,7 +83,7 @@ def test_an_id_that_is_not_a_uuid_never_reaches_wapikit(caller, wapikit, upstrea
 
 
 def test_members_carry_roles_and_permissions(caller, wapikit):
-    body = caller("agent").get("/api/v1/members").json()
+    body = caller("manager").get("/api/v1/members").json()  # who may assign sees the team
     listed = {m.unique_id: m for m in selectors.members_list()}
     assert {m["id"] for m in body} == set(listed)
     manager = next(m for m in body if m["email"] == "manager@example.com")
