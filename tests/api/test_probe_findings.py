@@ -7,6 +7,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import CommandError, call_command
 
 from dashboard.api.models import ApiToken
@@ -14,7 +15,7 @@ from dashboard.audit.models import AuditEntry
 from dashboard.inbox import bulk, selectors
 from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of
-from tests.conftest import MEMBER_EMAILS
+from tests.conftest import MEMBER_EMAILS, PASSWORD
 from tests.integration.conftest import conversations_with, first_conversation
 from tests.sandbox_roles import member_permissions  # noqa: F401 (a fixture)
 
@@ -260,3 +261,40 @@ def test_who_may_not_assign_sees_only_their_own_member(kind, caller, wapikit):
 def test_who_may_assign_sees_every_member(caller, wapikit):
     body = caller("manager").get("/api/v1/members").json()
     assert {m["email"] for m in body} == {m.email for m in selectors.members_list()}
+
+
+# --- A changed password ends the tokens, as it ends the sessions (finding 7) ---
+
+
+class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """A hasher the tests may prefer over MD5 without waiting for a million iterations."""
+
+    iterations = 1
+
+
+def test_changing_the_password_revokes_the_user_s_tokens(caller, wapikit):
+    mine, other = caller("owner", name="mine"), caller("manager", name="other")
+    assert mine.get("/api/v1/members").status_code == 200
+
+    mine.user.set_password("a-new-passphrase-42")
+    mine.user.save()
+
+    refused = mine.get("/api/v1/members")
+    assert refused.status_code == 401 and "was revoked on" in problem_of(refused)["detail"]
+    assert other.get("/api/v1/members").status_code == 200, "another user's tokens live on"
+
+
+def test_signing_in_and_upgrading_the_password_s_hash_revokes_nothing(caller, wapikit, settings, client):
+    who = caller("owner")
+    settings.PASSWORD_HASHERS = [
+        "tests.api.test_probe_findings.QuickPBKDF2PasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    assert client.login(email="owner@example.com", password=PASSWORD)
+    who.user.refresh_from_db()
+    assert who.user.password.startswith("pbkdf2_sha256$1$"), "the hash was upgraded on sign-in"
+    assert who.get("/api/v1/members").status_code == 200
+
+
+def test_the_tokens_page_says_a_password_change_revokes_them(login_as, wapikit):
+    page = login_as("agent").get("/tokens/").content.decode()
+    assert "Changing your password revokes all your tokens" in page
