@@ -23,6 +23,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 worker_class = "gthread"
+# gunicorn sets the request's scheme from X-Forwarded-Proto (and friends) sent by any peer in
+# this list, 127.0.0.1 by default: nobody, so that PROXY_SSL_HEADER (settings) is the one rule.
+forwarded_allow_ips = ""
 
 # Set before the workers are forked, so each imports prometheus-client in multiprocess mode.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dashboard-metrics-"))

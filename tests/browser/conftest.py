@@ -81,6 +81,9 @@ def asgi_dashboard(transactional_db, settings) -> Iterator[str]:
             host="127.0.0.1",
             port=port,
             lifespan="off",
+            # As `make run` and the streams' gunicorn workers: X-Forwarded-For is read by
+            # accounts/addresses.py alone.
+            proxy_headers=False,
             log_level="warning",
             timeout_graceful_shutdown=1,
         )

@@ -43,12 +43,7 @@ class Command(BaseCommand):
             logins = ensure_demo_logins()
             processes.append(subprocess.Popen(sandbox_command(settings.SANDBOX_HOST, settings.SANDBOX_PORT), env=env))
             self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, processes[0])
-        # Under ASGI, as in production: the browsers' live streams hold no thread each.
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            env=env,
-        ))
+        processes.append(subprocess.Popen(dashboard_command(port), env=env))
         self._wait_for("127.0.0.1", port, processes[-1])
         # WapiKit's events, read by their own process. Without Redis it hands them to this
         # dashboard over loopback.
@@ -98,6 +93,17 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.2)
         raise CommandError(f"nothing listened on {host}:{port} within {timeout:.0f} s")
+
+
+def dashboard_command(port: int) -> list[str]:
+    """The dashboard's server under `make run`: uvicorn, as in production, so the browsers' live
+    streams hold no thread each. Without --no-proxy-headers uvicorn would take X-Forwarded-For
+    from any client on loopback as the client's address (its default trusts 127.0.0.1), and
+    TRUSTED_PROXY_COUNT / TRUSTED_PROXIES (accounts/addresses.py) must be the only rule."""
+    return [
+        sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--no-proxy-headers", "--no-access-log", "--timeout-graceful-shutdown", "2",
+    ]
 
 
 def _interrupt(signum, frame):
