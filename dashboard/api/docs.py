@@ -7,13 +7,20 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+
+from . import problems
+from .serializers import ProblemSerializer
 
 # Every route under /api/v1/, the schema's own included (scripts fetch it); the docs page and the
 # catch-all are not DRF views with a schema, so they are left out.
 SCHEMA_PATTERNS = [path("api/v1/", include("dashboard.api.urls"))]
+# The API's versions: /api/v1/ is the only one.
+VERSIONS = ("1",)
 
 
 class SchemaView(SpectacularAPIView):
@@ -28,11 +35,33 @@ class SchemaView(SpectacularAPIView):
             OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["json", "yaml"]),
             OpenApiParameter("version", str, OpenApiParameter.QUERY, enum=["1"]),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            (400, problems.CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="a version the API does not have"),
+            (404, problems.CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="a format it cannot write"),
+        },
         description="This document: YAML, or JSON with `format=json` or `Accept: application/json`.",
     )
     def get(self, request, *args, **kwargs):
+        version = request.query_params.get("version")
+        if version and version not in VERSIONS:
+            raise exceptions.ValidationError(
+                {"version": f"The API has version {', '.join(VERSIONS)} only: send version=1 or leave it out."}
+            )
         return super().get(request, *args, **kwargs)
+
+    def _get_filename(self, request, version):
+        # The file is named after the API alone: nothing from the URL reaches a header.
+        return super()._get_filename(request, None)
+
+    def get_exception_handler(self):
+        return problems.exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # A refusal is a problem document in JSON, whichever format the schema was asked in.
+        if response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), problems.CONTENT_TYPE
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class DocsView(SpectacularSwaggerSplitView):

@@ -1,0 +1,38 @@
+"""What the second probe found under /api/v1/ (issue 17): nothing a caller sends answers a 500 or
+an HTML page, and nothing from a URL reaches a response header."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.api.conftest import problem_of
+
+pytestmark = [pytest.mark.django_db]
+
+
+# The schema's `version`
+
+
+def test_a_version_with_cr_lf_is_refused_with_a_problem_not_a_500():
+    answer = Client(raise_request_exception=False).get("/api/v1/schema/?version=a%0d%0aX-Injected:1")
+
+    assert answer.status_code == 400
+    assert "version" in problem_of(answer)["errors"]
+    assert "X-Injected" not in answer.headers
+
+
+def test_a_version_cannot_add_a_filename_to_content_disposition():
+    refused = Client().get('/api/v1/schema/?version=a";filename=evil.html')
+    assert refused.status_code == 400 and "evil" not in str(refused.headers)
+
+    known = Client().get("/api/v1/schema/?version=1")
+    assert known.status_code == 200
+    assert known["Content-Disposition"] == 'inline; filename="WapiKit dashboard API.yaml"'
+
+
+def test_a_format_the_schema_cannot_write_is_a_problem_in_json():
+    answer = Client().get("/api/v1/schema/?format=xml")
+
+    assert answer.status_code == 404
+    assert problem_of(answer)["kind"] == "not_found"
