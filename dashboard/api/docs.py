@@ -1,11 +1,13 @@
 """The OpenAPI schema and its browsable docs, open to anyone (they describe the API, they hold
 no data), with Swagger UI served from drf-spectacular-sidecar's static files and its start-up
-script as a file of its own, so the page runs under the dashboard's CSP."""
+script as a file of its own, so the page runs under the dashboard's CSP. Neither is kept by any
+cache: the docs' script carries the visitor's CSRF token."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -72,5 +74,6 @@ class DocsView(SpectacularSwaggerSplitView):
     template_name = "api/docs.html"
 
 
-schema = login_not_required(SchemaView.as_view())
-docs = login_not_required(DocsView.as_view())
+private = cache_control(private=True, no_store=True)
+schema = login_not_required(private(SchemaView.as_view()))
+docs = login_not_required(private(DocsView.as_view()))

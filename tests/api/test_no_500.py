@@ -36,3 +36,16 @@ def test_a_format_the_schema_cannot_write_is_a_problem_in_json():
 
     assert answer.status_code == 404
     assert problem_of(answer)["kind"] == "not_found"
+
+
+# The schema and the docs
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/docs/?script=", "/api/v1/schema/", "/api/v1/schema/?format=json"])
+def test_the_docs_and_the_schema_are_kept_by_no_cache(path, client, make_user):
+    # The docs' start-up script carries the visitor's CSRF token: no shared cache or browser may keep it.
+    client.force_login(make_user("manager"))
+    for answer in (Client().get(path), client.get(path)):
+        assert answer.status_code == 200
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives, answer["Cache-Control"]
