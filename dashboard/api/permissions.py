@@ -36,11 +36,16 @@ class Authenticated(permissions.BasePermission):
 
 
 class TokenScope(permissions.BasePermission):
-    """The view's `required_scope`, when it names one (routes whose scope depends on the body
-    check it themselves)."""
+    """The view's `required_scope`, when it names one; for a route whose scope depends on the
+    body, one of its `required_scopes`, before the body is read (the view checks the exact one)."""
 
     def has_permission(self, request, view) -> bool:
         scope = getattr(view, "required_scope", None)
         if scope:
             require_scope(request, scope)
+        any_of = getattr(view, "required_scopes", ())
+        if any_of and not any(has_scope(request, scope) for scope in any_of):
+            raise exceptions.PermissionDenied(
+                f"This token has none of the scopes this route needs ({', '.join(any_of)}).", code="missing_scope"
+            )
         return True

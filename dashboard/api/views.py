@@ -16,7 +16,6 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +31,7 @@ from dashboard.wapikit import validate_id
 from . import serializers as s
 from .authentication import BearerTokenAuthentication, SessionAuthentication
 from .models import ApiToken
+from .parsers import JSONParser
 from .permissions import Authenticated, TokenScope, may_read, require_scope
 from .problems import CONTENT_TYPE, exception_handler, problem
 from .throttles import TokenRateThrottle, UserRateThrottle, ensure_budget
@@ -77,6 +77,9 @@ class ApiView(APIView):
     parser_classes = [JSONParser]
     schema = AutoSchema()
     required_scope: str | None = None
+    # A write whose scope depends on its body: the token must hold one of these before the body
+    # is read (a token that may not write has its body refused unread); the exact one after.
+    required_scopes: tuple[str, ...] = ()
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -336,6 +339,8 @@ IF_MATCH = OpenApiParameter(
 
 
 class ConversationStatus(ConversationAction):
+    required_scopes = ("close", "delete")
+
     @extend_schema(
         operation_id="conversations_status",
         request=s.StatusInputSerializer,
@@ -351,6 +356,8 @@ class ConversationStatus(ConversationAction):
 
 
 class ConversationAssign(ConversationAction):
+    required_scope = "assign"
+
     @extend_schema(
         operation_id="conversations_assign",
         request=s.AssignInputSerializer,
@@ -366,6 +373,8 @@ class ConversationAssign(ConversationAction):
 
 
 class ConversationUnassign(ConversationAction):
+    required_scope = "unassign"
+
     @extend_schema(
         operation_id="conversations_unassign",
         request=s.UnassignInputSerializer,
@@ -378,6 +387,8 @@ class ConversationUnassign(ConversationAction):
 
 
 class Bulk(ApiView):
+    required_scopes = tuple(dict.fromkeys(SCOPES.values()))
+
     @extend_schema(
         operation_id="conversations_bulk",
         request=s.BulkInputSerializer,

@@ -49,3 +49,39 @@ def test_the_docs_and_the_schema_are_kept_by_no_cache(path, client, make_user):
         assert answer.status_code == 200
         directives = {d.strip() for d in answer["Cache-Control"].split(",")}
         assert {"private", "no-store"} <= directives, answer["Cache-Control"]
+
+
+# Bodies no JSON reader should choke on
+
+SOME_ID = "6e67c6e3-2e71-4bf2-921d-cb277f8941a9"
+
+
+def _post(caller_, path: str, body: bytes):
+    client = Client(raise_request_exception=False)
+    return client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {caller_.secret}")
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/conversations/{SOME_ID}/status", "/api/v1/conversations/bulk",
+                                  f"/api/v1/conversations/{SOME_ID}/assign"])
+def test_a_read_only_token_has_a_deep_body_refused_unread(caller, path, upstream_calls):
+    answer = _post(caller("manager", scopes=["read"]), path, b"[" * 50_000)
+
+    assert answer.status_code == 403
+    assert problem_of(answer)["kind"] == "missing_scope"
+    assert upstream_calls == []
+
+
+def test_a_body_nested_too_deeply_is_a_400_problem(caller, upstream_calls):
+    answer = _post(caller("manager"), f"/api/v1/conversations/{SOME_ID}/status", b"[" * 50_000)
+
+    assert answer.status_code == 400
+    assert "nested too deeply" in problem_of(answer)["detail"]
+    assert upstream_calls == []
+
+
+def test_a_lone_surrogate_in_a_body_is_a_400_problem(caller, upstream_calls):
+    answer = _post(caller("manager"), f"/api/v1/conversations/{SOME_ID}/status", b'{"status": "\\ud800"}')
+
+    assert answer.status_code == 400
+    assert "lone surrogate" in problem_of(answer)["detail"]
+    assert upstream_calls == []
