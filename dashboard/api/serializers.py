@@ -10,7 +10,7 @@ from rest_framework import serializers
 from dashboard.audit.models import AuditEntry
 from dashboard.inbox import selectors, services
 from dashboard.inbox.bulk import BULK_ACTIONS
-from dashboard.wapikit.client import MAX_PAGE
+from dashboard.wapikit.client import MAX_PAGE, MAX_PER_PAGE
 
 # --- Requests ----------------------------------------------------------------------------
 
@@ -73,7 +73,9 @@ class ConversationQuerySerializer(serializers.Serializer):
 
 class MessagesQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1, help_text="1 is the newest messages")
-    per_page = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    # The conversation page's own paging: the client asks WapiKit for at most 50 messages a page
+    # (the spec's sandbox refuses more; only the server's code takes 200).
+    per_page = serializers.IntegerField(min_value=1, max_value=MAX_PER_PAGE, default=50)
 
 
 class StatusInputSerializer(serializers.Serializer):

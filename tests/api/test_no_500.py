@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.api.conftest import problem_of
+from tests.integration.conftest import first_conversation
 
 pytestmark = [pytest.mark.django_db]
 
@@ -85,3 +86,23 @@ def test_a_lone_surrogate_in_a_body_is_a_400_problem(caller, upstream_calls):
     assert answer.status_code == 400
     assert "lone surrogate" in problem_of(answer)["detail"]
     assert upstream_calls == []
+
+
+# Message paging: what the schema allows is what the dashboard reads
+
+
+@pytest.mark.integration
+def test_messages_per_page_is_at_most_50_in_the_schema_and_the_answer(caller, wapikit):
+    conversation = f"/api/v1/conversations/{first_conversation(wapikit)['uniqueId']}"
+    who = caller("owner")
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {who.secret}")
+
+    schema = Client().get("/api/v1/schema/?format=json").json()
+    parameters = schema["paths"]["/api/v1/conversations/{conversation_id}"]["get"]["parameters"]
+    assert next(p for p in parameters if p["name"] == "per_page")["schema"]["maximum"] == 50
+
+    assert client.get(conversation, {"per_page": 50}).status_code == 200
+    for too_many in (51, 200):
+        answer = client.get(conversation, {"per_page": too_many})
+        assert answer.status_code == 400
+        assert "per_page" in problem_of(answer)["errors"]
