@@ -4,6 +4,7 @@
 Long on purpose: every setting, grouped and commented, in one place (HOUSE-STYLE, django-startproject)."""
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -24,12 +25,40 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def checkout_secret_key(path: Path) -> str:
+    """This checkout's own random key, made on first use and kept (mode 0600), so that sessions
+    and signatures outlive a restart: `make run` needs no SECRET_KEY, and never signs with a
+    key anyone else knows."""
+    try:
+        if key := path.read_text().strip():
+            return key
+        raise ImproperlyConfigured(f"{path} is empty: delete it, or set SECRET_KEY.")
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked: a process starting alongside never
+        # reads half a key, and the first key made is the one kept.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {path} cannot be written ({exc}): set SECRET_KEY.") from exc
+
+
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# Set it in production, the same on every host. Unset: this checkout's own random key, kept in
+# SECRET_KEY_FILE (var/secret_key). The test suite sets its own (tests/settings.py).
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or checkout_secret_key(
+    Path(os.environ.get("SECRET_KEY_FILE", "") or BASE_DIR / "var" / "secret_key")
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [

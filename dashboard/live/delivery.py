@@ -11,11 +11,14 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import secrets
+import time
 
 import msgspec
 import requests
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
@@ -35,11 +38,14 @@ _EVENTS: dict[str, type[Event]] = {cls.__name__: cls for cls in (NewMessage, New
 
 
 class _Handed(msgspec.Struct, frozen=True):
-    """What the listener posts to the dashboard: an event, or its own state."""
+    """What the listener posts to the dashboard: an event, or its own state. When it was sent
+    and a nonce, both signed with it, so that a body seen on the way cannot be posted again."""
 
     kind: str  # "event" or "state"
     type: str = ""
     body: msgspec.Raw = msgspec.Raw(b"null")
+    sent_at: float = 0.0  # Unix seconds
+    nonce: str = ""
 
 
 def deliver(event: Event) -> None:
@@ -138,11 +144,29 @@ def _signature(body: bytes) -> str:
     return salted_hmac("dashboard.live.ingest", body, algorithm="sha256").hexdigest()
 
 
+# How old a handed-over body may be, either way (the listener and the dashboard share a host and
+# its clock). A nonce is remembered for twice as long, so no replay outlives its memory.
+INGEST_MAX_AGE_SECONDS = 30
+
+
+def _sealed(handed: _Handed) -> bytes:
+    """The body to post and sign: `handed`, stamped now with a fresh nonce."""
+    stamped = msgspec.structs.replace(handed, sent_at=time.time(), nonce=secrets.token_hex(16))
+    return msgspec.json.encode(stamped)
+
+
+def _fresh_once(handed: _Handed) -> bool:
+    """Signed recently, and its nonce never seen before (remembered in the cache)."""
+    if abs(time.time() - handed.sent_at) > INGEST_MAX_AGE_SECONDS or len(handed.nonce) != 32:
+        return False
+    return cache.add(f"live:ingest:nonce:{handed.nonce}", 1, timeout=2 * INGEST_MAX_AGE_SECONDS)
+
+
 _session = requests.Session()
 
 
 def _hand_over(handed: _Handed) -> None:
-    body = msgspec.json.encode(handed)
+    body = _sealed(handed)
     try:
         answer = _session.post(
             settings.LIVE_INGEST_URL,
@@ -166,6 +190,9 @@ def ingest(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=403)
     try:
         handed = msgspec.json.decode(body, type=_Handed)
+        if not _fresh_once(handed):
+            logger.warning("a signed live event was stale or replayed: refused")
+            return HttpResponse(status=403)
         if handed.kind == "state":
             store_state(msgspec.json.decode(handed.body, type=state.StreamState))
         elif handed.type in _EVENTS:

@@ -62,3 +62,27 @@ def test_check_deploy_stays_clean(proxy):
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+REPOSITORY_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+
+
+def test_without_a_secret_key_each_checkout_makes_its_own_and_keeps_it(tmp_path):
+    """Regression (issue 17): under `make run` (no SECRET_KEY set) the repository's own key
+    signed sessions and the listener's hand-overs, so anyone could forge them."""
+    key_file = tmp_path / "var" / "secret_key"
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env.update(DJANGO_SETTINGS_MODULE="dashboard.settings", SECRET_KEY_FILE=str(key_file))
+    script = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+
+    def key_of_a_fresh_process() -> str:
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    first, second = key_of_a_fresh_process(), key_of_a_fresh_process()
+
+    assert first != REPOSITORY_KEY and len(first) >= 50
+    assert second == first, "kept across restarts: sessions survive them"
+    assert key_file.read_text().strip() == first
+    assert key_file.stat().st_mode & 0o777 == 0o600

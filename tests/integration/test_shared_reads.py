@@ -247,12 +247,15 @@ def test_the_inbox_says_live_updates_are_paused_when_no_listener_reports(login_a
     assert "Live updates are paused" in note
 
 
-def test_the_listener_s_hand_over_needs_the_signature(client, wapikit):
+def handed_state(reported: str = state.CONNECTED) -> delivery._Handed:
     now = time.time()
-    body = msgspec.json.encode(
-        delivery._Handed("state", body=msgspec.Raw(msgspec.json.encode(
-            state.StreamState(state=state.CONNECTED, since=now, reported_at=now))))
+    return delivery._Handed(
+        "state", body=msgspec.Raw(msgspec.json.encode(state.StreamState(state=reported, since=now, reported_at=now)))
     )
+
+
+def test_the_listener_s_hand_over_needs_the_signature(client, wapikit):
+    body = delivery._sealed(handed_state())
 
     forged = client.post("/live/ingest/", body, content_type="application/json", HTTP_X_LIVE_SIGNATURE="0" * 64)
     assert forged.status_code == 403
@@ -263,6 +266,37 @@ def test_the_listener_s_hand_over_needs_the_signature(client, wapikit):
     )
     assert signed.status_code == 204
     assert state.current().state == state.CONNECTED
+
+
+def ingest(client, body: bytes):
+    return client.post(
+        "/live/ingest/", body, content_type="application/json", HTTP_X_LIVE_SIGNATURE=delivery._signature(body)
+    )
+
+
+def test_a_signed_hand_over_is_taken_once(client, wapikit):
+    """Regression (issue 17): a signed body could be posted again at will."""
+    body = delivery._sealed(handed_state())
+    assert ingest(client, body).status_code == 204
+    state.store(state.StreamState(state=state.CONNECTING, since=time.time(), reported_at=time.time()))
+
+    replayed = ingest(client, body)
+
+    assert replayed.status_code == 403
+    assert state.current().state == state.CONNECTING
+
+
+@pytest.mark.parametrize(
+    "stamp", [{"sent_at": -31}, {"sent_at": +31}, {}], ids=["31 s old", "31 s ahead", "unstamped, as before"]
+)
+def test_a_signed_hand_over_that_is_not_fresh_is_refused(stamp, client, wapikit):
+    handed = handed_state()
+    if stamp:
+        handed = msgspec.structs.replace(handed, sent_at=time.time() + stamp["sent_at"], nonce="ab" * 16)
+    body = msgspec.json.encode(handed)
+
+    assert ingest(client, body).status_code == 403
+    assert state.current().state == state.NOT_RUNNING
 
 
 # A spent budget
