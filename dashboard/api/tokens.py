@@ -4,6 +4,7 @@ A user holds at most API_TOKENS_PER_USER live tokens: the API's call rate is per
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -53,6 +54,9 @@ def token_create(*, user, name: str, scopes: list[str] | str, lifetime: str) -> 
         raise TokenError("Name the token after the script or bot that will use it.")
     if len(name) > 100:
         raise TokenError("A token's name has at most 100 characters.")
+    if any(unicodedata.category(character) == "Cc" for character in name):
+        # NUL and the other control characters: PostgreSQL refuses NUL in text, and none is printable.
+        raise TokenError("A token's name cannot hold control characters (such as NUL): use letters, digits and spaces.")
     expires_at: datetime = timezone.now() + parse_lifetime(lifetime)
     scopes = parse_scopes(scopes)
     with transaction.atomic():

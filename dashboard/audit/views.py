@@ -72,14 +72,20 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return render(request, "audit/log.html", {"forbidden": True}, status=403)
     form = AuditFilter(request.GET or None)
     entries = AuditEntry.objects.all()
-    if form.is_bound and form.is_valid():
+    invalid = form.is_bound and not form.is_valid()
+    if invalid:
+        # A filter that cannot be applied (a NUL, a date that is none) says why, and shows and
+        # exports nothing rather than every entry as if it had been applied.
+        entries = AuditEntry.objects.none()
+    elif form.is_bound:
         entries = form.filter(entries)
-    if request.GET.get("format") == "csv":
+    if request.GET.get("format") == "csv" and not invalid:
         return csv_export(entries)
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/log.html", {"form": form, "page": page, "query": query.urlencode()})
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    return render(request, "audit/log.html", context, status=400 if invalid else 200)
 
 
 class _Echo:

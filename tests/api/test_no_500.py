@@ -1,5 +1,5 @@
-"""What the second probe found under /api/v1/ (issue 17): nothing a caller sends answers a 500 or
-an HTML page, and nothing from a URL reaches a response header."""
+"""What the second probe found (issue 17): nothing a caller sends answers a 500, an API error is
+never an HTML page, and nothing from a URL reaches a response header."""
 
 from __future__ import annotations
 
@@ -106,3 +106,46 @@ def test_messages_per_page_is_at_most_50_in_the_schema_and_the_answer(caller, wa
         answer = client.get(conversation, {"per_page": too_many})
         assert answer.status_code == 400
         assert "per_page" in problem_of(answer)["errors"]
+
+
+# NUL and control characters in what reaches the database (PostgreSQL refuses NUL in text)
+
+
+@pytest.mark.parametrize("name", ["nightly\x00bot", "bell\x07bot", "escape\x1b[31mbot"])
+def test_a_token_name_with_a_control_character_is_refused_with_a_sentence(name, login_as):
+    client = login_as("manager")
+    client.raise_request_exception = False
+
+    page = client.post("/tokens/new/", {"name": name, "scopes": ["read"], "expires": "30d"})
+
+    assert page.status_code == 400
+    assert "cannot hold control characters" in page.content.decode()
+    assert not client.get("/tokens/").context["tokens"]
+
+
+@pytest.mark.integration
+@pytest.mark.integration
+def test_nul_in_an_audit_filter_is_shown_as_the_reason_nothing_was_filtered(login_as, wapikit):
+    owner = login_as("owner")
+    owner.raise_request_exception = False
+
+    for wanted in ("", "csv"):
+        page = owner.get("/audit/", {"user": "a\x00b", "conversation": "c\x00d", "format": wanted})
+
+        assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+        body = page.content.decode()
+        assert "The filter was not applied." in body
+        assert "User email: Null characters are not allowed." in body
+
+
+@pytest.mark.integration
+def test_nul_in_the_api_s_audit_filters_and_the_sign_in_email_is_a_clear_error(caller, wapikit):
+    # Django's and DRF's fields refuse NUL themselves; the sign-in page now says so.
+    api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {caller('owner').secret}")
+    answer = api.get("/api/v1/audit", {"user": "a\x00b"})
+    assert answer.status_code == 400 and "user" in problem_of(answer)["errors"]
+
+    sign_in = Client(raise_request_exception=False).post(
+        "/accounts/login/", {"username": "owner\x00@example.com", "password": "x"}
+    )
+    assert sign_in.status_code == 200 and "Email: Null characters are not allowed." in sign_in.content.decode()
