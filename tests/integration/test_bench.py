@@ -39,10 +39,10 @@ def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     assert re.match(r"1 \(GET /conversations\)$", table["upstream calls, one inbox view (warm cache)"])
     assert table["upstream calls, one action (close)"].startswith("2 ")
     assert table["upstream calls, the same inbox by a 2nd user (shared reads)"] == "0"
-    # A script's list call costs what the inbox's does; its Close a read and a write.
+    # A script's list call costs what the inbox's does; its Close its role read afresh, a read and a write.
     assert re.match(r"1 upstream \(GET /conversations\) · [\d.]+ ms median", table["API: one list call (GET /api/v1/conversations, 25)"])
     assert re.match(
-        r"2 upstream \(GET /conversation/\{id\}, POST /conversation/\{id\}\) · [\d.]+ ms median",
+        r"3 upstream \(GET /organization/members, GET /conversation/\{id\}, POST /conversation/\{id\}\) · [\d.]+ ms median",
         table["API: one action (POST …/status Closed)"],
     )
     assert table["upstream calls, scanned view + its tabs (warm)"] == "0"

@@ -204,7 +204,7 @@ class Command(BaseCommand):
 
     def _api(self, *, runs: int) -> list[tuple[str, str]]:
         """One API list call and one API action (a script's Close), as scripts send them: a
-        Bearer token, members cached as on any later call."""
+        Bearer token, members cached as on any later call (a write reads its role afresh)."""
         from dashboard.api.tokens import token_create
 
         user, _ = get_user_model().objects.get_or_create(email="manager@example.com")
