@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -30,6 +32,18 @@ def problem(status: int, detail: str, *, kind: str = "", headers: dict | None = 
         **extra,
     }
     return Response(body, status=status, headers=headers, content_type=CONTENT_TYPE)
+
+
+def problem_document(status: int, detail: str, *, kind: str, **extra) -> JsonResponse:
+    """The same document, for answers made outside DRF: Django's error handlers, unknown routes."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail,
+            "kind": kind, **extra}
+    return JsonResponse(body, status=status, content_type=CONTENT_TYPE)
+
+
+def too_large_detail() -> str:
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).replace("\xa0", " ")
+    return f"The request body is over {limit}, the most the dashboard reads: send fewer ids at a time."
 
 
 def _flatten(detail) -> str:
@@ -57,6 +71,8 @@ def exception_handler(exc, context) -> Response | None:
         if retry is not None:
             headers["Retry-After"] = str(retry)
         return problem(status, exc.user_message, kind=exc.kind, headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        return problem(413, too_large_detail(), kind="too_large")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -83,8 +99,4 @@ def exception_handler(exc, context) -> Response | None:
 @csrf_exempt
 def unknown_route(request, path: str = ""):
     """Any other path under /api/v1/: a problem document, not the web's HTML page."""
-    return JsonResponse(
-        {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "The API has no such route.",
-         "kind": "not_found"},
-        status=404, content_type=CONTENT_TYPE,
-    )
+    return problem_document(404, "The API has no such route.", kind="not_found")

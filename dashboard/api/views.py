@@ -54,6 +54,7 @@ PROBLEMS = {
         401: "no token, or one unknown, expired or revoked",
         403: "the token lacks the scope, or the WapiKit member the permission",
         404: "no such conversation (or, for assign, member)",
+        413: "the body is over the upload limit (DATA_UPLOAD_MAX_MEMORY_SIZE)",
         429: "too many calls for this token, or WapiKit's budget is down to the dashboard's share",
         502: "WapiKit failed",
         503: "WapiKit is unavailable",
@@ -326,7 +327,7 @@ def _answer(result: services.ActionResult, *, readable: bool) -> Response:
     return response
 
 
-WRITE_PROBLEMS = _problems(400, 401, 403, 404, 429, 502, 503, 504) | {
+WRITE_PROBLEMS = _problems(400, 401, 403, 404, 413, 429, 502, 503, 504) | {
     (409, CONTENT_TYPE): OpenApiResponse(s.ProblemSerializer, description="it changed since `seen`/`If-Match`: nothing was sent"),
 }
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -392,7 +393,7 @@ class Bulk(ApiView):
     @extend_schema(
         operation_id="conversations_bulk",
         request=s.BulkInputSerializer,
-        responses={200: s.BulkReportSerializer, **_problems(400, 401, 403, 404, 429, 502, 503, 504)},
+        responses={200: s.BulkReportSerializer, **_problems(400, 401, 403, 404, 413, 429, 502, 503, 504)},
         description="One action on many conversations, each checked, audited and reported on its own, as the "
         "web's bulk action: refused (429) when WapiKit's budget cannot carry it.",
     )

@@ -149,3 +149,50 @@ def test_nul_in_the_api_s_audit_filters_and_the_sign_in_email_is_a_clear_error(c
         "/accounts/login/", {"username": "owner\x00@example.com", "password": "x"}
     )
     assert sign_in.status_code == 200 and "Email: Null characters are not allowed." in sign_in.content.decode()
+
+
+# A bug, and a body over the upload limit
+
+
+def test_an_unhandled_exception_under_the_api_is_a_problem_with_no_traceback(caller, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug with a secret in its message")
+
+    monkeypatch.setattr("dashboard.api.views.selectors.members_list", broken)
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {caller('owner').secret}")
+
+    answer = client.get("/api/v1/members")
+
+    assert answer.status_code == 500
+    problem = problem_of(answer)
+    assert problem["kind"] == "server_error" and problem["request_id"] == answer["X-Request-ID"]
+    body = answer.content.decode()
+    assert "RuntimeError" not in body and "Traceback" not in body and "secret" not in body
+
+
+def test_a_body_over_the_upload_limit_is_a_413_problem(caller, settings, upstream_calls):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+
+    answer = _post(caller("owner"), "/api/v1/conversations/bulk", b'{"action": "close", "ids": ["' + b"0" * 3000 + b'"]}')
+
+    assert answer.status_code == 413
+    assert "over 2.0 KB" in problem_of(answer)["detail"]
+    assert upstream_calls == []
+
+
+def test_a_form_over_the_upload_limit_is_a_413_page(login_as, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+    client = login_as("manager")
+    client.raise_request_exception = False
+
+    page = client.post("/tokens/new/", {"name": "x" * 3000, "scopes": ["read"], "expires": "30d"})
+
+    assert page.status_code == 413 and page["Content-Type"].startswith("text/html")
+    assert "That request is too large for the dashboard." in page.content.decode()
+
+
+def test_unknown_api_versions_and_django_s_own_refusals_are_problems_too():
+    answer = Client().get("/api/v2/conversations")
+
+    assert answer.status_code == 404
+    assert problem_of(answer)["kind"] == "not_found"
