@@ -43,6 +43,7 @@ from dashboard.accounts.demo import ensure_demo_logins
 from dashboard.live.benchlive import benchkit
 from dashboard.live import benchlive
 from dashboard.live.benchlive import Served, SimulatedInbox
+from dashboard.wapikit.client import MAX_PAGE
 
 API_KEY = "bench-live-sandbox-key"
 EMAIL = "manager@example.com"
@@ -354,7 +355,9 @@ class Command(BaseCommand):
         browser = requests.Session()
         browser.headers["Cookie"] = cookie
         limit = 10
-        fresh = iter(range(random.randint(10_000, 90_000), 10**6))
+        # Pages nobody read yet, so each is a fresh list read; within the pages the dashboard
+        # asks WapiKit for (it refuses a page past MAX_PAGE before sending anything).
+        fresh = iter(range(random.randint(1_000, MAX_PAGE // 2), MAX_PAGE + 1))
 
         def page() -> int:
             return browser.get(f"{served.url}/?status=all&per_page=10&page={next(fresh)}", timeout=15).status_code
