@@ -45,11 +45,14 @@ class SchemaView(SpectacularAPIView):
         description="This document: YAML, or JSON with `format=json` or `Accept: application/json`.",
     )
     def get(self, request, *args, **kwargs):
-        version = request.query_params.get("version")
-        if version and version not in VERSIONS:
-            raise exceptions.ValidationError(
-                {"version": f"The API has version {', '.join(VERSIONS)} only: send version=1 or leave it out."}
-            )
+        # A format the schema cannot write is refused (404) before this; an empty one is not a value.
+        params, refused = request.query_params, {}
+        if "version" in params and params["version"] not in VERSIONS:
+            refused["version"] = f"The API has version {', '.join(VERSIONS)} only: send version=1 or leave it out."
+        if params.get("format") == "":
+            refused["format"] = "Send format=json or format=yaml, or leave it out."
+        if refused:
+            raise exceptions.ValidationError(refused)
         return super().get(request, *args, **kwargs)
 
     def _get_filename(self, request, version):

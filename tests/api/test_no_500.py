@@ -32,6 +32,15 @@ def test_a_version_cannot_add_a_filename_to_content_disposition():
     assert known["Content-Disposition"] == 'inline; filename="WapiKit dashboard API.yaml"'
 
 
+def test_an_empty_version_or_format_is_not_a_value():
+    # As elsewhere in the API (`?view=`): the schema promises version 1 or none, json or yaml or none.
+    for query in ("version=", "format="):
+        answer = Client().get(f"/api/v1/schema/?{query}")
+
+        assert answer.status_code == 400
+        assert query.rstrip("=") in problem_of(answer)["errors"]
+
+
 def test_a_format_the_schema_cannot_write_is_a_problem_in_json():
     answer = Client().get("/api/v1/schema/?format=xml")
 
