@@ -37,7 +37,7 @@ bench: deps
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py migrate -v0
-	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench $(BENCH_ARGS)
 
 ## Print issue 11's figures (upstream calls per open inbox, event-to-card latency, streams' cost, 429s, bench before/after).
@@ -46,7 +46,7 @@ bench-live: deps chromium
 	@mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py migrate -v0
-	DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench_live --compare-bench $(BENCH_LIVE_ARGS)
 
 ## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.

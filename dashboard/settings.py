@@ -53,7 +53,10 @@ def checkout_secret_key(path: Path) -> str:
         raise ImproperlyConfigured(f"SECRET_KEY is not set and {path} cannot be written ({exc}): set SECRET_KEY.") from exc
 
 
-DEBUG = env_bool("DEBUG", True)
+# Django's debug pages (tracebacks, settings, every URL pattern) only when asked for: DEBUG=true.
+# Off, `make run` is what a team points at a real WapiKit (it sets the few local-run settings
+# below for its own server: dashboard/sandbox/management/commands/rundemo.py).
+DEBUG = env_bool("DEBUG", False)
 # Set it in production, the same on every host. Unset: this checkout's own random key, kept in
 # SECRET_KEY_FILE (var/secret_key). The test suite sets its own (tests/settings.py).
 SECRET_KEY = os.environ.get("SECRET_KEY", "") or checkout_secret_key(
@@ -229,8 +232,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Cookies only over https; `make run`, served over http on loopback, sets SECURE_COOKIES=false.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Behind proxies: how many hops append to X-Forwarded-For (TRUSTED_PROXY_COUNT), or which
 # addresses and networks they have (TRUSTED_PROXIES, comma-separated); see accounts/addresses.py.

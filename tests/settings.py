@@ -1,9 +1,13 @@
-"""The test suite's settings: the dashboard's own, with a key of its own. Set in the environment
+"""The test suite's settings: the dashboard's own, with a key of its own and DEBUG asked for. Set in the environment
 before the dashboard's settings read it, so the processes the tests start (the sandbox, servers,
 management commands) get the same unless a test gives them another."""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-secret-key-do-not-use-in-production")
+# Read as development reads it: static files from the apps (no collectstatic), no redirect to
+# https, cookies over http. pytest-django still runs each test with DEBUG off, so error pages
+# are the ones users see; tests of production settings start processes with DEBUG=false.
+os.environ.setdefault("DEBUG", "true")
 
 from dashboard.settings import *  # noqa: E402, F403

@@ -1,6 +1,10 @@
 """`make run`: the sandbox and the dashboard together, or the dashboard alone against the
 WapiKit in WAPIKIT_BASE_URL. `SANDBOX_PROFILE=server make run` starts a sandbox that answers as
-WapiKit's server code does (see `dashboard/sandbox/urls.py`)."""
+WapiKit's server code does (see `dashboard/sandbox/urls.py`).
+
+Production settings (DEBUG off unless DEBUG=true is set), with the few that a local run over
+http needs (LOCAL_RUN), since a team also points it at a real WapiKit. SECRET_KEY, unless set,
+is this checkout's own (settings.checkout_secret_key)."""
 
 import os
 import signal
@@ -24,6 +28,11 @@ PROFILE_DESCRIPTIONS = {
 }
 
 
+# Production's defaults, as they must differ for one person's browser on this host, over http:
+# no redirect to https, cookies sent without it. The environment may still say otherwise.
+LOCAL_RUN = {"SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false"}
+
+
 class Command(BaseCommand):
     help = "Start the embedded WapiKit sandbox (unless WAPIKIT_BASE_URL is set) and the dashboard."
 
@@ -35,8 +44,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         use_sandbox = "WAPIKIT_BASE_URL" not in os.environ
         call_command("migrate", verbosity=0)
+        if not settings.DEBUG:
+            # Served by whitenoise from STATIC_ROOT, as in production.
+            call_command("collectstatic", interactive=False, verbosity=0)
         processes: list[subprocess.Popen] = []
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**LOCAL_RUN, **os.environ, "PYTHONUNBUFFERED": "1"}
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         if use_sandbox:
             call_command("seed_sandbox", if_empty=True)
