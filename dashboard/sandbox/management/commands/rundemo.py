@@ -28,8 +28,8 @@ PROFILE_DESCRIPTIONS = {
 }
 
 
-# Production's defaults, as they must differ for one person's browser on this host, over http:
-# no redirect to https, cookies sent without it. The environment may still say otherwise.
+# Where a browser on this host over http needs other than production's defaults: no redirect to
+# https, cookies sent over http. The environment may still say otherwise.
 LOCAL_RUN = {"SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false"}
 
 
