@@ -24,6 +24,10 @@ class UUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
+# An id as WapiKit writes it (the assignee in a `version`): anything else is not an id it has.
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
 class SeenField(serializers.RegexField):
     """The state a write was based on, as a conversation's `version` says it:
     "<status>:<assignee id>" ("" for nobody, "?" when not known)."""
@@ -31,7 +35,7 @@ class SeenField(serializers.RegexField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", "The `version` of the conversation this write is based on; a mismatch answers 409.")
-        super().__init__(r"^[A-Za-z]{1,20}:([0-9a-fA-F-]{36}|\?)?$", max_length=60, **kwargs)
+        super().__init__(rf"^[A-Za-z]{{1,20}}:({UUID}|\?)?$", max_length=60, **kwargs)
 
 
 class ConversationQuerySerializer(serializers.Serializer):

@@ -333,7 +333,7 @@ WRITE_PROBLEMS = _problems(400, 401, 403, 404, 413, 429, 502, 503, 504) | {
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    {"type": "string", "pattern": r'^(\*|(W/)?"[A-Za-z]{1,20}:([0-9a-fA-F-]{36}|\?)?")$'},
+    {"type": "string", "pattern": rf'^(\*|(W/)?"[A-Za-z]{{1,20}}:({s.UUID}|\?)?")$'},
     OpenApiParameter.HEADER, required=False,
     description="the conversation's version (its ETag): a conflicting change answers 409",
 )

@@ -3,6 +3,8 @@ never an HTML page, and nothing from a URL reaches a response header."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -205,3 +207,20 @@ def test_unknown_api_versions_and_django_s_own_refusals_are_problems_too():
 
     assert answer.status_code == 404
     assert problem_of(answer)["kind"] == "not_found"
+
+
+# What the schema allows is what the API reads
+
+
+@pytest.mark.integration
+def test_a_version_whose_assignee_is_not_an_id_is_refused_as_the_schema_says(caller, wapikit):
+    cid = first_conversation(wapikit, "Active")["uniqueId"]
+    not_an_id = "ab-" * 12  # 36 hex digits and dashes, the shape the schema used to allow
+
+    answer = _post(caller("owner"), f"/api/v1/conversations/{cid}/unassign", f'{{"seen": "Active:{not_an_id}"}}'.encode())
+
+    assert answer.status_code == 400
+    assert "seen" in problem_of(answer)["errors"]
+    schema = Client().get("/api/v1/schema/?format=json").json()
+    pattern = schema["components"]["schemas"]["UnassignInputRequest"]["properties"]["seen"]["pattern"]
+    assert re.match(pattern, f"Active:{not_an_id}") is None
