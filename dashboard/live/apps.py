@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class LiveConfig(AppConfig):
     name = "dashboard.live"
     label = "live"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from .access import session_signed_out
+
+        user_logged_out.connect(session_signed_out, dispatch_uid="dashboard.live.session_signed_out")

@@ -63,6 +63,12 @@ class Subscription:
         with _lock:
             _streams.add(self._entry)
 
+    def put(self, message: dict[str, Any]) -> None:
+        """Hand this one stream a message, from any thread."""
+        loop, queue = self._entry
+        with contextlib.suppress(RuntimeError):  # its loop has closed: the stream is gone
+            loop.call_soon_threadsafe(_put, queue, message)
+
     def close(self) -> None:
         with _lock:
             _streams.discard(self._entry)

@@ -101,6 +101,8 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
   const message = event.detail;
   if (message.type === "live") {
     setLive(message.data === "1");
+  } else if (message.type === "ended") {
+    streamEnded(message.data);
   } else if (message.type === "changed") {
     try {
       conversationChanged(JSON.parse(message.data).id);
@@ -110,6 +112,27 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
   }
 });
 document.addEventListener("htmx:sseError", () => setLive(false));
+// The dashboard ended the stream: signed out, no longer allowed to view conversations, or a
+// newer tab of the same user took its place. Stop reconnecting (the element goes; the extension
+// closes a source whose element has gone) and poll; a replaced tab takes a stream again when it
+// is looked at. "expired" (a stream's set lifetime) and "unavailable" are left to reconnect
+// after the stream's own retry delay.
+let parkedStream = null;
+function streamEnded(reason) {
+  if (reason === "expired") return;
+  setLive(false);
+  const element = document.getElementById("live");
+  if (reason === "unavailable" || !element) return;
+  parkedStream = reason === "replaced" ? element.cloneNode(false) : null;
+  element.remove();
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || !parkedStream || !window.htmx) return;
+  const element = parkedStream;
+  parkedStream = null;
+  document.body.append(element);
+  window.htmx.process(element);
+});
 document.addEventListener("DOMContentLoaded", schedulePolling);
 document.addEventListener("htmx:afterSettle", (event) => {
   if (event.detail.target && event.detail.target.id === "results") schedulePolling();

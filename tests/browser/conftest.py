@@ -73,11 +73,13 @@ def asgi_dashboard(transactional_db, settings) -> Iterator[str]:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
+    from dashboard.live.streams import with_live_streams
+
     settings.LIVE_STREAMS = True
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            ASGIStaticFilesHandler(get_asgi_application()),
+            with_live_streams(ASGIStaticFilesHandler(get_asgi_application())),
             host="127.0.0.1",
             port=port,
             lifespan="off",

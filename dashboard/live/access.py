@@ -1,0 +1,103 @@
+"""Who may hold a live stream: a signed-in user whose WapiKit member may view conversations
+(`Get:Conversation`). Asked when a stream opens and again every LIVE_RECHECK_SECONDS.
+
+Sessions and users live in the database, so the question is answered on one thread that every
+stream of the process shares, and that thread lets its database connection go whenever no
+other question waits: a stream that is only waiting holds no thread and no connection."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import import_module
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.db import connections
+from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+
+from dashboard.inbox import reads
+from dashboard.inbox.selectors import powers_for
+from dashboard.wapikit import errors
+
+from . import bus
+
+
+class Verdict(StrEnum):
+    ALLOWED = "allowed"
+    SIGNED_OUT = "signed-out"
+    FORBIDDEN = "forbidden"
+    # WapiKit could not say what the member may do: ask again later, take nothing away.
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    verdict: Verdict
+    user_id: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOWED
+
+
+def session_tag(session_key: str) -> str:
+    """What the bus may carry to name a session: never the key itself."""
+    return salted_hmac("dashboard.live.session", session_key, algorithm="sha256").hexdigest()[:32]
+
+
+def session_signed_out(sender, request, user, **kwargs) -> None:
+    """Signal receiver: the streams this session holds, in every process, end now."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        bus.publish({"session_ended": session_tag(session_key)})
+
+
+def check(session_key: str | None) -> Access:
+    """The answer for a session cookie's value, from the session, its user and the member list
+    the pages share (WapiKit is asked only when the shared copy is older than its lifetime)."""
+    if not session_key:
+        return Access(Verdict.SIGNED_OUT)
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    # Django's own rules: the session exists, names an active user, and its password hash
+    # still matches (a password change ends it).
+    user = get_user(request)
+    if not user.is_authenticated:
+        return Access(Verdict.SIGNED_OUT)
+    try:
+        members = reads.members()
+    except errors.WapiKitError:
+        return Access(Verdict.UNAVAILABLE, user.pk)
+    if not powers_for(user, members).can_view:
+        return Access(Verdict.FORBIDDEN, user.pk)
+    return Access(Verdict.ALLOWED, user.pk)
+
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-access")
+_waiting = 0
+_waiting_lock = threading.Lock()
+
+
+async def acheck(session_key: str | None) -> Access:
+    global _waiting
+    with _waiting_lock:
+        _waiting += 1
+    return await sync_to_async(_check_and_let_go, thread_sensitive=False, executor=_executor)(session_key)
+
+
+def _check_and_let_go(session_key: str | None) -> Access:
+    global _waiting
+    try:
+        return check(session_key)
+    finally:
+        with _waiting_lock:
+            _waiting -= 1
+            last = _waiting == 0
+        if last:
+            # Nobody else is waiting for an answer: hold no connection until somebody is.
+            connections.close_all()
