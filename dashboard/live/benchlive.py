@@ -75,6 +75,8 @@ def dashboard_env(*, base_url: str, api_key: str, redis_url: str | None, extra: 
         DEBUG="false", ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",
         WAPIKIT_BASE_URL=base_url, WAPIKIT_API_KEY=api_key, METRICS_TOKEN=secrets.token_hex(16),
         PYTHONUNBUFFERED="1",
+        # One demo manager's session stands for a whole team's browsers.
+        LIVE_STREAMS_PER_USER="100000",
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -330,6 +332,11 @@ class StreamClient:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+    def vanish(self) -> None:
+        """Gone without a goodbye: the socket reset, as when a laptop lid shuts mid-stream."""
+        if self._writer is not None:
+            self._writer.transport.abort()
 
 
 CARD = re.compile(r'id="c-([0-9a-f-]{36})" data-v="([^"]*)"')

@@ -43,8 +43,14 @@ def test_a_tiny_bench_live_run_prints_every_row_with_figures(tmp_path):
     assert re.match(r"1 inbox \d+ \(\d+ asked, \d+ failed\) · 3 inboxes \d+ \(\d+ asked, \d+ failed\), target ≤ 4 each", lists), lists
     assert not any("before issue 11" in k for k in table), "--no-before leaves the code before out"
 
-    cost = next(v for k, v in table.items() if k.startswith("dashboard workers, idle → 20 open streams"))
-    assert re.match(r"RSS [\d.]+ → [\d.]+ MB, threads \d+ → \d+", cost), cost
+    memory = next(v for k, v in table.items() if k.startswith("memory per open stream, 1 streams worker"))
+    assert re.match(r"RSS [\d.]+ → [\d.]+ MB: -?[\d.]+ kB a stream \(target ≤ 50 kB\) · (met|MISSED)$", memory), memory
+    threads = table["threads added by 20 open streams"]
+    assert re.match(r"\d+ → \d+: [+-]\d+ \(target 0\) · (met|MISSED)$", threads), threads
+    held = next(v for k, v in table.items() if k.startswith("database connections held by 20 open streams"))
+    assert re.match(r"\d+ → \d+: [+-]\d+ \(target 0\) · (met|MISSED)$", held), held
+    back = table["after 20 clients vanish without closing (sockets reset): back to idle"]
+    assert re.match(r"sockets [\d.]+ s, threads [\d.]+ s, database connections [\d.]+ s \(target ≤ 30 s\)", back), back
 
     card = next(v for k, v in table.items() if k.startswith("event to card latency"))
     if tabs == "1":

@@ -8,7 +8,9 @@ there is one (`BENCH_REDIS_URL`, flushed).
   the same against the code before issue 11 in a git worktree (`--before`).
 - From WapiKit publishing a NewMessage to its text on the open cards of real Chromium tabs,
   with hundreds of bare stream clients connected; and to those clients' `changed` frames.
-- Each dashboard worker's memory and threads with `--streams` browser streams open.
+- One streams worker with `--streams` browser streams open: memory per stream, threads and
+  database connections added, and how soon all is back to idle once the clients vanish
+  (dashboard/live/benchstreams.py).
 - Upstream calls to a route between WapiKit's 429 and its reset.
 - With `--compare-bench`, `manage.py bench`'s render medians and load run on this code and on
   the code before, side by side.
@@ -41,7 +43,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.accounts.demo import ensure_demo_logins
 from dashboard.live.benchlive import benchkit
-from dashboard.live import benchlive
+from dashboard.live import benchlive, benchstreams
 from dashboard.live.benchlive import Served, SimulatedInbox
 from dashboard.wapikit.client import MAX_PAGE
 
@@ -71,7 +73,8 @@ class Command(BaseCommand):
         parser.add_argument("--tabs", type=int, default=3, help="Chromium tabs timed from event to card")
         parser.add_argument("--clients", type=int, default=200, help="bare stream clients connected meanwhile")
         parser.add_argument("--events", type=int, default=20, help="timed events")
-        parser.add_argument("--streams", type=int, default=500, help="streams open while memory is read")
+        parser.add_argument("--streams", type=int, default=1000, help="streams open on one streams worker")
+        parser.add_argument("--only-streams", action="store_true", help="measure only the streams rows")
         parser.add_argument("--limit-window", type=int, default=10, help="seconds of the small conversations limit")
         parser.add_argument("--before", default="543a28e", help="the commit before issue 11")
         parser.add_argument("--no-before", action="store_true", help="leave the code before out")
@@ -91,7 +94,7 @@ class Command(BaseCommand):
         redis_url = redis_url if shared is not None else None
         ensure_demo_logins()
         cookie = f"{settings.SESSION_COOKIE_NAME}={self._session()}"
-        before_commit = None if options["no_before"] else options["before"]
+        before_commit = None if options["no_before"] or options["only_streams"] else options["before"]
         try:
             with contextlib.ExitStack() as stack:
                 code = stack.enter_context(benchlive.worktree(before_commit)) if before_commit else None
@@ -106,16 +109,17 @@ class Command(BaseCommand):
                     subprocess.run([sys.executable, str(benchlive.MANAGE), "collectstatic", "--noinput", "-v0"],
                                    env=env, check=True)
                     deployment = "2 uvicorn workers, Redis" if redis_url else f"1 uvicorn worker, {no_redis}"
-                    rows += self._upstream_lists(directory, api, base_url, redis_url, cookie, counts, code,
-                                                 before_commit, options["window"], options["window_events"])
-                    workers = 2 if redis_url else 1
-                    with benchlive.live_dashboard(directory, "live", env, workers=workers) as served:
-                        self._wait_live(api, served, cookie)
-                        rows.append(asyncio.run(self._streams_cost(served, cookie, options["streams"], deployment)))
-                        rows += asyncio.run(self._event_latency(api, served, cookie, options, deployment))
-                        rows.append(self._between_429_and_reset(api, served, cookie, options["limit_window"]))
+                    rows += benchstreams.rows(directory, env, options["streams"])
+                    if not options["only_streams"]:
+                        rows += self._upstream_lists(directory, api, base_url, redis_url, cookie, counts, code,
+                                                     before_commit, options["window"], options["window_events"])
+                        workers = 2 if redis_url else 1
+                        with benchlive.live_dashboard(directory, "live", env, workers=workers) as served:
+                            self._wait_live(api, served, cookie)
+                            rows += asyncio.run(self._event_latency(api, served, cookie, options, deployment))
+                            rows.append(self._between_429_and_reset(api, served, cookie, options["limit_window"]))
                 # The sandbox and the dashboards have stopped: the bench runs start their own.
-                if options["compare_bench"]:
+                if options["compare_bench"] and not options["only_streams"]:
                     if code is None:
                         raise CommandError("--compare-bench needs the code before (drop --no-before)")
                     rows += self._compare_bench(directory, code, before_commit, options)
@@ -239,30 +243,6 @@ class Command(BaseCommand):
             await asyncio.gather(*tasks, return_exceptions=True)
 
     # Rows 2 and 3
-
-    async def _streams_cost(self, served: Served, cookie: str, count: int, deployment: str) -> tuple[str, str]:
-        pids = served.worker_pids()
-        if not pids:
-            raise CommandError("the dashboard's worker processes were not found in /proc")
-        # Every worker has served pages and streams before it is read idle.
-        await asyncio.gather(*(benchlive.http_get(served.port, "/", cookie) for _ in range(20)))
-        await benchlive.close_streams(*await benchlive.open_streams(served.port, cookie, 20))
-        await asyncio.sleep(0.5)
-        idle = {pid: benchlive.proc_status(pid) for pid in pids}
-        clients, tasks = await benchlive.open_streams(served.port, cookie, count)
-        try:
-            await asyncio.sleep(1)
-            busy = {pid: benchlive.proc_status(pid) for pid in pids}
-        finally:
-            await benchlive.close_streams(clients, tasks)
-        per = " | ".join(
-            f"RSS {idle[p][0] / 1024:.1f} → {busy[p][0] / 1024:.1f} MB, threads {idle[p][1]} → {busy[p][1]}" for p in pids
-        )
-        grown = sum(busy[p][0] - idle[p][0] for p in pids)
-        return (
-            f"dashboard workers, idle → {count} open streams ({deployment}), VmRSS and Threads",
-            f"{per} · +{grown / 1024:.1f} MB in all, {grown / count:.0f} kB a stream",
-        )
 
     async def _event_latency(self, api: benchkit.SandboxApi, served: Served, cookie: str, options: dict,
                              deployment: str) -> list[tuple[str, str]]:
