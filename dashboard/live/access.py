@@ -84,16 +84,22 @@ _waiting_lock = threading.Lock()
 
 
 async def acheck(session_key: str | None) -> Access:
+    return await on_shared_thread(check, session_key)
+
+
+async def on_shared_thread(function, *args):
+    """`function(*args)` on the one thread every stream of the process shares for blocking work
+    (the database, Redis)."""
     global _waiting
     with _waiting_lock:
         _waiting += 1
-    return await sync_to_async(_check_and_let_go, thread_sensitive=False, executor=_executor)(session_key)
+    return await sync_to_async(_run_and_let_go, thread_sensitive=False, executor=_executor)(function, *args)
 
 
-def _check_and_let_go(session_key: str | None) -> Access:
+def _run_and_let_go(function, *args):
     global _waiting
     try:
-        return check(session_key)
+        return function(*args)
     finally:
         with _waiting_lock:
             _waiting -= 1

@@ -47,6 +47,12 @@ def publish(message: dict[str, Any]) -> None:
     _hand_out(message)
 
 
+def shared_redis():
+    """The deployment's Redis client, or None without Redis (one process)."""
+    url = _redis_url()
+    return _redis(url) if url else None
+
+
 def open_streams() -> int:
     return len(_streams)
 

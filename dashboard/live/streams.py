@@ -16,20 +16,20 @@ import contextlib
 import io
 import json
 import random
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 
-from . import access, bus, state
+from . import access, bus, quota, state
 from .access import Verdict
 
 PATH = "/live/stream/"
 
 # Why a stream ended, as its last frame says (static/js/app.js stops reconnecting for all but
 # UNAVAILABLE, whose `retry` tells the browser when to ask again).
-REPLACED = "replaced"
 EXPIRED = "expired"
 _GONE = {"gone": True}
 
@@ -79,6 +79,7 @@ class Stream:
     """One browser's open stream."""
 
     def __init__(self, *, user_id: int, session_key: str, send) -> None:
+        self.stream_id = uuid.uuid4().hex
         self.user_id = user_id
         self.session_key = session_key
         self.session_tag = access.session_tag(session_key)
@@ -93,11 +94,11 @@ class Stream:
     async def run(self, receive) -> None:
         self._subscription = bus.Subscription()
         watcher = asyncio.create_task(self._watch_disconnect(receive))
-        _admit(self)
         try:
+            await quota.admit(self)
             await self._serve()
         finally:
-            _leave(self)
+            await quota.leave(self)
             self._subscription.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,8 +144,8 @@ class Stream:
 
     async def _handle(self, message: dict[str, Any]) -> bool:
         """Pass one bus message on; False once the stream has ended."""
-        if "end" in message:
-            await self._finish(message["end"])
+        if "end" in message or message.get("end_stream") == self.stream_id:
+            await self._finish(message.get("end") or message["why"])
             return False
         if message.get("session_ended") == self.session_tag:
             await self._finish(Verdict.SIGNED_OUT)
@@ -168,29 +169,6 @@ class Stream:
         except (OSError, TimeoutError):
             return False
         return True
-
-
-# Each user's open streams in this process, oldest first.
-_by_user: dict[int, list[Stream]] = {}
-
-
-def _admit(stream: Stream) -> None:
-    streams = _by_user.setdefault(stream.user_id, [])
-    streams.append(stream)
-    while len(streams) > settings.LIVE_STREAMS_PER_USER:
-        streams.pop(0).end(REPLACED)
-
-
-def _leave(stream: Stream) -> None:
-    streams = _by_user.get(stream.user_id, [])
-    with contextlib.suppress(ValueError):
-        streams.remove(stream)
-    if not streams:
-        _by_user.pop(stream.user_id, None)
-
-
-def open_streams() -> int:
-    return sum(len(streams) for streams in _by_user.values())
 
 
 def frame(event: str, data: str, *, retry: int | None = None) -> str:

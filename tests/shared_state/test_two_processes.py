@@ -269,3 +269,29 @@ def test_a_close_on_one_process_is_pushed_to_a_stream_open_on_the_other(healthy)
                 break
 
     assert any(line.startswith("data:") and target in line for line in frames)
+
+
+def test_a_user_s_streams_are_capped_across_processes_and_the_oldest_ends(healthy, settings):
+    import asyncio
+
+    from tests.integration.test_live_streams import Stream
+
+    first, second = healthy
+    cap = settings.LIVE_STREAMS_PER_USER  # both processes run with the default
+    cookie = first.signed_in("manager@example.com").cookies["sessionid"]
+    ports = [int(dashboard.url.rsplit(":", 1)[1]) for dashboard in healthy]
+
+    async def scenario() -> tuple[Stream, list[Stream]]:
+        streams = [await Stream.open(ports[0], cookie) for _ in range(cap)]
+        streams.append(await Stream.open(ports[1], cookie))
+        oldest, others = streams[0], streams[1:]
+        ended = await oldest.ended_by_server()
+        for stream in others:
+            stream.vanish()
+        assert ended, f"the oldest stream is still open: {oldest.body[-200:]!r}"
+        return oldest, others
+
+    oldest, others = asyncio.run(scenario())
+
+    assert oldest.body.endswith("event: ended\ndata: replaced\n\n")
+    assert all("event: ended" not in stream.body for stream in others)
