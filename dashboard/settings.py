@@ -385,7 +385,7 @@ LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
 LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", "2000"))
 # Who may hold a stream (signed in, member allowed Get:Conversation) is asked again this often;
 # signing out ends a session's streams at once. A user holds at most LIVE_STREAMS_PER_USER streams
-# in a streams worker: one more ends their oldest. When WapiKit cannot say who may, the browser
+# (across the deployment with Redis): one more ends their oldest. When WapiKit cannot say who may, the browser
 # asks again after LIVE_UNAVAILABLE_RETRY_MS.
 LIVE_RECHECK_SECONDS = float(os.environ.get("LIVE_RECHECK_SECONDS", "60"))
 LIVE_STREAMS_PER_USER = int(os.environ.get("LIVE_STREAMS_PER_USER", "8"))
