@@ -96,3 +96,38 @@ def test_a_message_published_by_wapikit_shows_in_the_open_conversation(
 
     expect(page.locator("#thread")).to_contain_text("Can I change the delivery address?", timeout=5_000)
     assert page.console_errors == []
+
+
+def test_a_tab_whose_stream_a_newer_tab_replaced_stops_reconnecting_and_polls(
+    new_page, asgi_dashboard, wapikit, make_user, settings
+):
+    settings.LIVE_STREAMS_PER_USER = 1
+    user = make_user("manager")
+    older = new_page()
+    sign_in(older, asgi_dashboard, user)
+    expect(older.locator("#live")).to_have_count(1)
+    newer = older.context.new_page()
+
+    newer.goto(f"{asgi_dashboard}/")
+
+    # The older tab is told why its stream ended and lets it go, instead of taking the stream
+    # back (which would end the newer tab's, and so on, every two seconds).
+    expect(older.locator("#live")).to_have_count(0, timeout=5_000)
+    expect(older.locator("body")).to_have_attribute("data-live", "0")
+    newer.wait_for_timeout(3_000)  # longer than a reconnect's delay
+    expect(newer.locator("#live")).to_have_count(1)
+    expect(older.locator("#live")).to_have_count(0)
+
+
+def test_a_member_who_may_not_view_conversations_gets_no_stream_and_no_reconnect_loop(
+    new_page, asgi_dashboard, wapikit, make_user
+):
+    page = new_page()
+    streams: list[str] = []
+    page.on("request", lambda request: "/live/stream/" in request.url and streams.append(request.url))
+
+    sign_in(page, asgi_dashboard, make_user("norole"))
+
+    expect(page.locator("#live")).to_have_count(0, timeout=5_000)
+    page.wait_for_timeout(3_000)  # longer than a reconnect's delay
+    assert len(streams) == 1
