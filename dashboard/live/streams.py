@@ -28,8 +28,9 @@ from .access import Verdict
 
 PATH = "/live/stream/"
 
-# Why a stream ended, as its last frame says (static/js/app.js stops reconnecting for all but
-# UNAVAILABLE, whose `retry` tells the browser when to ask again).
+# Why a stream ended, as its last frame says: its set lifetime is over (the browser reconnects),
+# or a verdict of `access`, or `quota.REPLACED`. static/js/app.js stops reconnecting for all
+# but this one and UNAVAILABLE, whose `retry` tells the browser when to ask again.
 EXPIRED = "expired"
 _GONE = {"gone": True}
 
