@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The health check and the sandbox are DRF views too, but not the dashboard's API.
     "PREPROCESSING_HOOKS": ["dashboard.api.schema.only_api_routes"],
+    # The default enum hook, and the links between the API's routes (ids from one answer into the next).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "dashboard.api.schema.with_links"],
 }
 # Calls one API token (or one signed-in user's browser) may make, counted in the shared cache;
 # and all of one user's tokens and browser together, so more tokens do not mean more calls.
