@@ -73,12 +73,14 @@ def scan_every_response_for_the_api_key():
             _scan(where, response.content)
         return response
 
-    handler = _LeakScanningLogHandler()
-    logging.getLogger().addHandler(handler)
+    logging.getLogger().addHandler(_log_scanner)
     BaseHandler.get_response = get_response
     yield
     BaseHandler.get_response = original
-    logging.getLogger().removeHandler(handler)
+    logging.getLogger().removeHandler(_log_scanner)
+
+
+_log_scanner = _LeakScanningLogHandler()
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +88,10 @@ def no_key_in_what_this_test_saw():
     """Fails the test during which a response or log line carried the key: with pytest-xdist
     the session's summary runs in another process, so each test answers for itself."""
     before = len(_leaks)
+    # Whatever runs django.setup() again (get_asgi_application does) configures logging anew
+    # and drops the scanner from the root logger.
+    if _log_scanner not in logging.getLogger().handlers:
+        logging.getLogger().addHandler(_log_scanner)
     yield
     if len(_leaks) > before:
         found = _leaks[before:]

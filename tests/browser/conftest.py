@@ -87,6 +87,7 @@ def asgi_dashboard(transactional_db, settings) -> Iterator[str]:
             # accounts/addresses.py alone.
             proxy_headers=False,
             log_level="warning",
+            log_config=None,  # the suite keeps its own logging (and its key-scanning handler)
             timeout_graceful_shutdown=1,
         )
     )

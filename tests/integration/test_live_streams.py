@@ -33,7 +33,7 @@ def served(transactional_db, wapikit, settings) -> Iterator[int]:
     settings.LIVE_KEEPALIVE_SECONDS = 0.5
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+        uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", log_config=None,
                        proxy_headers=False, timeout_graceful_shutdown=1)
     )
     thread = threading.Thread(target=server.run, name="asgi-dashboard", daemon=True)
@@ -128,6 +128,33 @@ class Stream:
         self.writer.transport.abort()
 
 
+BROWSERS = "simulated-browsers"
+
+
+def as_browsers(coroutine):
+    """Runs the simulated browsers on an event loop of their own thread: this thread's may be
+    Playwright's (its sync API keeps a loop running in the thread of an earlier browser test)."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's own thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=BROWSERS)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def server_threads() -> int:
+    """This process's threads, but for the simulated browsers' own."""
+    return sum(thread.name != BROWSERS for thread in threading.enumerate())
+
+
 class OpenConnections:
     """Database connections the process has opened and not closed (any thread, any backend)."""
 
@@ -166,27 +193,27 @@ def test_open_streams_hold_no_thread_and_no_database_connection_and_vanished_bro
         stream = await Stream.open(served, session)
         stream.vanish()
 
-    asyncio.run(warm_up())
+    as_browsers(warm_up())
     assert settled(lambda: bus.open_streams() == 0)
     connections = OpenConnections()
     try:
-        idle_threads, idle_connections = threading.active_count(), len(connections)
+        idle_threads, idle_connections = server_threads(), len(connections)
 
         async def open_then_vanish() -> tuple[int, int, int]:
             streams = [await Stream.open(served, session) for _ in range(count)]
             await asyncio.sleep(1)  # two heartbeats with every stream open
-            measured = bus.open_streams(), threading.active_count(), len(connections)
+            measured = bus.open_streams(), server_threads(), len(connections)
             for stream in streams:
                 stream.vanish()
             return measured
 
-        open_now, threads, held = asyncio.run(open_then_vanish())
+        open_now, threads, held = as_browsers(open_then_vanish())
 
         assert open_now == count
         assert threads == idle_threads, f"{threads - idle_threads} threads added by {count} open streams"
         assert held == idle_connections, f"{held - idle_connections} database connections held by {count} open streams"
         assert settled(lambda: bus.open_streams() == 0), f"{bus.open_streams()} streams still open after their browsers went"
-        assert settled(lambda: threading.active_count() == idle_threads and len(connections) == idle_connections)
+        assert settled(lambda: server_threads() == idle_threads and len(connections) == idle_connections)
     finally:
         connections.stop()
 
@@ -206,7 +233,7 @@ def test_a_user_opening_one_stream_too_many_ends_their_oldest(served, session_of
             await stream.until(": keep-alive")
         return oldest, newer, someone_else
 
-    oldest, newer, someone_else = asyncio.run(scenario())
+    oldest, newer, someone_else = as_browsers(scenario())
 
     assert oldest.body.endswith("event: ended\ndata: replaced\n\n")
     assert all("event: ended" not in stream.text for stream in [*newer, someone_else])
@@ -221,7 +248,7 @@ def test_only_members_who_may_view_conversations_get_a_stream(served, session_of
         assert await stream.ended_by_server()
         return stream
 
-    stream = asyncio.run(scenario())
+    stream = as_browsers(scenario())
 
     assert stream.body.endswith(f"event: ended\ndata: {why}\n\n")
     assert "event: live" not in stream.text
@@ -243,7 +270,7 @@ def test_signing_out_ends_that_session_s_streams_at_once(served, make_user, sett
         await second.until(": keep-alive")
         return first, second
 
-    first, second = asyncio.run(scenario())
+    first, second = as_browsers(scenario())
 
     assert first.body.endswith("event: ended\ndata: signed-out\n\n")
     assert "event: ended" not in second.text
@@ -267,7 +294,7 @@ def test_a_stream_ends_when_its_user_may_no_longer_hold_it(served, make_user, se
         assert await stream.ended_by_server()
         return stream
 
-    stream = asyncio.run(scenario())
+    stream = as_browsers(scenario())
 
     assert stream.body.endswith(f"event: ended\ndata: {why}\n\n")
 
@@ -282,7 +309,7 @@ def test_a_stream_says_whether_live_updates_flow_and_passes_changes_on(served, s
         bus.publish({"conversation": "c0ffee00-0000-4000-8000-000000000001", "why": "message"})
         return await stream.until("c0ffee00")
 
-    text = asyncio.run(scenario())
+    text = as_browsers(scenario())
 
     assert "event: live\ndata: 1\n\n" in text
     assert 'event: changed\ndata: {"id": "c0ffee00-0000-4000-8000-000000000001", "why": "message"}' in text

@@ -272,9 +272,8 @@ def test_a_close_on_one_process_is_pushed_to_a_stream_open_on_the_other(healthy)
 
 
 def test_a_user_s_streams_are_capped_across_processes_and_the_oldest_ends(healthy, settings):
-    import asyncio
 
-    from tests.integration.test_live_streams import Stream
+    from tests.integration.test_live_streams import Stream, as_browsers
 
     first, second = healthy
     cap = settings.LIVE_STREAMS_PER_USER  # both processes run with the default
@@ -291,7 +290,7 @@ def test_a_user_s_streams_are_capped_across_processes_and_the_oldest_ends(health
         assert ended, f"the oldest stream is still open: {oldest.body[-200:]!r}"
         return oldest, others
 
-    oldest, others = asyncio.run(scenario())
+    oldest, others = as_browsers(scenario())
 
     assert oldest.body.endswith("event: ended\ndata: replaced\n\n")
     assert all("event: ended" not in stream.body for stream in others)
