@@ -176,6 +176,13 @@ def cached_members() -> list[Member] | None:
     return found[1] if found else None
 
 
+def last_known_members() -> list[Member] | None:
+    """The last member list read from WapiKit, however old (kept WAPIKIT_STALE_COPY_SECONDS), or
+    None: for deciding what a user may do while WapiKit cannot be asked."""
+    found = load(_stale_key(_key("members")), list[Member])
+    return found[1] if found else None
+
+
 def forget_messages(conversation_id: str) -> None:
     """A new message makes every cached page of the thread stale: the first page is read again."""
     cache.delete_many(

@@ -321,3 +321,26 @@ def test_the_stream_refuses_other_methods_and_hosts(served):
     assert requests.post(f"http://127.0.0.1:{served}/live/stream/", timeout=5).status_code == 405
     forged = requests.get(f"http://127.0.0.1:{served}/live/stream/", headers={"Host": "evil.example"}, timeout=5)
     assert forged.status_code == 400
+
+
+def test_while_wapikit_cannot_say_who_may_the_last_member_list_it_gave_decides(served, session_of, wapikit, settings):
+    settings.WAPIKIT_MEMBERS_CACHE_SECONDS = 1
+    session = session_of("manager")
+
+    async def first_frames() -> str:
+        stream = await Stream.open(served, session)
+        await stream.until("\n\n")
+        stream.vanish()
+        return stream.body
+
+    wapikit.control(fault="status_500", fault_path="/organization/members")
+    never_read = as_browsers(first_frames())
+    wapikit.control(reset=True)
+    read_once = as_browsers(first_frames())
+    time.sleep(1.2)  # that read's lifetime is over; its last copy remains
+    wapikit.control(fault="status_500", fault_path="/organization/members")
+    since_down = as_browsers(first_frames())
+
+    assert never_read == "retry: 30000\nevent: ended\ndata: unavailable\n\n"
+    assert read_once.startswith("retry: 2000\nevent: live\n")
+    assert since_down.startswith("retry: 2000\nevent: live\n")
