@@ -4,6 +4,7 @@ campaign filter, whose URL parameter stays the id."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from dashboard.inbox import reads
 from dashboard.sandbox.seed import CAMPAIGNS
 from dashboard.wapikit import errors, get_client
+from dashboard.wapikit.breaker import CircuitOpen
 from tests.integration.conftest import body_of, html
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -88,6 +90,32 @@ def test_the_inbox_still_loads_when_wapikit_will_not_list_campaigns(login_as, wa
     assert response.status_code == 200
     assert response.context["campaigns"] == []
     assert reads.ages().stale == []
+
+
+def test_missing_campaign_names_are_logged_once_when_they_go_and_once_when_they_return(
+    login_as, wapikit, monkeypatch, settings, caplog
+):
+    settings.WAPIKIT_CAMPAIGNS_CACHE_SECONDS = 0  # every inbox asks WapiKit for the names
+    client = login_as("manager")
+    client.get("/")  # the names are there, whatever an earlier test left behind
+    listing = type(get_client()).list_campaigns
+    caplog.set_level(logging.INFO, logger="dashboard.inbox.views.inbox")
+    caplog.clear()
+
+    def refuse(self, **_):
+        raise CircuitOpen("circuit open")
+
+    monkeypatch.setattr(type(get_client()), "list_campaigns", refuse)
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+    monkeypatch.setattr(type(get_client()), "list_campaigns", listing)
+    for _ in range(3):
+        assert client.get("/").context["campaigns"]
+
+    assert [r.getMessage() for r in caplog.records if r.name == "dashboard.inbox.views.inbox"] == [
+        "No campaign names for the filter: circuit open",
+        "Campaign names for the filter are back",
+    ]
 
 
 def test_the_filter_form_offers_campaigns_by_name_and_keeps_the_chosen_one(login_as, wapikit):

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.inbox import selectors, services
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
+from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
 from dashboard.wapikit.client import MAX_PAGE
 
@@ -28,6 +29,10 @@ from .answers import (
 )
 
 logger = logging.getLogger(__name__)
+# Every inbox asks for the names: without them, one line when they go and one when they return.
+campaign_names = ChangeLog(
+    logger, began="No campaign names for the filter: %s", ended="Campaign names for the filter are back"
+)
 
 
 VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
@@ -146,10 +151,12 @@ def campaign_choices() -> list[tuple[str, str]]:
     """The campaign filter's choices by name; without them (WapiKit refused or failed to list
     them) the filter still takes an id, so the page does not fail for their sake."""
     try:
-        return selectors.campaign_choices()
+        choices = selectors.campaign_choices()
     except errors.WapiKitError as exc:
-        logger.info("No campaign names for the filter: %s", exc)
+        campaign_names.failed(exc)
         return []
+    campaign_names.succeeded()
+    return choices
 
 
 @require_GET
