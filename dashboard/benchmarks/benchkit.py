@@ -18,9 +18,11 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.cache import caches
 
 from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
+from dashboard.wapikit import get_client
 
 
 def table_lines(rows: list[tuple[str, str]]) -> list[str]:
@@ -184,6 +186,23 @@ def blackhole_port() -> Iterator[int | None]:
         for filler in fillers:
             filler.close()
         server.close()
+
+
+def fresh_state(api: SandboxApi | None = None) -> None:
+    """Start a row (or a fault cell) as a dashboard process that has met this WapiKit before
+    starts: what the last one left must not decide what this one measures. An open circuit, a
+    route held off after a 429, shared reads and cached cards all live in Django's caches, so
+    those are emptied; what the dashboard learned of this WapiKit is kept (it is learned once a
+    day, and has a row of its own). With `api`, the sandbox's knobs go back to no fault, no
+    latency and an unspent rate limit."""
+    learned = {name: value for name, value in get_client().capabilities.all().items() if value is not None}
+    if api is not None:
+        api.control(reset=True, latency_ms=0)
+    for each in caches.all():
+        each.clear()
+    get_client.cache_clear()
+    for name, value in learned.items():
+        get_client().capabilities.learn(name, value)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 Conversations come from the sandbox's own serialiser over seeded data, decoded once with the
 dashboard's types; the timed request then runs the whole view (middleware, session, auth,
-permissions, template) with only the upstream fetch replaced by that decoded page."""
+permissions, template) with only the upstream fetches replaced: that decoded page, the members
+and the campaign names. None reaches WapiKit, so the rows leave no circuit or budget behind."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from unittest import mock
 import msgspec
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from dashboard.inbox import selectors, services
-from dashboard.sandbox.api import conversation_json, conversations, member_json
+from dashboard.benchmarks import benchkit
+from dashboard.inbox import reads, selectors, services
+from dashboard.sandbox.api import campaign_json, campaigns_by_name, conversation_json, conversations, member_json
 from dashboard.sandbox.models import Conversation as ConversationRow
 from dashboard.sandbox.models import Member as MemberRow
-from dashboard.wapikit.types import Conversation, Member
+from dashboard.wapikit.types import Campaign, Conversation, Member
 
 
 class Command(BaseCommand):
@@ -50,6 +52,9 @@ def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, 
         msgspec.json.encode([member_json(m) for m in MemberRow.objects.prefetch_related("roles")]),
         type=list[Member],
     )
+    campaigns = msgspec.json.decode(
+        msgspec.json.encode([campaign_json(c) for c in campaigns_by_name()]), type=list[Campaign]
+    )
     viewer = next(m for m in members if (m.is_owner if kind == "owner" else m.email == "manager@example.com"))
     user, _ = get_user_model().objects.get_or_create(email=viewer.email)
     client = Client()
@@ -59,6 +64,8 @@ def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, 
     with (
         override_settings(ALLOWED_HOSTS=["testserver"]),
         mock.patch.object(selectors, "members_list", return_value=members),
+        mock.patch.object(reads, "campaigns", return_value=campaigns),
+        benchkit.counting_calls() as calls,
     ):
         for cards in (25, 50):
             page = selectors.InboxPage(decoded[:cards], 1, cards, 144, 3, True)
@@ -74,7 +81,8 @@ def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, 
                 runs,
             )
         results.append(("card fragment after Close", median, size))
-
+    if calls:
+        raise CommandError(f"the render rows reached WapiKit ({calls[0][0]} {calls[0][1]}): they time the page without it")
     return results
 
 
