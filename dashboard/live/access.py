@@ -96,17 +96,14 @@ async def on_shared_thread(function, *args):
     global _waiting
     with _waiting_lock:
         _waiting += 1
-    return await sync_to_async(_run_and_let_go, thread_sensitive=False, executor=_executor)(function, *args)
-
-
-def _run_and_let_go(function, *args):
-    global _waiting
     try:
-        return function(*args)
+        return await sync_to_async(function, thread_sensitive=False, executor=_executor)(*args)
     finally:
+        # Counted here, where a cancelled stream passes too, so the count cannot drift.
         with _waiting_lock:
             _waiting -= 1
             last = _waiting == 0
         if last:
-            # Nobody else is waiting for an answer: hold no connection until somebody is.
-            connections.close_all()
+            # Nobody else is waiting for an answer: after what is under way, hold no connection
+            # until somebody is.
+            _executor.submit(connections.close_all)

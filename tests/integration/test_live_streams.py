@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connections as db_connections
 from django.db.backends.signals import connection_created
 from django.test import Client
 
@@ -150,6 +151,18 @@ def as_browsers(coroutine):
     return outcome["value"]
 
 
+async def off_the_loop(function, *args):
+    """`function(*args)` on a thread of its own, which lets its database connection go after."""
+
+    def run():
+        try:
+            return function(*args)
+        finally:
+            db_connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
 def server_threads() -> int:
     """This process's threads, but for the simulated browsers' own."""
     return sum(thread.name != BROWSERS for thread in threading.enumerate())
@@ -265,7 +278,7 @@ def test_signing_out_ends_that_session_s_streams_at_once(served, make_user, sett
     async def scenario() -> tuple[Stream, Stream]:
         first = await Stream.open(served, leaving.cookies[name].value)
         second = await Stream.open(served, staying.cookies[name].value)
-        await asyncio.to_thread(leaving.post, "/accounts/logout/")
+        await off_the_loop(leaving.post, "/accounts/logout/")
         await first.ended_by_server()
         await second.until(": keep-alive")
         return first, second
@@ -290,7 +303,7 @@ def test_a_stream_ends_when_its_user_may_no_longer_hold_it(served, make_user, se
             user.email = "left-the-team@example.com"
         else:
             user.set_password("another-horse-battery-7")
-        await asyncio.to_thread(user.save)
+        await off_the_loop(user.save)
         assert await stream.ended_by_server()
         return stream
 
