@@ -264,6 +264,8 @@ class Command(BaseCommand):
                         page = await context.new_page()
                         await page.goto(f"{served.url}/")
                         await page.wait_for_selector("#cards .card")
+                        # Open once its stream is: a tab still connecting would only poll.
+                        await page.wait_for_selector('body[data-live="1"]', timeout=30_000)
                         pages.append(page)
                     ids = await pages[0].eval_on_selector_all("#cards .card", "cards => cards.slice(0, 5).map(c => c.id.slice(2))")
                 else:
