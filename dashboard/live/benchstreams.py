@@ -26,20 +26,6 @@ POSTGRES = "postgres://postgres@127.0.0.1:5432"
 DATABASE = "wapikit_bench_streams"
 MEMORY_TARGET_KB = 50
 BACK_TARGET_S = 30
-# Makes the demo manager's session and prints its key (the worker's own database).
-SESSION_SCRIPT = """
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.backends.db import SessionStore
-from dashboard.accounts.demo import ensure_demo_logins
-ensure_demo_logins()
-user = get_user_model().objects.get(email="manager@example.com")
-session = SessionStore()
-session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-session.create()
-print(session.session_key)
-"""
 
 
 @dataclass
@@ -56,7 +42,8 @@ def rows(directory: Path, env: dict, count: int) -> list[tuple[str, str]]:
     env.pop("REDIS_URL", None)
     manage = [sys.executable, str(benchlive.MANAGE)]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-    session = subprocess.run([*manage, "shell", "-c", SESSION_SCRIPT], env=env, check=True,
+    snippet = benchlive.SESSION_SNIPPET.format(email="manager@example.com")
+    session = subprocess.run([*manage, "shell", "-c", snippet], env=env, check=True,
                              capture_output=True, text=True).stdout.split()[-1]
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
     with benchkit.gunicorn_processes((env, directory / "streams.log", 1), streams=True) as (url,):
