@@ -118,7 +118,8 @@ class Stream:
         # Spread over the interval, so that a thousand streams opened together are not
         # checked again together.
         recheck = loop.time() + settings.LIVE_RECHECK_SECONDS * random.uniform(0.5, 1.0)
-        current = state.current()
+        # The cache may be Redis: asked off the event loop, like every blocking read here.
+        current = await access.on_shared_thread(state.current)
         if not await self._write(frame("live", "1" if current.live else "0", retry=settings.LIVE_RETRY_MS)):
             return
         queue = self._subscription.queue
