@@ -139,10 +139,9 @@ def members(*, fresh: bool = False) -> list[Member]:
     """The member list; `fresh`: read from WapiKit now, and kept for everyone as any read is."""
     client = get_client()
     if fresh:
-        value = client.list_members()
-        store(_key("members"), value, lifetime=settings.WAPIKIT_MEMBERS_CACHE_SECONDS)
-        ages().note(time.time())
-        return value
+        return _fetch_and_keep(
+            _key("members"), lifetime=settings.WAPIKIT_MEMBERS_CACHE_SECONDS, fetch=client.list_members, type=list[Member]
+        )
     return shared(
         _key("members"),
         lifetime=settings.WAPIKIT_MEMBERS_CACHE_SECONDS,

@@ -47,10 +47,6 @@ async def leave(stream: Held) -> None:
         await access.on_shared_thread(_release, stream.user_id, stream.stream_id)
 
 
-def open_streams() -> int:
-    return sum(len(streams) for streams in _held.values())
-
-
 def _claim(user_id: int, stream_id: str) -> None:
     """Note the stream in the deployment's set, and end the user's oldest beyond the cap."""
     key, now = _KEY.format(user=user_id), time.time()
