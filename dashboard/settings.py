@@ -82,11 +82,12 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.api",
     "dashboard.audit",
+    "dashboard.conversations",
     # `make bench` and its kit: tooling around the dashboard, installed for its commands only.
     "dashboard.benchmarks",
     "dashboard.inbox",
     "dashboard.live",
-    "dashboard.observability",
+    "dashboard.operations",
     "dashboard.sandbox",
 ]
 
@@ -100,7 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.observability.middleware.UserContextMiddleware",
-    "dashboard.inbox.reads.ReadAgesMiddleware",
+    "dashboard.conversations.shared.ReadAgesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.inbox.middleware.HtmxAwareLoginRequiredMiddleware",
     "dashboard.inbox.middleware.PrivateAnswersMiddleware",
@@ -124,8 +125,8 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
-                "dashboard.observability.views.request_id",
-                "dashboard.inbox.reads.read_ages",
+                "dashboard.observability.middleware.request_id",
+                "dashboard.conversations.shared.read_ages",
                 "dashboard.live.views.live_state",
                 "dashboard.inbox.navigation.navigation",
                 "django.contrib.auth.context_processors.auth",

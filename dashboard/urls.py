@@ -1,16 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard import errors
 from dashboard.accounts.views import SignInView
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
-from dashboard.inbox.health import health
 from dashboard.inbox.views import actions, bulk, conversation, inbox, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
-from dashboard.observability import views as observability
-from dashboard.observability.status import status_page
-
+from dashboard.operations import metrics
+from dashboard.operations.health import health
+from dashboard.operations.status import status_page
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -33,14 +33,14 @@ urlpatterns = [
     path("api/v1/", include("dashboard.api.urls")),
     path("status/", status_page, name="status"),
     path("health/", health, name="health"),
-    path("metrics", observability.metrics_view, name="metrics"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("live/stream/", live.stream, name="live_stream"),
     path("live/ingest/", ingest, name="live_ingest"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 
-handler400 = observability.bad_request
-handler403 = observability.permission_denied
-handler404 = observability.page_not_found
-handler500 = observability.server_error
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

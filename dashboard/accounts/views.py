@@ -1,8 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
+from dashboard.observability.addresses import client_address
+
 from . import throttle
-from .addresses import client_address
 
 
 class SignInView(auth_views.LoginView):

@@ -1,6 +1,6 @@
 """Every refusal and failure as `application/problem+json` (RFC 9457), with the plain sentence
 the web shows: WapiKit's failures keep their own message and the status the web gives them
-(`status_for_error`), and say which kind they are."""
+(`errors.answer_status`), and say which kind they are."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from dashboard.inbox.views.answers import status_for_error
 from dashboard.wapikit import errors
 
 CONTENT_TYPE = "application/problem+json"
@@ -65,7 +64,7 @@ def _codes(detail):
 
 def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, errors.WapiKitError):
-        status = status_for_error(exc)
+        status = errors.answer_status(exc)
         headers = {}
         retry = getattr(exc, "retry_after", None)
         if retry is not None:

@@ -7,9 +7,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import selectors, services
-from dashboard.inbox.bulk import BULK_ACTIONS
+from dashboard.conversations import selectors, services
+from dashboard.conversations.bulk import BULK_ACTIONS
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit.client import MAX_PAGE, MAX_PER_PAGE
 
 # --- Requests ----------------------------------------------------------------------------

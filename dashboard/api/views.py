@@ -20,13 +20,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dashboard.accounts.addresses import client_address
-from dashboard.audit.models import AuditEntry
-from dashboard.audit.views import AuditFilter, may_read_audit
-from dashboard.inbox import bulk, selectors, services
-from dashboard.inbox.permissions import Action, Powers
-from dashboard.inbox.views.answers import status_for_error
-from dashboard.wapikit import validate_id
+from dashboard.conversations import bulk, members, selectors, services
+from dashboard.conversations.audit import AuditFilter, may_read_audit
+from dashboard.conversations.models import AuditEntry
+from dashboard.conversations.powers import Action, Powers
+from dashboard.observability.addresses import client_address
+from dashboard.wapikit import errors, validate_id
 
 from . import serializers as s
 from .authentication import BearerTokenAuthentication, SessionAuthentication
@@ -94,12 +93,12 @@ class ApiView(APIView):
 
     def members(self) -> list:
         if not hasattr(self, "_members"):
-            self._members = selectors.members_list()
+            self._members = members.members_list()
         return self._members
 
     def powers(self) -> Powers:
         if not hasattr(self, "_powers"):
-            self._powers = selectors.powers_for(self.request.user, self.members())
+            self._powers = members.powers_for(self.request.user, self.members())
         return self._powers
 
     def writer(self, action: Action) -> Powers:
@@ -107,12 +106,12 @@ class ApiView(APIView):
         in the cache for everyone), so a role taken away within the cache's lifetime writes no
         more. A refusal by the cached list stands without asking: at worst a permission granted
         seconds ago waits for the cache."""
-        cached = selectors.cached_members_list()
-        if cached is not None and not selectors.powers_for(self.request.user, cached).allows(action):
+        cached = members.cached_members_list()
+        if cached is not None and not members.powers_for(self.request.user, cached).allows(action):
             self._members = cached
         else:
-            self._members = selectors.members_list(fresh=True)
-        self._powers = selectors.powers_for(self.request.user, self._members)
+            self._members = members.members_list(fresh=True)
+        self._powers = members.powers_for(self.request.user, self._members)
         return self._powers
 
     def viewer(self) -> Powers:
@@ -271,7 +270,7 @@ def _action_needs(action: Action) -> dict[str, int]:
 
 
 def _members_read() -> dict[str, int]:
-    return {"/organization/members": selectors.members_read_cost()}
+    return {"/organization/members": members.members_read_cost()}
 
 
 class ConversationAction(ApiView):
@@ -320,7 +319,7 @@ def _answer(result: services.ActionResult, *, readable: bool) -> Response:
     else:
         error = result.error
         response = problem(
-            status_for_error(error) if error else 502, result.message, kind=error.kind if error else "failed"
+            errors.answer_status(error) if error else 502, result.message, kind=error.kind if error else "failed"
         )
     if result.conversation is not None:
         response["ETag"] = f'"{services.Seen.of(result.conversation)}"'

@@ -2,20 +2,14 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import datetime, time
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dashboard.inbox.permissions import Powers
-from dashboard.inbox.selectors import powers_for
-from dashboard.wapikit import errors
-
-from .models import AuditEntry
+from dashboard.conversations.audit import AuditFilter, may_read_audit
+from dashboard.conversations.models import AuditEntry
 
 PER_PAGE = 50
 CSV_COLUMNS = (
@@ -23,47 +17,6 @@ CSV_COLUMNS = (
     "via", "before_status", "before_assignee_name", "after_status", "after_assignee_name", "outcome",
     "error_kind", "detail", "client_address",
 )
-
-
-class AuditFilter(forms.Form):
-    user = forms.CharField(required=False, label="User email")
-    conversation = forms.CharField(required=False, label="Conversation id")
-    action = forms.ChoiceField(
-        required=False, choices=[("", "any")] + [(a, a) for a in ("close", "reopen", "delete", "assign", "unassign")]
-    )
-    outcome = forms.ChoiceField(required=False, choices=[("", "any")] + list(AuditEntry.Outcome.choices))
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-
-    def filter(self, entries):
-        data = self.cleaned_data
-        if data.get("user"):
-            entries = entries.filter(user_email__icontains=data["user"].strip())
-        if data.get("conversation"):
-            entries = entries.filter(conversation_id=data["conversation"].strip().lower())
-        if data.get("action"):
-            entries = entries.filter(action=data["action"])
-        if data.get("outcome"):
-            entries = entries.filter(outcome=data["outcome"])
-        zone = timezone.get_current_timezone()
-        if data.get("since"):
-            entries = entries.filter(started_at__gte=datetime.combine(data["since"], time.min, zone))
-        if data.get("until"):
-            entries = entries.filter(started_at__lte=datetime.combine(data["until"], time.max, zone))
-        return entries
-
-
-def may_read_audit(user, powers: Powers | None = None) -> bool:
-    """The one rule for the audit trail (this page, and each conversation's history): Owners
-    and staff. `powers` when the caller has them already, else read here."""
-    if user.is_staff:
-        return True
-    if powers is None:
-        try:
-            powers = powers_for(user)
-        except errors.WapiKitError:
-            return False
-    return powers.member is not None and powers.member.is_owner
 
 
 @require_GET

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from dashboard.audit.views import may_read_audit
-from dashboard.inbox import reads
-from dashboard.inbox.selectors import powers_for
+from dashboard.conversations import reads
+from dashboard.conversations.audit import may_read_audit
+from dashboard.conversations.members import powers_for
 from dashboard.wapikit.types import Member
 
 

@@ -20,11 +20,9 @@ from django.db import connections
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from dashboard.inbox import reads
-from dashboard.inbox.selectors import powers_for
+from dashboard.conversations import bus, reads
+from dashboard.conversations.members import powers_for
 from dashboard.wapikit import errors
-
-from . import bus
 
 
 class Verdict(StrEnum):

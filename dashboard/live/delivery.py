@@ -24,13 +24,9 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from dashboard.inbox import reads, selectors
-from dashboard.wapikit import errors, get_client
-from dashboard.wapikit.budget import background
-from dashboard.wapikit.types import Conversation, Message
-
-from . import bus, state
-from .decode import AssignmentChanged, Event, NewConversation, NewMessage
+from dashboard.conversations import bus, now
+from dashboard.conversations import live_state as state
+from dashboard.wapikit.decode import AssignmentChanged, Event, NewConversation, NewMessage
 
 logger = logging.getLogger("dashboard.live")
 
@@ -63,62 +59,13 @@ def report_state(reported: state.StreamState) -> None:
 
 
 def apply(event: Event) -> None:
-    """Update the shared reads, then tell the browsers."""
+    """The conversation the event describes is now so (`dashboard.conversations.now`)."""
     if isinstance(event, NewMessage):
-        conversation = _with_message(event.conversation, event.message)
-        reads.deliver_message(conversation.unique_id, event.message)
-        reads.forget_messages(conversation.unique_id)
-        reads.remember(conversation)
-        why = "message"
+        now.message_arrived(event.conversation, event.message)
     elif isinstance(event, NewConversation):
-        conversation = event.conversation
-        reads.remember(conversation)
-        why = "conversation"
+        now.conversation_started(event.conversation)
     else:
-        conversation = _read_again(event.conversation_id)
-        if conversation is None:
-            return
-        why = "assignment"
-    bus.publish({"conversation": conversation.unique_id, "why": why})
-
-
-def _with_message(conversation: Conversation, message: Message) -> Conversation:
-    """The event's conversation with its new message, its counts carried on from what the
-    dashboard knew: the server's event carries neither the assignee nor always the counts."""
-    known = reads.known_conversation(conversation.unique_id)
-    unread = conversation.number_of_unread_messages
-    total = conversation.total_messages
-    assignee, assignee_known = conversation.assigned_to, conversation.assigned_to is not None
-    if known is not None:
-        if message.inbound and not unread:
-            unread = known.number_of_unread_messages + 1
-        if total is None and known.total_messages is not None:
-            total = known.total_messages + 1
-        if not assignee_known and known.assignee_known:
-            assignee, assignee_known = known.assigned_to, True
-    elif message.inbound and not unread:
-        unread = 1
-    return msgspec.structs.replace(
-        conversation,
-        message_list=[message],
-        number_of_unread_messages=unread,
-        total_messages=total,
-        assigned_to=assignee,
-        assignee_known=assignee_known,
-    )
-
-
-def _read_again(conversation_id: str) -> Conversation | None:
-    """ChatAssignment names only the conversation: read it (in the background budget)."""
-    try:
-        with background():
-            fresh = get_client().get_conversation(conversation_id)
-            conversation = selectors.resolved_single(fresh, members=reads.members())
-    except errors.WapiKitError as exc:
-        logger.info("assignment event for a conversation that could not be read: %s", exc.kind)
-        return None
-    reads.remember(conversation)
-    return conversation
+        now.assignment_changed(event.conversation_id)
 
 
 def store_state(reported: state.StreamState) -> None:

@@ -27,13 +27,13 @@ import msgspec
 from django.conf import settings
 from prometheus_client import Counter
 
+from dashboard.conversations import live_state as states
+from dashboard.conversations.live_state import StreamState
 from dashboard.wapikit import errors, events, get_client
+from dashboard.wapikit.decode import Event, Undecodable, decode_frame
 from dashboard.wapikit.events import Frame
 
-from . import state as states
-from .decode import Event, Undecodable, decode_frame
 from .leader import Leadership, deployment_leadership
-from .state import StreamState
 
 logger = logging.getLogger("dashboard.live")
 

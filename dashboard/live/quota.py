@@ -12,7 +12,9 @@ from typing import Protocol
 
 from django.conf import settings
 
-from . import access, bus
+from dashboard.conversations import bus
+
+from . import access
 
 REPLACED = "replaced"
 _KEY = "live:streams:v1:{user}"

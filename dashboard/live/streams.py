@@ -23,7 +23,10 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 
-from . import access, bus, quota, state
+from dashboard.conversations import bus
+from dashboard.conversations import live_state as state
+
+from . import access, quota
 from .access import Verdict
 
 PATH = "/live/stream/"

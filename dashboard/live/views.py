@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
-from . import state
+from dashboard.conversations import live_state as state
 
 
 def live_state(request: HttpRequest) -> dict[str, object]:

@@ -87,3 +87,8 @@ def _route(request: HttpRequest) -> str:
     of a search holds what someone typed."""
     match = getattr(request, "resolver_match", None)
     return match.route if match is not None else ""
+
+
+def request_id(request: HttpRequest) -> dict[str, str]:
+    """Context processor: the id a user can quote from an error page."""
+    return {"request_id": getattr(request, "request_id", "")}

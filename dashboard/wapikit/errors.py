@@ -207,3 +207,20 @@ def _seconds(value: int) -> str:
         return f"{value} second{'s' if value != 1 else ''}"
     minutes = round(value / 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def answer_status(exc: WapiKitError) -> int:
+    """The HTTP status the dashboard answers with when WapiKit failed this way, on pages and in the API."""
+    if isinstance(exc, InvalidId):
+        return 400
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Rejected):
+        return 409
+    if isinstance(exc, RateLimited):
+        return 429
+    if isinstance(exc, TimedOut):
+        return 504
+    if isinstance(exc, ServerError) and exc.status == 503:
+        return 503
+    return 502

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.api.models import ApiToken, Scope
-from dashboard.inbox import selectors
+from dashboard.conversations import members
 from tests.conftest import MEMBER_EMAILS
 
 ALL_SCOPES = list(Scope.values)
@@ -66,7 +66,7 @@ def warm(wapikit):
     """Fill the member cache, so that later counts hold only what the call itself sends."""
 
     def fill(calls: list) -> None:
-        selectors.members_list()
+        members.members_list()
         calls.clear()
 
     return fill

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.api import routes
-from dashboard.inbox import selectors
+from dashboard.conversations import members
 from tests.api.conftest import problem_of
 from tests.integration.conftest import first_conversation, member_ids, never_assigned_to
 from tests.integration.test_security_matrix import _write_count
@@ -97,7 +97,7 @@ def test_matrix(name, case, caller, request, upstream_calls):
     }[case]()
     if case == "no-token":
         who.secret = ""
-    selectors.members_list()  # warm: only the call's own traffic counts
+    members.members_list()  # warm: only the call's own traffic counts
     upstream_calls.clear()
 
     answer = who.get(url) if route.method == "GET" else who.post(url, body)

@@ -11,8 +11,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import CommandError, call_command
 
 from dashboard.api.models import ApiToken
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import bulk, selectors
+from dashboard.conversations import bulk, members, selectors
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of
 from tests.conftest import MEMBER_EMAILS, PASSWORD
@@ -119,7 +119,7 @@ def test_who_may_read_still_gets_the_conversation_with_a_409_and_in_a_bulk_repor
 
 def test_a_role_taken_away_stops_the_token_s_writes_at_once(caller, wapikit, member_permissions, upstream_calls):
     who = caller("manager", scopes=["close"])
-    selectors.members_list()  # the dashboard's cached list still says the manager may close
+    members.members_list()  # the dashboard's cached list still says the manager may close
     member_permissions("manager", ["Get:Conversation"])
     cid = first_conversation(wapikit, "Closed")["uniqueId"]
     upstream_calls.clear()
@@ -137,7 +137,7 @@ def test_a_role_taken_away_stops_the_token_s_writes_at_once(caller, wapikit, mem
 def test_a_permitted_write_costs_one_member_list_read(cache, caller, wapikit, upstream_calls):
     who = caller("manager", scopes=["close"])
     if cache == "warm":
-        selectors.members_list()
+        members.members_list()
     cid = first_conversation(wapikit, "Closed")["uniqueId"]
     upstream_calls.clear()
     answer = who.post(f"/api/v1/conversations/{cid}/status", {"status": "Closed"})
@@ -148,7 +148,7 @@ def test_a_permitted_write_costs_one_member_list_read(cache, caller, wapikit, up
 def test_the_member_list_read_is_counted_against_the_api_s_share_of_the_budget(caller, wapikit, upstream_calls):
     """60 a minute on members; 40% (24) are kept for the web dashboard."""
     who = caller("manager", scopes=["close"])
-    selectors.members_list()
+    members.members_list()
     cid = first_conversation(wapikit, "Closed")["uniqueId"]
     budget.record(get_client(), "/organization/members", limit=60, remaining=24, reset=int(time.time()) + 60)
     upstream_calls.clear()
@@ -224,7 +224,7 @@ def test_a_list_call_that_scans_is_weighed_by_the_pages_it_reads(caller, wapikit
     """A reserve of 20 of 50: a scan of up to 10 pages does not fit in 25."""
     settings.WAPIKIT_SCAN_PAGES = 10
     who = caller("agent")
-    selectors.members_list()
+    members.members_list()
     client = get_client()
     reset = int(time.time()) + 600
     budget.record(client, "/conversations", limit=50, remaining=25, reset=reset)
@@ -260,7 +260,7 @@ def test_who_may_not_assign_sees_only_their_own_member(kind, caller, wapikit):
 
 def test_who_may_assign_sees_every_member(caller, wapikit):
     body = caller("manager").get("/api/v1/members").json()
-    assert {m["email"] for m in body} == {m.email for m in selectors.members_list()}
+    assert {m["email"] for m in body} == {m.email for m in members.members_list()}
 
 
 # --- A changed password ends the tokens, as it ends the sessions (finding 7) ---

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import selectors
+from dashboard.conversations import members
+from dashboard.conversations.models import AuditEntry
 from tests.api.conftest import problem_of
 from tests.integration.conftest import card_ids, first_conversation, member_ids
 
@@ -84,7 +84,7 @@ def test_an_id_that_is_not_a_uuid_never_reaches_wapikit(caller, wapikit, upstrea
 
 def test_members_carry_roles_and_permissions(caller, wapikit):
     body = caller("manager").get("/api/v1/members").json()  # who may assign sees the team
-    listed = {m.unique_id: m for m in selectors.members_list()}
+    listed = {m.unique_id: m for m in members.members_list()}
     assert {m["id"] for m in body} == set(listed)
     manager = next(m for m in body if m["email"] == "manager@example.com")
     assert manager["roles"] and "Update:Conversation" in manager["permissions"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.audit.models import AuditEntry
+from dashboard.conversations.models import AuditEntry
 from tests.api.conftest import problem_of
 from tests.integration.conftest import first_conversation, member_ids, never_assigned_to, true_state
 

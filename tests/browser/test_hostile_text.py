@@ -19,7 +19,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dashboard.audit.models import AuditEntry
+from dashboard.conversations.models import AuditEntry
 from dashboard.sandbox.hostile import HOSTILE, PWNED, RLO
 from tests.conftest import ROOT
 

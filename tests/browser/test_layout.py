@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from dashboard.audit.models import AuditEntry
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import get_client
 from tests.browser.test_inbox import answer_to, assignable_card, button, current, member_id
 from tests.conftest import free_port

@@ -9,7 +9,7 @@ import pytest
 import requests
 from django.utils.html import escape
 
-from dashboard.inbox import selectors
+from dashboard.conversations import members
 
 CARD_RE = re.compile(r'<article class="card status-(?P<status>\w+)[^"]*"\s+id="c-(?P<id>[0-9a-f-]{36})"')
 
@@ -110,7 +110,7 @@ def warm_members(wapikit):
     """Fill the dashboard's member cache, so that later calls count only conversation traffic."""
 
     def warm() -> None:
-        selectors.members_list()
+        members.members_list()
 
     return warm
 

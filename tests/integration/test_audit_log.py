@@ -15,8 +15,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.audit.models import AppendOnlyError, AuditEntry
 from dashboard.audit.views import CSV_COLUMNS, PER_PAGE
+from dashboard.conversations.models import AppendOnlyError, AuditEntry
 from tests.integration.conftest import body_of, first_conversation, member_ids
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

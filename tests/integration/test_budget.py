@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import reads
+from dashboard.conversations import shared
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import budget, get_client
 from tests.integration.conftest import body_of, conversations_with, html
 
@@ -233,7 +233,7 @@ def test_the_budget_and_the_stream_are_gauges_on_the_metrics_endpoint(limited, l
     assert samples[("dashboard_events_stream_up", ())] == 0
     assert samples[("dashboard_events_stream_state", (("state", "not running"),))] == 1
     assert samples[("dashboard_events_stream_state", (("state", "connected"),))] == 0
-    ratio = reads.hit_ratio()
+    ratio = shared.hit_ratio()
     if ratio is None:
         assert ("dashboard_shared_cache_hit_ratio", ()) not in samples
     else:

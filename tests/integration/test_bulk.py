@@ -15,8 +15,8 @@ from html import unescape
 import pytest
 from django.test import Client
 
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import selectors
+from dashboard.conversations import selectors
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import client as wapikit_client
 from tests.integration.conftest import (
     as_answered,

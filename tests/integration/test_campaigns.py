@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from dashboard.inbox import reads
+from dashboard.conversations import shared
 from dashboard.sandbox.seed import CAMPAIGNS
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.breaker import CircuitOpen
@@ -89,7 +89,7 @@ def test_the_inbox_still_loads_when_wapikit_will_not_list_campaigns(login_as, wa
 
     assert response.status_code == 200
     assert response.context["campaigns"] == []
-    assert reads.ages().stale == []
+    assert shared.ages().stale == []
 
 
 def test_missing_campaign_names_are_logged_once_when_they_go_and_once_when_they_return(
@@ -133,7 +133,7 @@ def test_the_filter_form_offers_campaigns_by_name_and_keeps_the_chosen_one(login
 
 def test_without_wapikit_s_campaigns_the_filter_takes_the_id(login_as, wapikit, monkeypatch):
     client = login_as("manager")
-    monkeypatch.setattr("dashboard.inbox.selectors.campaign_choices", lambda: [])
+    monkeypatch.setattr("dashboard.conversations.selectors.campaign_choices", lambda: [])
 
     page = body_of(client.get("/"))
 

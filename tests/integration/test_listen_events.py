@@ -17,13 +17,13 @@ import pytest
 import requests
 
 from dashboard.benchmarks.benchkit import free_port, wait_for_port
-from dashboard.live import state as states
-from dashboard.live.decode import NewConversation, NewMessage
+from dashboard.conversations import live_state as states
+from dashboard.conversations.live_state import StreamState
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Listener
-from dashboard.live.state import StreamState
 from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import get_client
+from dashboard.wapikit.decode import NewConversation, NewMessage
 from tests.conftest import API_KEY, ROOT, Sandbox
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from django.db import connections as db_connections
 from django.db.backends.signals import connection_created
 from django.test import Client
 
-from dashboard.live import bus, state
+from dashboard.conversations import bus
+from dashboard.conversations import live_state as state
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.integration]

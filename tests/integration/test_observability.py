@@ -19,8 +19,8 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
-from dashboard.audit.models import AuditEntry
 from dashboard.benchmarks.benchkit import gunicorn_processes
+from dashboard.conversations.models import AuditEntry
 from dashboard.observability.logs import RequestContextFilter
 from dashboard.wapikit import get_client
 from tests.conftest import API_KEY, PASSWORD, ROOT, free_port
@@ -274,7 +274,7 @@ def test_a_server_error_shows_a_plain_page_with_the_request_id(login_as, wapikit
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("dashboard.inbox.selectors.filtered_inbox", broken)
+    monkeypatch.setattr("dashboard.conversations.selectors.filtered_inbox", broken)
 
     page = client.get("/")
 
@@ -396,7 +396,7 @@ def test_two_gunicorn_workers_are_counted_together(tmp_path):
 def test_the_listener_s_counts_reach_the_scrape_through_its_state(scrape):
     import time
 
-    from dashboard.live import state
+    from dashboard.conversations import live_state as state
 
     now = time.time()
     state.store(state.StreamState(state=state.CONNECTED, since=now, reported_at=now, events=7, undecodable=2, reconnects=3))

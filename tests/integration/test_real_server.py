@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from dashboard.audit.models import AuditEntry
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import capabilities, get_client
 from tests.integration.conftest import body_of, card_ids, member_ids
 

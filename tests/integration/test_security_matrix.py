@@ -343,7 +343,7 @@ def test_matrix(case: Case, client, make_user, wapikit, upstream_calls):
 def test_a_forbidden_bulk_action_changes_nothing_and_records_no_success(
     who, action, client, make_user, wapikit, upstream_calls
 ):
-    from dashboard.audit.models import AuditEntry
+    from dashboard.conversations.models import AuditEntry
 
     conversation = first_conversation(wapikit, assigned=True)
     client.force_login(make_user(who))

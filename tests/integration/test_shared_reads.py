@@ -15,10 +15,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.inbox import reads
-from dashboard.live import delivery, state
-from dashboard.live.decode import NewConversation, NewMessage
+from dashboard.conversations import live_state as state
+from dashboard.conversations import reads
+from dashboard.live import delivery
 from dashboard.wapikit import budget, get_client
+from dashboard.wapikit.decode import NewConversation, NewMessage
 from dashboard.wapikit.types import Conversation, Message
 from tests.integration.conftest import body_of, card_ids, first_conversation, member_ids
 

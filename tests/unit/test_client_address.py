@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from dashboard.accounts.addresses import client_address
+from dashboard.observability.addresses import client_address
 
 CLIENT = "198.51.100.23"
 PROXY_1, PROXY_2 = "10.0.0.1", "10.0.0.2"

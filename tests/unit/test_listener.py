@@ -17,13 +17,13 @@ import pytest
 import responses
 from prometheus_client import REGISTRY
 
-from dashboard.live import state as states
-from dashboard.live.decode import NewConversation, NewMessage
+from dashboard.conversations import live_state as states
+from dashboard.conversations.live_state import StreamState
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Backoff, Listener
-from dashboard.live.state import StreamState
 from dashboard.sandbox.events import encode_frame
 from dashboard.wapikit import errors, get_client
+from dashboard.wapikit.decode import NewConversation, NewMessage
 from dashboard.wapikit.events import Frame
 from tests.conftest import API_KEY
 from tests.unit.test_live_decode import CONVERSATION_ID, conversation, message

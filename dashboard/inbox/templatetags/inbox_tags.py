@@ -88,7 +88,7 @@ def get_item(mapping: dict, key):
 @register.simple_tag
 def reply_window(conversation) -> dict:
     """WhatsApp's 24-hour window for free-form replies: what is left of it, for display."""
-    from dashboard.inbox.scan import WINDOW_CLOSING_SOON, reply_window_left
+    from dashboard.conversations.scan import WINDOW_CLOSING_SOON, reply_window_left
 
     left = reply_window_left(conversation)
     if left is None:
@@ -104,7 +104,7 @@ def reply_window(conversation) -> dict:
 def seen(conversation) -> str:
     """The state a card shows, "<status>:<assignee id>": its forms send it back, so an action
     on a conversation someone changed since is caught."""
-    from dashboard.inbox.services import Seen
+    from dashboard.conversations.services import Seen
 
     return str(Seen.of(conversation))
 
@@ -112,7 +112,7 @@ def seen(conversation) -> str:
 @register.filter
 def version(conversation) -> str:
     """A short fingerprint of what a card shows, so a refresh can tell which cards changed."""
-    from dashboard.inbox.selectors import card_version
+    from dashboard.conversations.selectors import card_version
 
     return card_version(conversation)
 

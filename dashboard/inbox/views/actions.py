@@ -14,10 +14,10 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from dashboard.accounts.addresses import client_address
-from dashboard.audit.models import AuditEntry
-from dashboard.inbox import selectors, services
-from dashboard.inbox.permissions import Action, Powers
+from dashboard.conversations import selectors, services
+from dashboard.conversations.models import AuditEntry
+from dashboard.conversations.powers import Action, Powers
+from dashboard.observability.addresses import client_address
 from dashboard.wapikit import errors, validate_id
 
 from .answers import (
@@ -29,7 +29,6 @@ from .answers import (
     current_powers,
     fragment,
     return_to,
-    status_for_error,
 )
 from .inbox import inbox_query
 
@@ -45,7 +44,7 @@ def member_picker(
     except errors.WapiKitError as exc:
         return card_problem(
             request, conversation_id=conversation_id, message=exc.user_message,
-            status=status_for_error(exc), next_url=next_url,
+            status=errors.answer_status(exc), next_url=next_url,
         )
     context = {
         "conversation_id": conversation_id,
@@ -95,7 +94,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
     try:
         powers = current_powers(request)
     except errors.WapiKitError as exc:
-        return problem(exc.user_message, status_for_error(exc))
+        return problem(exc.user_message, errors.answer_status(exc))
     if not powers.allows(action):
         # Audited like every attempt, but nothing goes upstream.
         services.conversation_act(
@@ -172,7 +171,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
-    return problem(result.message, status_for_error(error) if error else 403)
+    return problem(result.message, errors.answer_status(error) if error else 403)
 
 
 # For someone who may act on a conversation but not read it: no contact's name.
@@ -200,7 +199,7 @@ def undisclosed_response(
         error = result.error
         return card_problem(
             request, conversation_id=conversation_id, message=result.message,
-            status=status_for_error(error) if error else 403, next_url=next_url,
+            status=errors.answer_status(error) if error else 403, next_url=next_url,
         )
     if request.htmx:
         response = fragment(request, ALERT, {"alert": text, "alert_level": level}, status=status)

@@ -13,9 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from dashboard.inbox import selectors
-from dashboard.inbox.permissions import Powers
-from dashboard.wapikit import errors
+from dashboard.conversations import members
+from dashboard.conversations.powers import Powers
 from dashboard.wapikit.client import MAX_PAGE
 
 CARD = "inbox/inbox.html#card"
@@ -35,14 +34,14 @@ def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int
 def current_members(request: HtmxHttpRequest) -> list:
     """The organisation's members, read from the cache once per request."""
     if not hasattr(request, "_members"):
-        request._members = selectors.members_list()
+        request._members = members.members_list()
     return request._members
 
 
 def current_powers(request: HtmxHttpRequest) -> Powers:
     """The user's WapiKit powers: those of the member with their email."""
     if not hasattr(request, "_powers"):
-        request._powers = selectors.powers_for(request.user, current_members(request))
+        request._powers = members.powers_for(request.user, current_members(request))
     return request._powers
 
 
@@ -98,22 +97,6 @@ def no_such_page(request: HttpRequest, value: str, *, back: str) -> HttpResponse
         "next": back,
     }
     return render(request, "inbox/problem.html", context, status=400)
-
-
-def status_for_error(exc: errors.WapiKitError) -> int:
-    if isinstance(exc, errors.InvalidId):
-        return 400
-    if isinstance(exc, errors.NotFound):
-        return 404
-    if isinstance(exc, errors.Rejected):
-        return 409
-    if isinstance(exc, errors.RateLimited):
-        return 429
-    if isinstance(exc, errors.TimedOut):
-        return 504
-    if isinstance(exc, errors.ServerError) and exc.status == 503:
-        return 503
-    return 502
 
 
 def card_problem(

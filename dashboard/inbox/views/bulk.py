@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from dashboard.accounts.addresses import client_address
-from dashboard.inbox import bulk, selectors, services
-from dashboard.inbox.permissions import Action
+from dashboard.conversations import bulk, selectors, services
+from dashboard.conversations.powers import Action
+from dashboard.observability.addresses import client_address
 from dashboard.wapikit import errors, validate_id
 
 from .answers import (
@@ -19,7 +19,6 @@ from .answers import (
     current_powers,
     problem_without_js,
     return_to,
-    status_for_error,
 )
 from .inbox import inbox_query
 
@@ -50,7 +49,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         powers = current_powers(request)
         members = current_members(request)
     except errors.WapiKitError as exc:
-        return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
+        return bulk_problem(request, exc.user_message, errors.answer_status(exc), next_url)
     if not powers.allows(action):
         return bulk_problem(request, f"Your WapiKit role does not allow you to {action} conversations.", 403, next_url)
 
@@ -83,7 +82,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         try:
             matching, _ = selectors.matching_conversations(query, member_id=powers.member.unique_id)
         except errors.WapiKitError as exc:
-            return bulk_problem(request, exc.user_message, status_for_error(exc), next_url)
+            return bulk_problem(request, exc.user_message, errors.answer_status(exc), next_url)
         ids = list(dict.fromkeys([*on_screen, *(c.unique_id for c in matching)]))
         for c in matching:
             seen.setdefault(c.unique_id, services.Seen.of(c))

@@ -6,9 +6,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.audit.models import AuditEntry
-from dashboard.audit.views import may_read_audit
-from dashboard.inbox import selectors, services
+from dashboard.conversations import selectors, services
+from dashboard.conversations.audit import may_read_audit
+from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import errors, validate_id
 
 from .answers import (
@@ -18,7 +18,6 @@ from .answers import (
     no_such_page,
     page_beyond_reach,
     positive_int,
-    status_for_error,
 )
 
 
@@ -38,7 +37,7 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         )
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
-        return render(request, "inbox/conversation.html", context, status=status_for_error(exc))
+        return render(request, "inbox/conversation.html", context, status=errors.answer_status(exc))
     context.update(
         conversation=thread.conversation,
         thread=thread,

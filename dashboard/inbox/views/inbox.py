@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from dashboard.inbox import selectors, services
+from dashboard.conversations import selectors, services
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
@@ -25,7 +25,6 @@ from .answers import (
     no_such_page,
     page_beyond_reach,
     positive_int,
-    status_for_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         context["campaigns"] = campaign_choices()
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
-        return render(request, template, context, status=status_for_error(exc))
+        return render(request, template, context, status=errors.answer_status(exc))
     context["links"] = {
         "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
         "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},

@@ -6,10 +6,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.inbox import selectors
+from dashboard.conversations import selectors
 from dashboard.wapikit import budget, errors
 
-from .answers import HtmxHttpRequest, current_powers, status_for_error
+from .answers import HtmxHttpRequest, current_powers
 
 
 @require_GET
@@ -22,7 +22,7 @@ def workload(request: HtmxHttpRequest) -> HttpResponse:
         with budget.background():
             rows, unassigned, description = selectors.team_workload()
     except errors.WapiKitError as exc:
-        return render(request, "inbox/workload.html", {"upstream_error": exc.user_message}, status=status_for_error(exc))
+        return render(request, "inbox/workload.html", {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
     return render(
         request,
         "inbox/workload.html",

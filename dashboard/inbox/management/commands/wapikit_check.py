@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from dashboard.inbox.selectors import member_by_email
+from dashboard.conversations.members import member_by_email
 from dashboard.wapikit import WapiKitClient, capabilities, errors, events
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import ConversationPage, Member

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from dashboard.wapikit.client import UpstreamCall
+from dashboard.observability import metrics
 
-from . import metrics
+from .client import UpstreamCall
 
 logger = logging.getLogger("dashboard.upstream")
 

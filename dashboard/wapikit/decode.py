@@ -15,8 +15,8 @@ from typing import Any
 import msgpack
 import msgspec
 
-from dashboard.wapikit.events import Frame
-from dashboard.wapikit.types import Conversation, Message
+from .events import Frame
+from .types import Conversation, Message
 
 
 class NewMessage(msgspec.Struct, frozen=True, kw_only=True):

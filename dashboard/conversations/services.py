@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from dashboard.audit.models import AuditEntry
-from dashboard.live import bus
+from dashboard.conversations.models import AuditEntry
 from dashboard.observability import metrics
 from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
-from . import reads, selectors
-from .permissions import Action, Powers
+from . import assignees, now
+from .powers import Action, Powers
 
 UNKNOWN = "?"
 # Unassign names the assignee, but the server never reads it: when nobody knows who it is,
@@ -218,7 +217,7 @@ def _apply_status(status: str, current: Conversation, members: list[Member]) -> 
             )
             return ActionResult(AuditEntry.Outcome.FAILED, message, current, error=exc)
     known = _assignee_id(current) if current.assignee_known else None
-    updated = selectors.resolved_single(answer, members=members, fallback=known)
+    updated = assignees.resolved_single(answer, members=members, fallback=known)
     if updated.status != status:
         client.capabilities.learn(capabilities.STATUS_UPDATES_APPLY, False)
         message = (
@@ -254,11 +253,8 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
         fields["detail"] = result.message
     entry.complete(outcome=outcome, **fields)
     if result.conversation is not None:
-        # Read from WapiKit just now (the conflict check, or the answer to the write): every
-        # cached list, scan and single answer that holds the conversation shows it as it is.
-        reads.remember(result.conversation)
-        # Every open inbox and conversation page learns of it (dashboard/live/bus.py).
-        bus.publish({"conversation": result.conversation.unique_id, "why": "action"})
+        # Read from WapiKit just now (the conflict check, or the answer to the write).
+        now.is_now(result.conversation, why="action")
     metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 
@@ -290,7 +286,7 @@ def conversation_act(
         return result
     members = members if members is not None else []
     try:
-        current = selectors.resolved_single(
+        current = assignees.resolved_single(
             get_client().get_conversation(conversation_id),
             members=members,
             fallback=seen.assignee_id if seen is not None else None,

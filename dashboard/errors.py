@@ -1,61 +1,17 @@
-"""The metrics endpoint, the request id on every page, and the error pages that quote it: under
-/api/ the same answers as problem+json documents, never an HTML page or a traceback."""
+"""The error pages, with the request id a user can quote: under /api/ the same answers as
+problem+json documents, never an HTML page or a traceback."""
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 from http import HTTPStatus
 
-from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import loader
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST
 
-from dashboard.accounts.addresses import client_address
 from dashboard.api.problems import problem_document, too_large_detail
-
-from . import metrics
-from .context import current_request_id
-
-
-@login_not_required
-@require_GET
-@never_cache
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not may_scrape(request):
-        return HttpResponse(
-            "Metrics need METRICS_TOKEN (sent as 'Authorization: Bearer …') or a scraper address in "
-            "METRICS_ALLOWED_ADDRESSES.\n",
-            status=403,
-            content_type="text/plain; charset=utf-8",
-        )
-    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
-
-
-def may_scrape(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer" and secrets.compare_digest(sent.strip().encode(), token.encode()):
-        return True
-    allowed = [part.strip() for part in settings.METRICS_ALLOWED_ADDRESSES.split(",") if part.strip()]
-    if not allowed:
-        return False
-    try:
-        address = ipaddress.ip_address(client_address(request))
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(network, strict=False) for network in allowed)
-
-
-def request_id(request: HttpRequest) -> dict[str, str]:
-    """Context processor: the id a user can quote from an error page."""
-    return {"request_id": getattr(request, "request_id", "")}
+from dashboard.observability.context import current_request_id
 
 
 def _for_a_script(request: HttpRequest) -> bool:

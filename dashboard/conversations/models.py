@@ -73,6 +73,8 @@ class AuditEntry(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        # The table keeps the name it was created with, in the audit app.
+        db_table = "audit_auditentry"
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["conversation_id", "-started_at"])]
 

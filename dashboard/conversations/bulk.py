@@ -21,13 +21,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.audit.models import AuditEntry
+from dashboard.conversations.models import AuditEntry
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import budget, errors, get_client, validate_id
 from dashboard.wapikit.types import Conversation, Member
 
-from . import scan, selectors, services
-from .permissions import Action, Powers
+from . import assignees, scan, selectors, services
+from .powers import Action, Powers
 
 BULK_ACTIONS = (Action.CLOSE, Action.REOPEN, Action.ASSIGN, Action.UNASSIGN)
 
@@ -189,7 +189,7 @@ def _current_states(
         for result in scans:
             if isinstance(result, errors.WapiKitError):
                 continue
-            for conversation in selectors.listed_assignees(result, members):
+            for conversation in assignees.listed_assignees(result, members):
                 if conversation.unique_id in wanted:
                     states[conversation.unique_id] = conversation
     missing = [i for i in ids if i not in states]
@@ -199,7 +199,7 @@ def _current_states(
         def read(conversation_id: str) -> Conversation | errors.WapiKitError:
             shown = seen.get(conversation_id)
             try:
-                return selectors.resolved_single(
+                return assignees.resolved_single(
                     client.get_conversation(conversation_id),
                     members=members,
                     fallback=shown.assignee_id if shown else None,

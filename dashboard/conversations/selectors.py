@@ -1,6 +1,5 @@
-"""Reads from WapiKit, shaped for the pages that show them.
-
-Over 300 lines on purpose: every read the pages make (the styleguide's selectors), in sections by page."""
+"""Reads from WapiKit, shaped for the pages that show them: the inbox page, a conversation's
+thread, the views and sorts of the scan, and the team's workload."""
 
 from __future__ import annotations
 
@@ -10,18 +9,10 @@ import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import msgspec
-from django.conf import settings
-from django.core.cache import cache
-
-from dashboard.observability import metrics
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit import capabilities, errors, get_client, validate_id
-from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, Member, Message
 
-from . import reads, scan
-from .permissions import Powers
+from . import assignees, members, reads, scan
 
 # The inbox's status filter: URL value -> WapiKit statuses it covers. `None` is WapiKit's list
 # without a status (everything but Closed and Deleted: Active, and on the server Resolved too),
@@ -37,150 +28,11 @@ SCANNED_STATUSES = scan.SCANNED_STATUSES
 PER_PAGE_CHOICES = (25, 50)
 
 
-def members_list(*, fresh: bool = False) -> list[Member]:
-    """Organisation members, shared through the cache (`reads`): a short lifetime keeps roles
-    current without fetching them on every page. `fresh` reads them from WapiKit now."""
-    return reads.members(fresh=fresh)
-
-
-def cached_members_list() -> list[Member] | None:
-    """The member list if the cache holds it, without asking WapiKit."""
-    return reads.cached_members()
-
-
-def members_read_cost() -> int:
-    """The most requests one read of the member list sends: WapiKit pages it by member × role
-    rows, 50 a page, and the reading stops at a short page (so a full last page costs one more).
-    One when the list was never read."""
-    found = reads.cached_members()
-    if found is None:
-        return 1
-    rows = sum(max(1, len(member.roles)) for member in found)
-    return rows // MAX_PER_PAGE + 1
-
-
 def campaign_choices() -> list[tuple[str, str]]:
     """The organisation's campaigns as (id, name), by name, for the campaign filter; a campaign
     without a name shows its id."""
     named = [(c.unique_id, c.name or c.unique_id) for c in reads.campaigns()]
     return sorted(named, key=lambda choice: (choice[1].casefold(), choice[0]))
-
-
-def member_by_email(members: list[Member], email: str) -> Member | None:
-    email = email.strip().lower()
-    return next((m for m in members if m.email.strip().lower() == email), None)
-
-
-def powers_for(user, members: list[Member] | None = None) -> Powers:
-    return Powers(member=member_by_email(members_list() if members is None else members, user.email))
-
-
-# Assignees. A conversation answer's `assignedTo` says who, but not reliably with what powers
-# (the server's list sends `roles: []`), and the server's single-conversation answer never
-# says who at all. Who is assigned comes from the answer (or what the dashboard knows when the
-# answer cannot say); their access level, roles and permissions always from the member list.
-
-
-def _unlisted(member_id: str, answered: Member | None) -> Member:
-    return Member(
-        unique_id=member_id,
-        access_level=answered.access_level if answered else "",
-        name=answered.name if answered else "",
-        email=answered.email if answered else "",
-        unlisted=True,
-    )
-
-
-def with_assignee(conversation: Conversation, assignee_id: str | None, by_id: dict[str, Member]) -> Conversation:
-    """The conversation assigned to `assignee_id` ("" for nobody, None for "not known"), the
-    assignee as the member list has them."""
-    if assignee_id is None:
-        return msgspec.structs.replace(conversation, assigned_to=None, assignee_known=False)
-    if not assignee_id:
-        return msgspec.structs.replace(conversation, assigned_to=None, assignee_known=True)
-    answered = conversation.assigned_to
-    listed = by_id.get(assignee_id)
-    if listed is None:
-        listed = _unlisted(assignee_id, answered if answered and answered.unique_id == assignee_id else None)
-    if answered is listed:
-        return conversation
-    return msgspec.structs.replace(conversation, assigned_to=listed, assignee_known=True)
-
-
-def members_by_id(members: list[Member]) -> dict[str, Member]:
-    return {m.unique_id: m for m in members}
-
-
-def listed_assignees(conversations: list[Conversation], members: list[Member]) -> list[Conversation]:
-    """List answers carry the assignee: give each one its member-list record."""
-    by_id = members_by_id(members)
-    return [
-        with_assignee(c, c.assigned_to.unique_id, by_id) if c.assigned_to is not None else c
-        for c in conversations
-    ]
-
-
-def single_answer_has_assignee() -> bool | None:
-    """Whether `GET /conversation/{id}` says who is assigned. Learned once per WapiKit: the
-    client notes it whenever such an answer names an assignee; otherwise one assigned
-    conversation from a list answer is read on its own. None while no assigned conversation
-    can be found to tell."""
-    client = get_client()
-    known = client.capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE)
-    if known is not None:
-        return known
-    candidates = [c for s in scan.cached_scans(("Active", None)) for c in s.conversations if _probe_candidate(c)]
-    if not candidates:
-        page = client.list_conversations(page=1, per_page=MAX_PER_PAGE, status="Active", order="desc")
-        candidates = [c for c in page.conversations if _probe_candidate(c)]
-    if not candidates:
-        return None
-    if client.get_conversation(candidates[0].unique_id).assigned_to is not None:
-        return True
-    client.capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, False)
-    return False
-
-
-def _probe_candidate(conversation: Conversation) -> bool:
-    """Assigned, and named by an id that can be sent back to WapiKit: a list answer's id is
-    WapiKit's text, and one that is not a UUID must not read as the user's invalid id."""
-    if conversation.assigned_to is None:
-        return False
-    try:
-        validate_id(conversation.unique_id)
-    except errors.InvalidId:
-        return False
-    return True
-
-
-def assignee_in_scans(conversation_id: str) -> str | None:
-    """Who a recent list answer said is assigned ("" for nobody), or None if none holds it."""
-    for found in scan.cached_scans(SCANNED_STATUSES):
-        for conversation in found.conversations:
-            if conversation.unique_id == conversation_id:
-                return conversation.assigned_to.unique_id if conversation.assigned_to else ""
-    return None
-
-
-def resolved_single(conversation: Conversation, *, members: list[Member], fallback: str | None = None) -> Conversation:
-    """A single-conversation answer with its assignee: the answer's when it names one or can be
-    trusted to; else `fallback` (what the user's card showed, or the state before an action),
-    else a recent list answer's; else marked unknown, never shown as "Unassigned".
-
-    Whether the answer can be trusted is only asked (and, once per WapiKit, probed) when the
-    two readings differ: an answer without an assignee and a hint that names one, or none."""
-    by_id = members_by_id(members)
-    if conversation.assigned_to is not None:
-        return with_assignee(conversation, conversation.assigned_to.unique_id, by_id)
-    trusted = get_client().capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE)
-    if trusted:
-        return conversation
-    hint = fallback if fallback is not None else assignee_in_scans(conversation.unique_id)
-    if hint == "":
-        return with_assignee(conversation, "", by_id)
-    if trusted is None and single_answer_has_assignee():
-        return conversation
-    return with_assignee(conversation, hint, by_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +122,7 @@ def conversation_with_messages(
     total = message_page.stated_total
     pages = pages_of(total, per_page) if total is not None else None
     return ConversationThread(
-        conversation=resolved_single(conversation, members=members),
+        conversation=assignees.resolved_single(conversation, members=members),
         messages=sorted(message_page.messages, key=lambda m: m.created_at),
         undescribed=message_page.undescribed + conversation.undescribed_messages,
         page=page,
@@ -383,12 +235,12 @@ def filtered_inbox(query: InboxQuery, *, member_id: str, members: list[Member]) 
         page = inbox_page(
             status_filter=query.status, page=query.page, per_page=query.per_page, campaign_id=query.campaign or None
         )
-        return dataclasses.replace(page, conversations=listed_assignees(page.conversations, members)), None
+        return dataclasses.replace(page, conversations=assignees.listed_assignees(page.conversations, members)), None
     found, description = matching_conversations(query, member_id=member_id)
     pages = pages_of(len(found), query.per_page)
     page = min(query.page, pages)
     start = (page - 1) * query.per_page
-    shown = listed_assignees(found[start : start + query.per_page], members)
+    shown = assignees.listed_assignees(found[start : start + query.per_page], members)
     return InboxPage(shown, page, query.per_page, len(found), pages, page < pages), description
 
 
@@ -444,7 +296,7 @@ def team_workload() -> tuple[list[Workload], int, str]:
         else:
             by_member.setdefault(conversation.assigned_to.unique_id, []).append(conversation)
     rows = []
-    for member in members_list():
+    for member in members.members_list():
         mine = by_member.get(member.unique_id, [])
         waiting = [(since, c) for c in mine if (since := scan.waiting_since(c)) is not None]
         oldest = min(waiting, key=lambda pair: pair[0]) if waiting else None

@@ -19,7 +19,7 @@ from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
-from . import reads
+from . import reads, shared
 
 REPLY_WINDOW = timedelta(hours=24)
 WINDOW_CLOSING_SOON = timedelta(hours=2)
@@ -71,16 +71,16 @@ def _key(status: str | None) -> str:
 
 def scan_conversations(status: str | None, *, fresh: bool = False) -> Scan:
     """The most recent conversations of one status, up to the configured number of pages,
-    shared by every user through the cache (`reads.shared`: one scan at a time per status).
+    shared by every user through the cache (`shared.shared`: one scan at a time per status).
 
     With a total, the pages it implies are read concurrently. Without one (the server always
     says 0), pages are read in small concurrent batches until one comes back short: at most a
     batch's worth of calls past the end, instead of a call per page in a row."""
     if fresh:
         data = _scanned(status)
-        reads.store(_key(status), data, lifetime=settings.WAPIKIT_SCAN_CACHE_SECONDS)
+        shared.store(_key(status), data, lifetime=settings.WAPIKIT_SCAN_CACHE_SECONDS)
     else:
-        data = reads.shared(
+        data = shared.shared(
             _key(status),
             lifetime=settings.WAPIKIT_SCAN_CACHE_SECONDS,
             fetch=lambda: _scanned(status),
@@ -140,7 +140,7 @@ def cached_scans(statuses) -> list[Scan]:
     """The scans already in the cache, without reading WapiKit."""
     scans = []
     for status in statuses:
-        if (found := reads.load(_key(status), _Cached)) is not None:
+        if (found := shared.load(_key(status), _Cached)) is not None:
             data = found[1]
             scans.append(Scan(status, data.conversations, data.total, data.fetched_at, data.complete))
     return scans
@@ -150,7 +150,7 @@ def remember(conversation: Conversation) -> None:
     """A conversation as it is now, in every cached scan: kept where its status still belongs,
     removed where it no longer does, added (in activity order) where it now does."""
     for status in SCANNED_STATUSES:
-        found = reads.load(_key(status), _Cached)
+        found = shared.load(_key(status), _Cached)
         if found is None:
             continue
         data = found[1]
@@ -168,7 +168,7 @@ def remember(conversation: Conversation) -> None:
         elif total is not None:
             total -= 1
         remaining = max(1, int(data.fetched_at + settings.WAPIKIT_SCAN_CACHE_SECONDS - time.time()) + 1)
-        reads.store(_key(status), _Cached(others, total, data.fetched_at, data.complete), lifetime=remaining,
+        shared.store(_key(status), _Cached(others, total, data.fetched_at, data.complete), lifetime=remaining,
                     fetched_at=data.fetched_at)
 
 

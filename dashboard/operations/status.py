@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.audit.views import may_read_audit
-from dashboard.inbox import reads
-from dashboard.inbox.selectors import powers_for
-from dashboard.live import state as live_state
+from dashboard.conversations import live_state as live_state
+from dashboard.conversations import shared
+from dashboard.conversations.audit import may_read_audit
+from dashboard.conversations.members import powers_for
 from dashboard.wapikit import budget, errors, get_client
 
 
@@ -37,6 +37,6 @@ def status_page(request: HttpRequest) -> HttpResponse:
             "stream": stream,
             "stream_since": datetime.fromtimestamp(stream.since, tz=UTC),
             "last_event": datetime.fromtimestamp(stream.last_event_at, tz=UTC) if stream.last_event_at else None,
-            "hit_ratio": reads.hit_ratio(),
+            "hit_ratio": shared.hit_ratio(),
         },
     )

@@ -1,0 +1,55 @@
+"""The audit log's rules: who may read it, and how it is filtered (the same on its page and in the API)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.utils import timezone
+
+from dashboard.wapikit import errors
+
+from .models import AuditEntry
+from .powers import Powers
+from .members import powers_for
+
+
+class AuditFilter(forms.Form):
+    user = forms.CharField(required=False, label="User email")
+    conversation = forms.CharField(required=False, label="Conversation id")
+    action = forms.ChoiceField(
+        required=False, choices=[("", "any")] + [(a, a) for a in ("close", "reopen", "delete", "assign", "unassign")]
+    )
+    outcome = forms.ChoiceField(required=False, choices=[("", "any")] + list(AuditEntry.Outcome.choices))
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filter(self, entries):
+        data = self.cleaned_data
+        if data.get("user"):
+            entries = entries.filter(user_email__icontains=data["user"].strip())
+        if data.get("conversation"):
+            entries = entries.filter(conversation_id=data["conversation"].strip().lower())
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("outcome"):
+            entries = entries.filter(outcome=data["outcome"])
+        zone = timezone.get_current_timezone()
+        if data.get("since"):
+            entries = entries.filter(started_at__gte=datetime.combine(data["since"], time.min, zone))
+        if data.get("until"):
+            entries = entries.filter(started_at__lte=datetime.combine(data["until"], time.max, zone))
+        return entries
+
+
+def may_read_audit(user, powers: Powers | None = None) -> bool:
+    """The one rule for the audit trail (this page, and each conversation's history): Owners
+    and staff. `powers` when the caller has them already, else read here."""
+    if user.is_staff:
+        return True
+    if powers is None:
+        try:
+            powers = powers_for(user)
+        except errors.WapiKitError:
+            return False
+    return powers.member is not None and powers.member.is_owner

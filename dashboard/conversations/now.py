@@ -1,0 +1,94 @@
+"""The one door for every fact "this conversation is now X": the dashboard's own writes, WapiKit's
+events and fresh reads all pass here. What the dashboard keeps of a conversation (its cached
+single answer, every cached list page and scan that holds it, the messages events delivered) is
+brought up to date, and every open inbox and conversation page is told."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from django.core.cache import cache
+
+from dashboard.wapikit import errors, get_client
+from dashboard.wapikit.budget import background
+from dashboard.wapikit.types import Conversation, ConversationPage, Message
+
+from . import assignees, bus, reads, scan, shared
+
+logger = logging.getLogger("dashboard.conversations")
+
+
+def known(conversation_id: str) -> Conversation | None:
+    """What the dashboard last read of a conversation, without asking WapiKit: its cached
+    single answer, else its entry in a cached list page or scan."""
+    if (cached := shared.load(reads.conversation_key(conversation_id), Conversation)) is not None:
+        return cached[1]
+    pages = [found[1].conversations for key in (cache.get(reads.LISTS) or {})
+             if (found := shared.load(key, ConversationPage)) is not None]
+    scans = [found.conversations for found in scan.cached_scans(scan.SCANNED_STATUSES)]
+    for conversations in (*pages, *scans):
+        for conversation in conversations:
+            if conversation.unique_id == conversation_id:
+                return conversation
+    return None
+
+
+def is_now(conversation: Conversation, *, why: str) -> None:
+    """`conversation` as WapiKit has it now: everything the dashboard keeps of it shows it so,
+    and open browsers redraw its card. `why`: "action", "message", "conversation" or
+    "assignment"."""
+    reads.remember(conversation)
+    scan.remember(conversation)
+    bus.publish({"conversation": conversation.unique_id, "why": why})
+
+
+def message_arrived(conversation: Conversation, message: Message) -> None:
+    """A new message (WapiKit's NewMessage event), with the conversation the event carried."""
+    conversation = _with_message(conversation, message)
+    reads.deliver_message(conversation.unique_id, message)
+    reads.forget_messages(conversation.unique_id)
+    is_now(conversation, why="message")
+
+
+def conversation_started(conversation: Conversation) -> None:
+    is_now(conversation, why="conversation")
+
+
+def assignment_changed(conversation_id: str) -> None:
+    """WapiKit's ChatAssignment names only the conversation: read it (in the background
+    budget), then learn it."""
+    try:
+        with background():
+            fresh = get_client().get_conversation(conversation_id)
+            conversation = assignees.resolved_single(fresh, members=reads.members())
+    except errors.WapiKitError as exc:
+        logger.info("assignment event for a conversation that could not be read: %s", exc.kind)
+        return
+    is_now(conversation, why="assignment")
+
+
+def _with_message(conversation: Conversation, message: Message) -> Conversation:
+    """The event's conversation with its new message, its counts carried on from what the
+    dashboard knew: the server's event carries neither the assignee nor always the counts."""
+    before = known(conversation.unique_id)
+    unread = conversation.number_of_unread_messages
+    total = conversation.total_messages
+    assignee, assignee_known = conversation.assigned_to, conversation.assigned_to is not None
+    if before is not None:
+        if message.inbound and not unread:
+            unread = before.number_of_unread_messages + 1
+        if total is None and before.total_messages is not None:
+            total = before.total_messages + 1
+        if not assignee_known and before.assignee_known:
+            assignee, assignee_known = before.assigned_to, True
+    elif message.inbound and not unread:
+        unread = 1
+    return msgspec.structs.replace(
+        conversation,
+        message_list=[message],
+        number_of_unread_messages=unread,
+        total_messages=total,
+        assigned_to=assignee,
+        assignee_known=assignee_known,
+    )
