@@ -158,10 +158,13 @@ CACHES = {
         "LOCATION": "wapikit-dashboard",
     }
 }
-if os.environ.get("REDIS_URL"):
+# Redis, when set, is what every process shares: the cache, the live bus, the listener's lock
+# and the stream cap. The one answer to "is there Redis?" is this setting.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["REDIS_URL"],
+        "LOCATION": REDIS_URL,
     }
 # Rendered cards, in each process's memory even with Redis: a page reads 50 of them.
 CACHES["cards"] = {

@@ -15,9 +15,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
+import time
 from typing import Any
+
+import redis
+from django.conf import settings
 
 logger = logging.getLogger("dashboard.live")
 
@@ -32,7 +35,7 @@ _relay: threading.Thread | None = None
 
 
 def _redis_url() -> str:
-    return os.environ.get("REDIS_URL", "")
+    return settings.REDIS_URL
 
 
 def publish(message: dict[str, Any]) -> None:
@@ -99,8 +102,6 @@ _clients: dict[str, Any] = {}
 
 def _redis(url: str):
     if url not in _clients:
-        import redis
-
         _clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
     return _clients[url]
 
@@ -116,9 +117,6 @@ def _ensure_relay() -> None:
 
 def _relay_forever(url: str) -> None:
     """This process's one Redis subscription, re-established after any failure."""
-    import time
-
-    import redis
 
     while True:
         try:

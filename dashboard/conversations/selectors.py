@@ -9,6 +9,8 @@ import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
+
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit.types import Conversation, Member, Message
 
@@ -324,15 +326,7 @@ def open_counts() -> dict[str, int]:
 
 
 def card_version(conversation: Conversation) -> str:
-    assignee = conversation.assigned_to
-    parts = (
-        conversation.status,
-        assignee.unique_id if assignee else ("" if conversation.assignee_known else "?"),
-        ",".join(r.name for r in assignee.roles) if assignee else "",
-        str(conversation.number_of_unread_messages),
-        str(conversation.total_messages),
-        conversation.last_activity.isoformat(),
-        ",".join(t.text for t in conversation.tags),
-        conversation.contact.name,
-    )
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=6).hexdigest()
+    """The one version of a conversation as a card shows it: everything its answer holds (the
+    assignee's roles from the member list included), hashed. Open pages compare it to learn
+    which cards changed; the rendered-card cache keys on it."""
+    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=12).hexdigest()

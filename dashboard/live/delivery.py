@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
 import time
 
 import msgspec
-import requests
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -26,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.conversations import bus, now
 from dashboard.conversations import live_state as state
+from dashboard.wapikit import relay
 from dashboard.wapikit.decode import AssignmentChanged, Event, NewConversation, NewMessage
 
 logger = logging.getLogger("dashboard.live")
@@ -84,7 +83,7 @@ def store_state(reported: state.StreamState) -> None:
 
 
 def _shared_cache() -> bool:
-    return bool(os.environ.get("REDIS_URL"))
+    return bool(settings.REDIS_URL)
 
 
 def _signature(body: bytes) -> str:
@@ -109,23 +108,9 @@ def _fresh_once(handed: _Handed) -> bool:
     return cache.add(f"live:ingest:nonce:{handed.nonce}", 1, timeout=2 * INGEST_MAX_AGE_SECONDS)
 
 
-_session = requests.Session()
-
-
 def _hand_over(handed: _Handed) -> None:
     body = _sealed(handed)
-    try:
-        answer = _session.post(
-            settings.LIVE_INGEST_URL,
-            data=body,
-            headers={"Content-Type": "application/json", "X-Live-Signature": _signature(body)},
-            timeout=(2, 5),
-        )
-    except requests.RequestException as exc:
-        logger.warning("the dashboard did not take a live event: %s", type(exc).__name__)
-        return
-    if answer.status_code != 204:
-        logger.warning("the dashboard refused a live event: %s", answer.status_code)
+    relay.post_signed(settings.LIVE_INGEST_URL, body, signature=_signature(body))
 
 
 @login_not_required

@@ -142,10 +142,9 @@ class RedisLeadership:
 
 def deployment_leadership(*, holder: str | None = None) -> Leadership:
     """Leadership as the settings deploy it: a Redis lock when the shared cache is Redis."""
-    cache = settings.CACHES["default"]
-    if not cache["BACKEND"].endswith(".RedisCache"):
+    if not settings.REDIS_URL:
         return SoleLeader(holder=holder)
     seconds = float(settings.LIVE_LOCK_SECONDS)
     # Each Redis call must fail well before the lock would expire, so renewal can be retried.
-    client = redis.Redis.from_url(cache["LOCATION"], socket_timeout=seconds / 6, socket_connect_timeout=seconds / 6)
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=seconds / 6, socket_connect_timeout=seconds / 6)
     return RedisLeadership(client=client, seconds=seconds, holder=holder)

@@ -4,15 +4,17 @@ autoescape it, because every string from WapiKit was written by strangers."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from datetime import datetime
+from urllib.parse import urlsplit
 
-import msgspec
 from django import template
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.conversations.scan import WINDOW_CLOSING_SOON, reply_window_left
+from dashboard.conversations.selectors import card_version
+from dashboard.conversations.services import Seen
 from dashboard.wapikit.types import Message
 
 register = template.Library()
@@ -74,8 +76,6 @@ def web_url(value: str | None) -> str:
     """A link from WapiKit only if it is plain http(s): never `javascript:` or `data:`."""
     if not value:
         return ""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(value.strip())
     return value.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
 
@@ -88,8 +88,6 @@ def get_item(mapping: dict, key):
 @register.simple_tag
 def reply_window(conversation) -> dict:
     """WhatsApp's 24-hour window for free-form replies: what is left of it, for display."""
-    from dashboard.conversations.scan import WINDOW_CLOSING_SOON, reply_window_left
-
     left = reply_window_left(conversation)
     if left is None:
         return {"state": "unknown", "text": "No message from the contact in view"}
@@ -104,16 +102,13 @@ def reply_window(conversation) -> dict:
 def seen(conversation) -> str:
     """The state a card shows, "<status>:<assignee id>": its forms send it back, so an action
     on a conversation someone changed since is caught."""
-    from dashboard.conversations.services import Seen
-
     return str(Seen.of(conversation))
 
 
 @register.filter
 def version(conversation) -> str:
-    """A short fingerprint of what a card shows, so a refresh can tell which cards changed."""
-    from dashboard.conversations.selectors import card_version
-
+    """The card's version (`selectors.card_version`): open pages tell changed cards by it, and
+    the rendered-card cache keys on it."""
     return card_version(conversation)
 
 
@@ -142,12 +137,6 @@ CSRF_PLACEHOLDER = f"csrf-{secrets.token_hex(16)}"
 @register.simple_tag
 def csrf_placeholder() -> str:
     return CSRF_PLACEHOLDER
-
-
-@register.filter
-def fingerprint(conversation) -> str:
-    """Everything a card shows of a conversation, hashed: the card cache's key."""
-    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=12).hexdigest()
 
 
 @register.filter

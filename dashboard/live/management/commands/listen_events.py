@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from dashboard.live.delivery import deliver, report_state
+from dashboard.live.listener import listen
+
 
 class Command(BaseCommand):
     help = (
@@ -15,9 +18,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Imported when the command runs: loading the command (`manage.py help listen_events`)
-        # needs none of the live-events code.
-        from dashboard.live.delivery import deliver, report_state
-        from dashboard.live.listener import listen
-
         listen(on_event=deliver, on_state=report_state)
