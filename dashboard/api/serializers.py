@@ -7,7 +7,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dashboard.conversations import selectors, services
+from dashboard.conversations import selectors
+from dashboard.conversations.acting import Seen
 from dashboard.conversations.bulk import BULK_ACTIONS
 from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit.client import MAX_PAGE, MAX_PER_PAGE
@@ -192,7 +193,7 @@ class ConversationSerializer(serializers.Serializer):
         return [t.text for t in conversation.tags]
 
     def get_version(self, conversation) -> str:
-        return str(services.Seen.of(conversation))
+        return str(Seen.of(conversation))
 
 
 class MessageSerializer(serializers.Serializer):

@@ -7,7 +7,6 @@ import math
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import exceptions, throttling
 
 from dashboard.wapikit import budget, get_client
@@ -53,27 +52,17 @@ class BudgetReserved(exceptions.Throttled):
 def ensure_budget(needs: dict[str, int]) -> None:
     """Refuse (429) an API call that would take a WapiKit route below the share kept for the web
     dashboard: `needs` maps each route bucket the call may use to the requests it may send there.
-    Buckets WapiKit never stated a budget for are not limited."""
-    client = get_client()
-    for bucket, needed in needs.items():
-        if needed <= 0:
-            continue  # answered from the cache: nothing is spent
-        state = budget.state(client, bucket)
-        remaining = budget.available(client, bucket)
-        if state is None or remaining is None or state.limit is None:
+    Buckets WapiKit never stated a limit for are not limited."""
+    weighed = budget.weigh(get_client(), needs, reserve_share=settings.WAPIKIT_API_BUDGET_RESERVE)
+    for need in weighed:
+        if need.limit is None or not need.crosses_reserve:
             continue
-        reserve = math.ceil(settings.WAPIKIT_API_BUDGET_RESERVE * state.limit)
-        if remaining - needed < reserve:
-            returns_at = state.held_off_until or state.reset_at
-            wait = max(1, math.ceil(returns_at - datetime.now(UTC).timestamp())) if returns_at else 60
-            until = (
-                f" until {timezone.localtime(datetime.fromtimestamp(returns_at, tz=UTC)):%H:%M}" if returns_at else ""
-            )
-            raise BudgetReserved(
-                wait=wait,
-                detail=(
-                    f"WapiKit's request budget for {budget.route_name(bucket)} is down to the share kept for the "
-                    f"web dashboard{until} ({remaining} left, {reserve} kept, this call needs up to {needed}): "
-                    "nothing was sent."
-                ),
-            )
+        wait = max(1, math.ceil(need.returns_at - datetime.now(UTC).timestamp())) if need.returns_at else 60
+        raise BudgetReserved(
+            wait=wait,
+            detail=(
+                f"WapiKit's request budget for {budget.route_name(need.bucket)} is down to the share kept for the "
+                f"web dashboard{need.until} ({need.remaining} left, {need.reserve} kept, this call needs up to "
+                f"{need.needed}): nothing was sent."
+            ),
+        )

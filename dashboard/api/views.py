@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboard.conversations import bulk, members, selectors, services
+from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.audit import AuditFilter, may_read_audit
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
@@ -114,6 +115,18 @@ class ApiView(APIView):
         self._powers = members.powers_for(self.request.user, self._members)
         return self._powers
 
+    def actor(self, action: Action) -> Actor:
+        """Who acts in this call, with powers as WapiKit's member list says now (`writer`)."""
+        powers = self.writer(action)
+        return Actor(
+            user=self.request.user,
+            powers=powers,
+            members=self.members(),
+            via=AuditEntry.Via.API,
+            client_address=client_address(self.request),
+            token_name=self.token_name,
+        )
+
     def viewer(self) -> Powers:
         """Powers of a member who may see conversations, or a 403."""
         powers = self.powers()
@@ -202,7 +215,7 @@ class ConversationDetail(ApiView):
             conversation_id, page=paging["page"], per_page=paging["per_page"], members=self.members()
         )
         response = Response(s.ThreadSerializer(thread).data)
-        response["ETag"] = f'"{services.Seen.of(thread.conversation)}"'
+        response["ETag"] = f'"{Seen.of(thread.conversation)}"'
         return response
 
 
@@ -251,13 +264,13 @@ class AuditList(ApiView):
 # --- Writes -------------------------------------------------------------------------------
 
 
-def _if_match(request) -> services.Seen | None:
+def _if_match(request) -> Seen | None:
     """`If-Match: "<version>"` (the conversation's ETag); `*` or none: no check."""
     header = request.headers.get("If-Match", "").strip()
     if not header or header == "*":
         return None
     value = header.removeprefix("W/").strip().strip('"')
-    seen = services.Seen.parse(value)
+    seen = Seen.parse(value)
     if seen is None:
         raise exceptions.ValidationError({"If-Match": "Send the conversation's version (its ETag), e.g. \"Active:\"."})
     return seen
@@ -279,42 +292,36 @@ class ConversationAction(ApiView):
     def act(self, request, conversation_id: str, action: Action, *, member_id=None, seen_text=None, force=False):
         require_scope(request, SCOPES[action])
         conversation_id = validate_id(conversation_id)
-        seen = _if_match(request) or services.Seen.parse(seen_text)
+        seen = _if_match(request) or Seen.parse(seen_text)
         ensure_budget(_action_needs(action))
-        powers = self.writer(action)
-        common = {
-            "user": request.user, "powers": powers, "conversation_id": conversation_id, "action": action,
-            "via": AuditEntry.Via.API, "client_address": client_address(request), "token_name": self.token_name,
-        }
-        if not powers.allows(action):
-            # Audited like every attempt; nothing goes upstream.
-            result = services.conversation_act(**common)
-            return problem(403, result.message, kind="not_permitted")
+        actor = self.actor(action)
         member = None
-        if action is Action.ASSIGN:
-            member = next((m for m in self.members() if m.unique_id == str(member_id)), None)
+        if action is Action.ASSIGN and actor.powers.allows(action):
+            member = actor.member(str(member_id))
             if member is None:
                 return problem(404, "That member is not in this WapiKit organisation.", kind="unknown_member")
-        result = services.conversation_act(**common, member=member, seen=seen, force=force, members=self.members())
-        return _answer(result, readable=may_read(request, powers))
+        result = services.conversation_act(
+            actor=actor, conversation_id=conversation_id, action=action, member=member, seen=seen, force=force
+        )
+        return _answer(result, readable=may_read(request, actor.powers))
 
 
-def _answer(result: services.ActionResult, *, readable: bool) -> Response:
+def _answer(result: ActionResult, *, readable: bool) -> Response:
     if not readable:
         result = result.undisclosed()
     conversation = s.ConversationSerializer(result.conversation).data if result.conversation is not None else None
-    if result.outcome == "conflict" and not readable:
+    if result.outcome is Outcome.CONFLICT and not readable:
         response = problem(409, result.message, kind="conflict")
-    elif result.outcome == "conflict":
+    elif result.outcome is Outcome.CONFLICT:
         who = ""
         if result.changed_by is not None:
             entry = result.changed_by
             who = f" by {entry.member_name or entry.user_email} {timesince(entry.completed_at or entry.started_at)} ago"
         detail = f"Not applied: since you read it, {' and '.join(result.changes)}{who}."
         response = problem(409, detail, kind="conflict", changes=result.changes, conversation=conversation)
-    elif result.outcome in (AuditEntry.Outcome.SUCCEEDED, AuditEntry.Outcome.SKIPPED, AuditEntry.Outcome.IGNORED):
+    elif result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.IGNORED):
         response = Response({"outcome": result.outcome, "message": result.message, "conversation": conversation})
-    elif result.outcome == AuditEntry.Outcome.DENIED:
+    elif result.outcome is Outcome.DENIED:
         response = problem(403, result.message, kind="not_permitted")
     else:
         error = result.error
@@ -322,7 +329,7 @@ def _answer(result: services.ActionResult, *, readable: bool) -> Response:
             errors.answer_status(error) if error else 502, result.message, kind=error.kind if error else "failed"
         )
     if result.conversation is not None:
-        response["ETag"] = f'"{services.Seen.of(result.conversation)}"'
+        response["ETag"] = f'"{Seen.of(result.conversation)}"'
     return response
 
 
@@ -409,7 +416,7 @@ class Bulk(ApiView):
         ids = [str(i) for i in dict.fromkeys(data["ids"])]
         seen = {}
         for conversation_id, text in data["seen"].items():
-            if parsed := services.Seen.parse(text):
+            if parsed := Seen.parse(text):
                 seen[conversation_id.lower()] = parsed
         # The team's budget first (as the web's bulk refuses what it cannot carry), then the API's share.
         short = [need for need in bulk.budget_needs(action=action, count=len(ids)) if need.more_than_remains]
@@ -418,18 +425,15 @@ class Bulk(ApiView):
             wait = max(1, math.ceil(returns_at - time.time())) if returns_at else 60
             return problem(429, " ".join(n.refusal for n in short), kind="budget_exhausted", headers={"Retry-After": str(wait)})
         ensure_budget({**bulk.requests_needed(action=action, count=len(ids)), **_members_read()})
-        powers = self.writer(action)
-        if not powers.allows(action):
+        actor = self.actor(action)
+        if not actor.powers.allows(action):
             return problem(403, f"Your WapiKit role does not allow you to {action} conversations.", kind="not_permitted")
         member = None
         if action is Action.ASSIGN:
-            member = next((m for m in self.members() if m.unique_id == str(data["member_id"])), None)
+            member = actor.member(str(data["member_id"]))
             if member is None:
                 return problem(404, "That member is not in this WapiKit organisation.", kind="unknown_member")
-        report = bulk.bulk_apply(
-            user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=self.members(),
-            client_address=client_address(request), via=AuditEntry.Via.API, token_name=self.token_name,
-        )
-        if not may_read(request, powers):
+        report = bulk.bulk_apply(actor=actor, action=action, ids=ids, member=member, seen=seen)
+        if not may_read(request, actor.powers):
             report = report.undisclosed()
         return Response(s.BulkReportSerializer(report).data)

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from dashboard.wapikit import errors
 
+from .members import powers_for
 from .models import AuditEntry
 from .powers import Powers
-from .members import powers_for
 
 
 class AuditFilter(forms.Form):

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
-from dashboard.conversations.models import AuditEntry
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import budget, errors, get_client, validate_id
 from dashboard.wapikit.types import Conversation, Member
 
 from . import assignees, scan, selectors, services
-from .powers import Action, Powers
+from .acting import ActionResult, Actor, Outcome, Seen
+from .powers import Action
 
 BULK_ACTIONS = (Action.CLOSE, Action.REOPEN, Action.ASSIGN, Action.UNASSIGN)
 
@@ -49,47 +47,6 @@ def seconds_until_allowed(*, user_id: int) -> int:
     return max(1, 60 - int(now % 60))
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetNeed:
-    """One route's share of a bulk action, against what remains of the team's budget there."""
-
-    bucket: str
-    needed: int  # at most
-    remaining: int
-    reserve: int
-    returns_at: float | None  # Unix seconds: the reset, or the end of a hold-off
-
-    @property
-    def more_than_remains(self) -> bool:
-        return self.needed > self.remaining
-
-    @property
-    def crosses_reserve(self) -> bool:
-        return self.remaining - self.needed < self.reserve
-
-    @property
-    def refusal(self) -> str:
-        return (
-            f"This needs up to {self.needed} requests of WapiKit's budget for {budget.route_name(self.bucket)}, "
-            f"but only {self.remaining} remain{self._until}. Nothing was sent: select fewer conversations, "
-            "or wait until the budget returns."
-        )
-
-    @property
-    def warning(self) -> str:
-        return (
-            f"This needs up to {self.needed} requests of WapiKit's budget for {budget.route_name(self.bucket)}; "
-            f"{self.remaining} remain{self._until}, and {self.reserve} are kept in reserve for what the team "
-            "opens and does meanwhile."
-        )
-
-    @property
-    def _until(self) -> str:
-        if self.returns_at is None:
-            return ""
-        return f" until {timezone.localtime(datetime.fromtimestamp(self.returns_at, tz=UTC)):%H:%M}"
-
-
 def requests_needed(*, action: Action, count: int) -> dict[str, int]:
     """The most upstream requests `bulk_apply` sends for `count` conversations, per route bucket:
     a GET of each conversation the scan window does not hold; then for a status change the POST
@@ -106,23 +63,17 @@ def requests_needed(*, action: Action, count: int) -> dict[str, int]:
     return {bucket: per * count for bucket, per in per_item.items()}
 
 
-def budget_needs(*, action: Action, count: int) -> list[BudgetNeed]:
-    """What the action needs of each route WapiKit limits; routes without a stated budget are left out."""
-    client = get_client()
-    needs = []
-    for bucket, needed in requests_needed(action=action, count=count).items():
-        remaining = budget.available(client, bucket)
-        state = budget.state(client, bucket)
-        if remaining is None or state is None:
-            continue
-        needs.append(BudgetNeed(bucket, needed, remaining, state.reserve, state.held_off_until or state.reset_at))
-    return needs
+def budget_needs(*, action: Action, count: int) -> list[budget.Need]:
+    """What the action needs of each route WapiKit limits, against the reserve kept for what users
+    open and do meanwhile; routes without a stated budget are left out."""
+    needs = requests_needed(action=action, count=count)
+    return budget.weigh(get_client(), needs, reserve_share=settings.WAPIKIT_BUDGET_RESERVE)
 
 
 @dataclass(slots=True)
 class BulkItem:
     conversation_id: str
-    result: services.ActionResult
+    result: ActionResult
 
     @property
     def contact_name(self) -> str:
@@ -132,11 +83,11 @@ class BulkItem:
     @property
     def group(self) -> str:
         outcome = self.result.outcome
-        if outcome == AuditEntry.Outcome.SUCCEEDED:
+        if outcome is Outcome.SUCCEEDED:
             return "succeeded"
-        if outcome in ("conflict", AuditEntry.Outcome.SKIPPED):
+        if outcome in (Outcome.CONFLICT, Outcome.SKIPPED):
             return "skipped"
-        if outcome == AuditEntry.Outcome.IGNORED:
+        if outcome is Outcome.IGNORED:
             return "ignored"
         return "failed"
 
@@ -174,7 +125,7 @@ class BulkReport:
 
 
 def _current_states(
-    ids: list[str], *, seen: dict[str, services.Seen], members: list[Member]
+    ids: list[str], *, seen: dict[str, Seen], members: list[Member]
 ) -> dict[str, Conversation | errors.WapiKitError]:
     """Fresh state of every id: the scan window read again (bypassing the cache), then a GET
     for each id it did not contain."""
@@ -221,17 +172,7 @@ def _fresh_scan(status: str | None) -> list[Conversation] | errors.WapiKitError:
 
 
 def bulk_apply(
-    *,
-    user,
-    powers: Powers,
-    action: Action,
-    ids: list[str],
-    member: Member | None,
-    seen: dict[str, services.Seen],
-    members: list[Member],
-    client_address: str = "",
-    via: str = AuditEntry.Via.BULK,
-    token_name: str = "",
+    *, actor: Actor, action: Action, ids: list[str], member: Member | None, seen: dict[str, Seen]
 ) -> BulkReport:
     report = BulkReport(action=action, member=member)
     valid: list[str] = []
@@ -239,29 +180,26 @@ def bulk_apply(
         try:
             valid.append(validate_id(raw))
         except errors.InvalidId as exc:
-            report.items.append(BulkItem(str(raw)[:64], services.ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)))
+            report.items.append(BulkItem(str(raw)[:64], ActionResult(Outcome.FAILED, exc.user_message, error=exc)))
     entries = {
-        conversation_id: services.open_entry(
-            user=user, powers=powers, conversation_id=conversation_id, action=action, via=via,
-            member=member, client_address=client_address, token_name=token_name,
-        )
+        conversation_id: services.open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member)
         for conversation_id in valid
     }
-    if not powers.allows(action):
-        message = f"Your WapiKit role does not allow you to {action} conversations."
+    if not actor.powers.allows(action):
         for conversation_id, entry in entries.items():
-            result = services.ActionResult(AuditEntry.Outcome.DENIED, message)
+            result = services.denied(action)
             services.close_entry(entry, result, before=None)
             report.items.append(BulkItem(conversation_id, result))
         return report
 
+    members = actor.members
     states = _current_states(valid, seen=seen, members=members) if valid else {}
     to_send: list[Conversation] = []
-    decided: dict[str, tuple[services.ActionResult, Conversation | None]] = {}
+    decided: dict[str, tuple[ActionResult, Conversation | None]] = {}
     for conversation_id in valid:
         state = states[conversation_id]
         if isinstance(state, errors.WapiKitError):
-            decided[conversation_id] = (services.ActionResult(AuditEntry.Outcome.FAILED, state.user_message, error=state), None)
+            decided[conversation_id] = (ActionResult(Outcome.FAILED, state.user_message, error=state), None)
             continue
         result = services.decide(
             action=action, current=state, member=member, seen=seen.get(conversation_id), force=False, members=members
@@ -271,7 +209,7 @@ def bulk_apply(
         else:
             decided[conversation_id] = (result, state)
 
-    def send(current: Conversation) -> services.ActionResult:
+    def send(current: Conversation) -> ActionResult:
         return services.apply(action=action, current=current, member=member, members=members)
 
     if to_send and action.target_status is not None and not services.status_updates_known_to_apply():
@@ -281,13 +219,13 @@ def bulk_apply(
         first, to_send = to_send[0], to_send[1:]
         result = send(first)
         decided[first.unique_id] = (result, first)
-        if result.outcome == AuditEntry.Outcome.IGNORED:
+        if result.outcome is Outcome.IGNORED:
             message = (
                 "Not sent: WapiKit accepted the first status change of this batch without applying it, "
                 "so the others were not sent."
             )
             for current in to_send:
-                decided[current.unique_id] = (services.ActionResult(AuditEntry.Outcome.SKIPPED, message, current), current)
+                decided[current.unique_id] = (ActionResult(Outcome.SKIPPED, message, current), current)
             to_send = []
 
     with ContextPool(max_workers=settings.WAPIKIT_CONCURRENCY) as pool:

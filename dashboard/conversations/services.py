@@ -14,8 +14,6 @@ it does say, and the card keeps the assignee the dashboard knows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import msgspec
 
 from dashboard.conversations.models import AuditEntry
@@ -23,71 +21,13 @@ from dashboard.observability import metrics
 from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
-from . import assignees, now
-from .powers import Action, Powers
+from . import assignees, now, selectors
+from .acting import UNKNOWN, ActionResult, Actor, Outcome, Seen, assignee_id
+from .powers import Action
 
-UNKNOWN = "?"
 # Unassign names the assignee, but the server never reads it: when nobody knows who it is,
 # any well-formed id does.
 NOBODY = "00000000-0000-0000-0000-000000000000"
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """The state the user's form was drawn from."""
-
-    status: str
-    assignee_id: str | None  # "" when unassigned, None when the card could not say
-
-    @classmethod
-    def parse(cls, text: str | None) -> Seen | None:
-        """Read "<status>:<assignee id>", as forms and selections carry it ("?" for an assignee
-        the card could not name); None without a status."""
-        status, _, assignee_id = (text or "").partition(":")
-        if not status:
-            return None
-        return cls(status=status, assignee_id=None if assignee_id == UNKNOWN else assignee_id)
-
-    @classmethod
-    def of(cls, conversation: Conversation) -> Seen:
-        return cls(conversation.status, _assignee_id(conversation) if conversation.assignee_known else None)
-
-    def __str__(self) -> str:
-        return f"{self.status}:{UNKNOWN if self.assignee_id is None else self.assignee_id}"
-
-
-@dataclass(slots=True)
-class ActionResult:
-    outcome: str  # an AuditEntry.Outcome value, or "conflict" (audited as skipped)
-    message: str
-    conversation: Conversation | None = None  # the state to draw; None when unknown
-    error: errors.WapiKitError | None = None
-    changes: list[str] = field(default_factory=list)
-    changed_by: AuditEntry | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == AuditEntry.Outcome.SUCCEEDED
-
-    def undisclosed(self) -> ActionResult:
-        """What someone who may act on the conversation but not read it is told: what happened,
-        never what it holds (its contact, status, assignee or who changed it). Failures keep
-        their message: it comes from WapiKit's error or the user's role, not the conversation."""
-        message = _UNDISCLOSED.get(self.outcome, self.message)
-        return ActionResult(self.outcome, message, error=self.error)
-
-
-# The sentences of `ActionResult.undisclosed`, by outcome.
-_UNDISCLOSED = {
-    AuditEntry.Outcome.SUCCEEDED: "",
-    "conflict": "Not applied: it changed since you saw it.",
-    AuditEntry.Outcome.SKIPPED: "Nothing to do: it was already so.",
-    AuditEntry.Outcome.IGNORED: "WapiKit accepted the change without applying it.",
-}
-
-
-def _assignee_id(conversation: Conversation) -> str:
-    return conversation.assigned_to.unique_id if conversation.assigned_to else ""
 
 
 def _assignee_name(conversation: Conversation) -> str:
@@ -98,7 +38,7 @@ def _state(prefix: str, conversation: Conversation) -> dict[str, str]:
     known = conversation.assignee_known
     return {
         f"{prefix}_status": conversation.status,
-        f"{prefix}_assignee_id": _assignee_id(conversation) if known else UNKNOWN,
+        f"{prefix}_assignee_id": assignee_id(conversation) if known else UNKNOWN,
         f"{prefix}_assignee_name": _assignee_name(conversation) if known else "not known",
     }
 
@@ -109,7 +49,7 @@ def describe_changes(seen: Seen, current: Conversation, members: list[Member]) -
     changes = []
     if seen.status != current.status:
         changes.append(f"its status changed from {seen.status} to {current.status}")
-    if seen.assignee_id is not None and current.assignee_known and seen.assignee_id != _assignee_id(current):
+    if seen.assignee_id is not None and current.assignee_known and seen.assignee_id != assignee_id(current):
         before = names.get(seen.assignee_id, "someone") if seen.assignee_id else "nobody"
         after = _assignee_name(current) or "nobody"
         changes.append(f"it was reassigned from {before} to {after}")
@@ -128,34 +68,35 @@ def _skip_reason(action: Action, current: Conversation, member: Member | None) -
     status = action.target_status
     if status is not None and current.status == status:
         return f"It is already {status.lower()}."
-    if action is Action.ASSIGN and member is not None and _assignee_id(current) == member.unique_id:
+    if action is Action.ASSIGN and member is not None and assignee_id(current) == member.unique_id:
         return f"It is already assigned to {member.name}."
     if action is Action.UNASSIGN and current.assignee_known and current.assigned_to is None:
         return "It is already unassigned."
     return None
 
 
-def open_entry(
-    *, user, powers: Powers, conversation_id: str, action: Action, via: str, member: Member | None,
-    client_address: str = "", token_name: str = "",
-) -> AuditEntry:
+def open_entry(*, actor: Actor, conversation_id: str, action: Action, member: Member | None) -> AuditEntry:
     """The audit row of one attempt, written before any upstream call."""
-    actor = powers.member
+    acting_member = actor.powers.member
     entry = AuditEntry(
-        user=user,
-        user_email=user.email,
-        client_address=client_address,
-        member_id=actor.unique_id if actor else "",
-        member_name=actor.name if actor else "",
+        user=actor.user,
+        user_email=actor.user.email,
+        client_address=actor.client_address,
+        member_id=acting_member.unique_id if acting_member else "",
+        member_name=acting_member.name if acting_member else "",
         conversation_id=conversation_id,
         action=str(action),
-        via=via,
-        token_name=token_name,
+        via=actor.via,
+        token_name=actor.token_name,
         after_assignee_id=member.unique_id if member else "",
         after_assignee_name=member.name if member else "",
     )
     entry.save()
     return entry
+
+
+def denied(action: Action) -> ActionResult:
+    return ActionResult(Outcome.DENIED, f"Your WapiKit role does not allow you to {action} conversations.")
 
 
 def decide(
@@ -167,9 +108,9 @@ def decide(
         changes = describe_changes(seen, current, members)
         if changes:
             detail = "Changed since the user saw it: " + "; ".join(changes) + "."
-            return ActionResult("conflict", detail, current, changes=changes)
+            return ActionResult(Outcome.CONFLICT, detail, current, changes=changes)
     if reason := _skip_reason(action, current, member):
-        return ActionResult(AuditEntry.Outcome.SKIPPED, reason, current)
+        return ActionResult(Outcome.SKIPPED, reason, current)
     return None
 
 
@@ -185,10 +126,10 @@ def apply(*, action: Action, current: Conversation, member: Member | None, membe
             client.assign_conversation(conversation_id, member_id=member.unique_id)
             updated = msgspec.structs.replace(current, assigned_to=member, assignee_known=True)
         else:
-            client.unassign_conversation(conversation_id, member_id=_assignee_id(current) or NOBODY)
+            client.unassign_conversation(conversation_id, member_id=assignee_id(current) or NOBODY)
             updated = msgspec.structs.replace(current, assigned_to=None, assignee_known=True)
     except errors.Rejected as exc:
-        return ActionResult(AuditEntry.Outcome.REJECTED, exc.user_message, current, error=exc)
+        return ActionResult(Outcome.REJECTED, exc.user_message, current, error=exc)
     except errors.ServerError as exc:
         message = exc.user_message
         if action is Action.ASSIGN and exc.status == 500:
@@ -196,10 +137,10 @@ def apply(*, action: Action, current: Conversation, member: Member | None, membe
                 f"WapiKit failed to reassign the conversation with its own internal error (500).{exc.wapikit_said} "
                 "Its server fails this way when the conversation was assigned to this member before."
             )
-        return ActionResult(AuditEntry.Outcome.FAILED, message, current, error=exc)
+        return ActionResult(Outcome.FAILED, message, current, error=exc)
     except errors.WapiKitError as exc:
-        return ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, current, error=exc)
-    return ActionResult(AuditEntry.Outcome.SUCCEEDED, "", updated)
+        return ActionResult(Outcome.FAILED, exc.user_message, current, error=exc)
+    return ActionResult(Outcome.SUCCEEDED, "", updated)
 
 
 def _apply_status(status: str, current: Conversation, members: list[Member]) -> ActionResult:
@@ -215,8 +156,8 @@ def _apply_status(status: str, current: Conversation, members: list[Member]) -> 
                 "WapiKit accepted the request, but reading the conversation back failed, so the dashboard "
                 f"cannot tell whether its status changed. {exc.user_message}"
             )
-            return ActionResult(AuditEntry.Outcome.FAILED, message, current, error=exc)
-    known = _assignee_id(current) if current.assignee_known else None
+            return ActionResult(Outcome.FAILED, message, current, error=exc)
+    known = assignee_id(current) if current.assignee_known else None
     updated = assignees.resolved_single(answer, members=members, fallback=known)
     if updated.status != status:
         client.capabilities.learn(capabilities.STATUS_UPDATES_APPLY, False)
@@ -224,9 +165,9 @@ def _apply_status(status: str, current: Conversation, members: list[Member]) -> 
             "WapiKit accepted the request but did not change the status: "
             f"the conversation is still {updated.status}."
         )
-        return ActionResult(AuditEntry.Outcome.IGNORED, message, updated)
+        return ActionResult(Outcome.IGNORED, message, updated)
     client.capabilities.learn(capabilities.STATUS_UPDATES_APPLY, True)
-    return ActionResult(AuditEntry.Outcome.SUCCEEDED, "", updated)
+    return ActionResult(Outcome.SUCCEEDED, "", updated)
 
 
 def status_updates_known_to_apply() -> bool:
@@ -243,9 +184,9 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
     fields = {}
     if before is not None:
         fields = {"contact_name": before.contact.name, **_state("before", before)}
-    if result.outcome in (AuditEntry.Outcome.SUCCEEDED, AuditEntry.Outcome.IGNORED) and result.conversation:
+    if result.outcome in (Outcome.SUCCEEDED, Outcome.IGNORED) and result.conversation:
         fields.update(_state("after", result.conversation))
-    outcome = AuditEntry.Outcome.SKIPPED if result.outcome == "conflict" else result.outcome
+    outcome = result.outcome.audited
     if result.error is not None:
         fields["error_kind"] = result.error.kind
         fields["detail"] = result.error.detail if isinstance(result.error, errors.Rejected) else result.message
@@ -260,45 +201,40 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
 
 def conversation_act(
     *,
-    user,
-    powers: Powers,
+    actor: Actor,
     conversation_id: str,
     action: Action,
-    via: str,
     member: Member | None = None,
     seen: Seen | None = None,
     force: bool = False,
-    members: list[Member] | None = None,
-    client_address: str = "",
-    token_name: str = "",
+    shown_in: selectors.InboxQuery | None = None,
 ) -> ActionResult:
-    """Apply one action to one conversation. Never raises for upstream failures: the result
-    says what happened, and the audit row records it."""
-    entry = open_entry(
-        user=user, powers=powers, conversation_id=conversation_id, action=action, via=via, member=member,
-        client_address=client_address, token_name=token_name,
-    )
-    if not powers.allows(action):
-        result = ActionResult(
-            AuditEntry.Outcome.DENIED, f"Your WapiKit role does not allow you to {action} conversations."
-        )
+    """Apply one action to one conversation, as `actor`: the permission, the conflict check, the
+    audit row, the write and, with `shown_in` (the inbox view the card was on), whether the
+    conversation left that view. Never raises for upstream failures: the result says what
+    happened, and the audit row records it."""
+    entry = open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member)
+    if not actor.powers.allows(action):
+        result = denied(action)
         close_entry(entry, result, before=None)
         return result
-    members = members if members is not None else []
     try:
         current = assignees.resolved_single(
             get_client().get_conversation(conversation_id),
-            members=members,
+            members=actor.members,
             fallback=seen.assignee_id if seen is not None else None,
         )
     except errors.WapiKitError as exc:
-        result = ActionResult(AuditEntry.Outcome.FAILED, exc.user_message, error=exc)
+        result = ActionResult(Outcome.FAILED, exc.user_message, error=exc)
         close_entry(entry, result, before=None)
         return result
-    result = decide(action=action, current=current, member=member, seen=seen, force=force, members=members)
+    result = decide(action=action, current=current, member=member, seen=seen, force=force, members=actor.members)
     if result is None:
-        result = apply(action=action, current=current, member=member, members=members)
-    elif result.outcome == "conflict":
+        result = apply(action=action, current=current, member=member, members=actor.members)
+    elif result.outcome is Outcome.CONFLICT:
         result.changed_by = last_change(conversation_id)
     close_entry(entry, result, before=current)
+    if shown_in is not None and result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
+        member_id = actor.powers.member.unique_id
+        result.left_view = not selectors.in_view(result.conversation, shown_in, member_id=member_id)
     return result

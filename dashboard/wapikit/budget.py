@@ -23,6 +23,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from . import errors
 
@@ -254,3 +255,67 @@ class _Keys:
         self.state = f"{prefix}state:{bucket}"
         self.remaining = f"{prefix}remaining:{bucket}"
         self.hold = f"{prefix}hold:{bucket}"
+
+
+# The one gate before a send of many requests (a bulk action, an API call): what each route would
+# have left, against a reserve. The web's bulk keeps WAPIKIT_BUDGET_RESERVE for what users open
+# and do; the API keeps WAPIKIT_API_BUDGET_RESERVE for the web dashboard.
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One route's share of what a send may cost, against what remains of the team's budget there."""
+
+    bucket: str
+    needed: int  # at most
+    remaining: int
+    reserve: int
+    limit: int | None  # None after a 429 that stated no limit
+    returns_at: float | None  # Unix seconds: the reset, or the end of a hold-off
+
+    @property
+    def more_than_remains(self) -> bool:
+        return self.needed > self.remaining
+
+    @property
+    def crosses_reserve(self) -> bool:
+        return self.remaining - self.needed < self.reserve
+
+    @property
+    def until(self) -> str:
+        """" until 16:20" (the team's time), or "" when WapiKit did not say."""
+        if self.returns_at is None:
+            return ""
+        return f" until {timezone.localtime(datetime.fromtimestamp(self.returns_at, tz=UTC)):%H:%M}"
+
+    @property
+    def refusal(self) -> str:
+        return (
+            f"This needs up to {self.needed} requests of WapiKit's budget for {route_name(self.bucket)}, "
+            f"but only {self.remaining} remain{self.until}. Nothing was sent: select fewer conversations, "
+            "or wait until the budget returns."
+        )
+
+    @property
+    def warning(self) -> str:
+        return (
+            f"This needs up to {self.needed} requests of WapiKit's budget for {route_name(self.bucket)}; "
+            f"{self.remaining} remain{self.until}, and {self.reserve} are kept in reserve for what the team "
+            "opens and does meanwhile."
+        )
+
+
+def weigh(client: HasBaseUrl, needs: dict[str, int], *, reserve_share: float) -> list[Need]:
+    """What each route in `needs` (bucket: most requests) would cost of its budget, keeping
+    `reserve_share` of its limit in reserve. Routes WapiKit never stated a budget for, and
+    those that cost nothing (answered from the cache), are left out."""
+    weighed = []
+    for bucket, needed in needs.items():
+        current = state(client, bucket)
+        remaining = available(client, bucket)
+        if needed <= 0 or current is None or remaining is None:
+            continue
+        reserve = math.ceil(reserve_share * current.limit) if current.limit is not None else 0
+        returns_at = current.held_off_until or current.reset_at
+        weighed.append(Need(bucket, needed, remaining, reserve, current.limit, returns_at))
+    return weighed

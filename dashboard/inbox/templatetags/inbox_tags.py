@@ -12,9 +12,9 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.conversations.acting import Seen
 from dashboard.conversations.scan import WINDOW_CLOSING_SOON, reply_window_left
 from dashboard.conversations.selectors import card_version
-from dashboard.conversations.services import Seen
 from dashboard.wapikit.types import Message
 
 register = template.Library()

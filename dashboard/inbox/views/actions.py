@@ -15,18 +15,19 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from dashboard.conversations import selectors, services
+from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
-from dashboard.observability.addresses import client_address
 from dashboard.wapikit import errors, validate_id
+from dashboard.wapikit.types import Member
 
 from .answers import (
     ALERT,
     CARD,
     HtmxHttpRequest,
+    acting_user,
     card_problem,
     current_members,
-    current_powers,
     fragment,
     return_to,
 )
@@ -34,7 +35,7 @@ from .inbox import inbox_query
 
 
 def member_picker(
-    request: HtmxHttpRequest, conversation_id: str, *, seen: services.Seen | None, next_url: str
+    request: HtmxHttpRequest, conversation_id: str, *, seen: Seen | None, next_url: str
 ) -> HttpResponse:
     """The answer to "assign" without a member: the members to choose from, with their open
     conversations. Under the card with htmx, a page of its own without."""
@@ -70,83 +71,77 @@ _DONE = {
 }
 
 
-def seen_state(request: HttpRequest) -> services.Seen | None:
+def seen_state(request: HttpRequest) -> Seen | None:
     """What the form was drawn from; forms without it (API clients) skip the conflict check."""
-    return services.Seen.parse(request.POST.get("seen"))
+    return Seen.parse(request.POST.get("seen"))
 
 
 @require_POST
 def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
     action = Action(action)
     next_url = return_to(request)
-
-    def problem(message: str, status: int) -> HttpResponse:
-        return card_problem(
-            request, conversation_id=conversation_id, message=message, status=status, next_url=next_url
-        )
-
     try:
         conversation_id = validate_id(conversation_id)
-    except errors.InvalidId as exc:
-        conversation_id = "invalid"
-        return problem(exc.user_message, 400)
-
-    try:
-        powers = current_powers(request)
+        actor = acting_user(request, via=via_of(next_url))
     except errors.WapiKitError as exc:
-        return problem(exc.user_message, errors.answer_status(exc))
-    if not powers.allows(action):
-        # Audited like every attempt, but nothing goes upstream.
-        services.conversation_act(
-            user=request.user, powers=powers, conversation_id=conversation_id, action=action, via=via_of(next_url),
-            client_address=client_address(request),
+        shown_id = "invalid" if isinstance(exc, errors.InvalidId) else conversation_id
+        return card_problem(
+            request, conversation_id=shown_id, message=exc.user_message, status=errors.answer_status(exc),
+            next_url=next_url,
         )
-        return problem(f"Your WapiKit role does not allow you to {action} conversations.", 403)
-
     seen = seen_state(request)
     member = None
-    if action is Action.ASSIGN:
-        if not request.POST.get("member_id"):
-            # The card's Reassign button: nobody chosen yet, so offer the choice.
+    if actor.powers.allows(action):
+        # Steps before acting, for those who may: choose whom to assign, confirm a deletion.
+        if action is Action.ASSIGN and not request.POST.get("member_id"):
             return member_picker(request, conversation_id, seen=seen, next_url=next_url)
-        try:
-            member_id = validate_id(request.POST["member_id"])
-        except errors.InvalidId:
-            return problem("Choose a member to assign the conversation to.", 400)
-        member = next((m for m in current_members(request) if m.unique_id == member_id), None)
-        if member is None:
-            return problem("That member is not in this WapiKit organisation.", 400)
-
-    if action is Action.DELETE and request.POST.get("confirmed") != "yes":
-        return render(
-            request,
-            "inbox/confirm_delete.html",
-            {
-                "conversation_id": conversation_id,
-                "next": next_url,
-                "seen": seen,
-            },
-        )
-
+        if action is Action.ASSIGN:
+            member, refusal = _chosen_member(request, actor)
+            if member is None:
+                return card_problem(
+                    request, conversation_id=conversation_id, message=refusal, status=400, next_url=next_url
+                )
+        if action is Action.DELETE and request.POST.get("confirmed") != "yes":
+            context = {"conversation_id": conversation_id, "next": next_url, "seen": seen}
+            return render(request, "inbox/confirm_delete.html", context)
     result = services.conversation_act(
-        user=request.user,
-        powers=powers,
+        actor=actor,
         conversation_id=conversation_id,
         action=action,
-        via=via_of(next_url),
         member=member,
         seen=seen,
         force=request.POST.get("force") == "yes",
-        members=current_members(request),
-        client_address=client_address(request),
+        shown_in=inbox_view_of(next_url),
     )
+    return action_response(
+        request, result, action=action, member=member, powers=actor.powers, conversation_id=conversation_id,
+        next_url=next_url,
+    )
+
+
+def _chosen_member(request: HttpRequest, actor: Actor) -> tuple[Member | None, str]:
+    """The member picked to assign the conversation to, or why there is none."""
+    try:
+        member_id = validate_id(request.POST["member_id"])
+    except errors.InvalidId:
+        return None, "Choose a member to assign the conversation to."
+    member = actor.member(member_id)
+    return member, "" if member else "That member is not in this WapiKit organisation."
+
+
+def action_response(
+    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str,
+    conversation_id: str,
+) -> HttpResponse:
+    """The answer to an action: the card redrawn (or, without htmx, the page it came from) with
+    what happened, a conflict to resolve, or the problem."""
     if not powers.can_view:
         return undisclosed_response(
             request, result.undisclosed(), action=action, conversation_id=conversation_id, next_url=next_url
         )
-    if result.outcome == "conflict":
+    if result.outcome is Outcome.CONFLICT:
         return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
-    if result.outcome == AuditEntry.Outcome.IGNORED:
+    if result.outcome is Outcome.IGNORED:
         # WapiKit said yes and did nothing: the card shows the real state and says so.
         if request.htmx:
             return fragment(
@@ -156,7 +151,7 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
             )
         messages.warning(request, result.message)
         return redirect(next_url)
-    if result.ok or result.outcome == AuditEntry.Outcome.SKIPPED:
+    if result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
         conversation = result.conversation
         notice = (
             format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
@@ -165,13 +160,16 @@ def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: 
         )
         if request.htmx:
             context = {"conversation": conversation, "powers": powers, "notice": notice}
-            if left_view(request, conversation, powers=powers, next_url=next_url):
+            if result.left_view:
                 context.update(warning=LEFT_VIEW, left_view=True)
             return fragment(request, CARD, context)
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
-    return problem(result.message, errors.answer_status(error) if error else 403)
+    return card_problem(
+        request, conversation_id=conversation_id, message=result.message,
+        status=errors.answer_status(error) if error else 403, next_url=next_url,
+    )
 
 
 # For someone who may act on a conversation but not read it: no contact's name.
@@ -185,15 +183,15 @@ _DONE_UNREAD = {
 
 
 def undisclosed_response(
-    request: HtmxHttpRequest, result: services.ActionResult, *, action: Action, conversation_id: str, next_url: str
+    request: HtmxHttpRequest, result: ActionResult, *, action: Action, conversation_id: str, next_url: str
 ) -> HttpResponse:
     """The answer to a user whose role allows the action but not Get:Conversation: what
     happened, in the card's alert, and never the card (its contact, status or assignee)."""
     if result.ok:
         text, level, status = _DONE_UNREAD[action], "success", 200
-    elif result.outcome == "conflict":
+    elif result.outcome is Outcome.CONFLICT:
         text, level, status = result.message, "warning", 409
-    elif result.outcome in (AuditEntry.Outcome.SKIPPED, AuditEntry.Outcome.IGNORED):
+    elif result.outcome in (Outcome.SKIPPED, Outcome.IGNORED):
         text, level, status = result.message, "warning", 200
     else:
         error = result.error
@@ -212,14 +210,13 @@ def undisclosed_response(
 LEFT_VIEW = "This conversation changed and left this view."
 
 
-def left_view(request: HtmxHttpRequest, conversation, *, powers: Powers, next_url: str) -> bool:
-    """Whether the inbox view the card was on (its `next`) no longer shows the conversation,
-    by the same matching the inbox uses; cards elsewhere (the conversation page) never leave."""
+def inbox_view_of(next_url: str) -> selectors.InboxQuery | None:
+    """The inbox view a card was on (its `next`), for telling whether an action moved the
+    conversation out of it; None for cards elsewhere (the conversation page), which never leave."""
     parts = urlsplit(next_url)
     if parts.path != reverse("inbox"):
-        return False
-    query = inbox_query(QueryDict(parts.query))
-    return not selectors.in_view(conversation, query, member_id=powers.member.unique_id)
+        return None
+    return inbox_query(QueryDict(parts.query))
 
 
 def via_of(next_url: str) -> str:
@@ -227,7 +224,7 @@ def via_of(next_url: str) -> str:
 
 
 def conflict_response(
-    request: HtmxHttpRequest, result: services.ActionResult, *, action: Action, member, powers: Powers, next_url: str
+    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str
 ) -> HttpResponse:
     """Someone changed the conversation since the user saw it: nothing was sent. Show what
     changed, who did it when the audit log knows, and offer to apply the action anyway."""

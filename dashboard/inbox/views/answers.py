@@ -14,7 +14,9 @@ from django_htmx.http import push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.conversations import members
+from dashboard.conversations.acting import Actor
 from dashboard.conversations.powers import Powers
+from dashboard.observability.addresses import client_address
 from dashboard.wapikit.client import MAX_PAGE
 
 CARD = "inbox/inbox.html#card"
@@ -43,6 +45,17 @@ def current_powers(request: HtmxHttpRequest) -> Powers:
     if not hasattr(request, "_powers"):
         request._powers = members.powers_for(request.user, current_members(request))
     return request._powers
+
+
+def acting_user(request: HtmxHttpRequest, *, via: str) -> Actor:
+    """Who acts in this request, read once: raises WapiKitError when the member list cannot be read."""
+    return Actor(
+        user=request.user,
+        powers=current_powers(request),
+        members=current_members(request),
+        via=via,
+        client_address=client_address(request),
+    )
 
 
 def on_this_site(request: HttpRequest, url: str | None) -> bool:

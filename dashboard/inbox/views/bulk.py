@@ -8,15 +8,15 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from dashboard.conversations import bulk, selectors, services
+from dashboard.conversations.acting import Seen
+from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action
-from dashboard.observability.addresses import client_address
 from dashboard.wapikit import errors, validate_id
 
 from .answers import (
     ALERT,
     HtmxHttpRequest,
-    current_members,
-    current_powers,
+    acting_user,
     problem_without_js,
     return_to,
 )
@@ -46,16 +46,16 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         response["Retry-After"] = str(wait)
         return response
     try:
-        powers = current_powers(request)
-        members = current_members(request)
+        actor = acting_user(request, via=AuditEntry.Via.BULK)
     except errors.WapiKitError as exc:
         return bulk_problem(request, exc.user_message, errors.answer_status(exc), next_url)
+    powers = actor.powers
     if not powers.allows(action):
         return bulk_problem(request, f"Your WapiKit role does not allow you to {action} conversations.", 403, next_url)
 
     member = None
     if action is Action.ASSIGN:
-        member = next((m for m in members if m.unique_id == request.POST.get("member_id")), None)
+        member = actor.member(request.POST.get("member_id", ""))
         if member is None:
             return bulk_problem(request, "Choose the member to reassign the selected conversations to.", 400, next_url)
 
@@ -66,7 +66,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
             raw_id, _, state = token.partition(":")
             conversation_id = validate_id(raw_id)
             on_screen.append(conversation_id)
-            if shown := services.Seen.parse(state):
+            if shown := Seen.parse(state):
                 seen[conversation_id] = shown
     except errors.InvalidId:
         return bulk_problem(request, "The selection contains an id that is not a WapiKit conversation id.", 400, next_url)
@@ -85,7 +85,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
             return bulk_problem(request, exc.user_message, errors.answer_status(exc), next_url)
         ids = list(dict.fromkeys([*on_screen, *(c.unique_id for c in matching)]))
         for c in matching:
-            seen.setdefault(c.unique_id, services.Seen.of(c))
+            seen.setdefault(c.unique_id, Seen.of(c))
     if not ids:
         return bulk_problem(request, "Select at least one conversation.", 400, next_url)
 
@@ -109,10 +109,7 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, template, confirm)
 
     visible = set(on_screen) | set(request.POST.get("screen", "").split(","))
-    report = bulk.bulk_apply(
-        user=request.user, powers=powers, action=action, ids=ids, member=member, seen=seen, members=members,
-        client_address=client_address(request),
-    )
+    report = bulk.bulk_apply(actor=actor, action=action, ids=ids, member=member, seen=seen)
     if not powers.can_view:
         report = report.undisclosed()
     context = {
