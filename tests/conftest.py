@@ -19,8 +19,7 @@ from django.core.handlers.base import BaseHandler
 
 from dashboard.benchmarks.benchkit import free_port, wait_for_port
 from dashboard.sandbox.serve import sandbox_command
-from dashboard.wapikit import client as wapikit_client
-from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit import capabilities, get_client, transport
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "test-sandbox-key-7c1f9e"
@@ -258,16 +257,16 @@ def fresh_wapikit(wapikit) -> Sandbox:
 
 
 @pytest.fixture
-def upstream_calls() -> list[wapikit_client.UpstreamCall]:
+def upstream_calls() -> list[transport.UpstreamCall]:
     """Every attempt the WapiKit client makes while the test runs (method, path, status, …)."""
-    calls: list[wapikit_client.UpstreamCall] = []
+    calls: list[transport.UpstreamCall] = []
 
-    def record(call: wapikit_client.UpstreamCall) -> None:
+    def record(call: transport.UpstreamCall) -> None:
         calls.append(call)
 
-    wapikit_client.request_listeners.append(record)
+    transport.request_listeners.append(record)
     yield calls
-    wapikit_client.request_listeners.remove(record)
+    transport.request_listeners.remove(record)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ class OperationsConfig(AppConfig):
     label = "operations"
 
     def ready(self) -> None:
-        from dashboard.wapikit import client, upstream
+        from dashboard.wapikit import transport, upstream
 
-        if upstream.observe not in client.request_listeners:
-            client.request_listeners.append(upstream.observe)
+        if upstream.observe not in transport.request_listeners:
+            transport.request_listeners.append(upstream.observe)

@@ -6,7 +6,8 @@ from django.conf import settings
 
 from . import errors
 from .breaker import CircuitBreaker
-from .client import WapiKitClient, parse_timeout, validate_id
+from .client import WapiKitClient, validate_id
+from .transport import parse_timeout
 from .types import Conversation, Member, Message
 
 __all__ = ["Conversation", "Member", "Message", "WapiKitClient", "errors", "get_client", "validate_id"]

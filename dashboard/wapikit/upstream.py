@@ -9,7 +9,7 @@ import logging
 
 from dashboard.observability import metrics
 
-from .client import UpstreamCall
+from .transport import UpstreamCall
 
 logger = logging.getLogger("dashboard.upstream")
 

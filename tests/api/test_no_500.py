@@ -169,7 +169,7 @@ def test_an_unhandled_exception_under_the_api_is_a_problem_with_no_traceback(cal
     def broken(*args, **kwargs):
         raise RuntimeError("a bug with a secret in its message")
 
-    monkeypatch.setattr("dashboard.api.views.members.members_list", broken)
+    monkeypatch.setattr("dashboard.conversations.members.members_list", broken)
     client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {caller('owner').secret}")
 
     answer = client.get("/api/v1/members")

@@ -17,7 +17,7 @@ from django.test import Client
 
 from dashboard.conversations import selectors
 from dashboard.conversations.models import AuditEntry
-from dashboard.wapikit import client as wapikit_client
+from dashboard.wapikit import transport
 from tests.integration.conftest import (
     as_answered,
     body_of,
@@ -527,17 +527,17 @@ def test_closing_200_conversations_at_100_ms_latency_reads_each_page_once_and_po
     upstream_calls.clear()
     posting_threads: set[int] = set()
 
-    def record_thread(call: wapikit_client.UpstreamCall) -> None:
+    def record_thread(call: transport.UpstreamCall) -> None:
         if call.method == "POST":
             posting_threads.add(threading.get_ident())
 
-    wapikit_client.request_listeners.append(record_thread)
+    transport.request_listeners.append(record_thread)
     fresh_wapikit.control(latency_ms=100)
     try:
         response = client.post("/bulk/", {**selection, "action": "close", "next": "/"})
     finally:
         fresh_wapikit.control(latency_ms=0)
-        wapikit_client.request_listeners.remove(record_thread)
+        transport.request_listeners.remove(record_thread)
 
     assert response.status_code == 200
     report = report_of(body_of(response))

@@ -13,8 +13,7 @@ import requests
 import responses
 
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit import budget, errors
-from dashboard.wapikit import client as client_module
+from dashboard.wapikit import budget, errors, transport
 from dashboard.wapikit.client import WapiKitClient
 
 BASE = "http://wapikit.test/api"
@@ -45,7 +44,7 @@ class Clock:
 def clock(monkeypatch) -> Clock:
     """Time for the budget, the client and the cache's expiry alike."""
     fake = Clock(NOW)
-    monkeypatch.setattr(client_module.time, "time", fake)
+    monkeypatch.setattr(transport.time, "time", fake)
     return fake
 
 

@@ -17,8 +17,7 @@ import pytest
 import requests
 import responses
 
-from dashboard.wapikit import client as client_module
-from dashboard.wapikit import errors
+from dashboard.wapikit import errors, transport
 from dashboard.wapikit.client import WapiKitClient
 from dashboard.wapikit.types import Conversation, Member, Message
 
@@ -76,7 +75,7 @@ def upstream():
 def sleeps(monkeypatch) -> list[float]:
     """Every wait the client asks for, in order; nothing actually sleeps."""
     recorded: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", recorded.append)
+    monkeypatch.setattr(transport.time, "sleep", recorded.append)
     return recorded
 
 
@@ -85,14 +84,14 @@ def seen() -> list[tuple[str, str, int | None]]:
     """What `request_listeners` reports, one entry per attempt."""
     log: list[tuple[str, str, int | None]] = []
 
-    def listener(call: client_module.UpstreamCall) -> None:
+    def listener(call: transport.UpstreamCall) -> None:
         log.append((call.method, call.path, call.status))
 
-    client_module.request_listeners.append(listener)
+    transport.request_listeners.append(listener)
     try:
         yield log
     finally:
-        client_module.request_listeners.remove(listener)
+        transport.request_listeners.remove(listener)
 
 
 def member_json(
