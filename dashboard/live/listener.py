@@ -1,12 +1,8 @@
 """The events listener's run loop: lead (or stand by), subscribe, decode, deliver, reconnect.
 
-A reader thread reads the stream and queues its frames; the loop takes them off the queue and
-keeps time: it renews the lead every third of LIVE_LOCK_SECONDS and reports its state every few
-seconds even when nothing arrives, since WapiKit sends no heartbeats. A stream read cannot be
-interrupted from another thread, so a reader the loop has given up on (stopped, lead lost)
-drops what it reads and closes its connection at its next frame or read timeout.
-
-Over 300 lines on purpose: leadership, the connection, backoff and heartbeats are one run loop's states, each only clear against the others."""
+A reader thread (`connection`) reads the stream and queues its frames; the loop takes them off
+the queue and keeps time: it renews the lead every third of LIVE_LOCK_SECONDS and reports its
+state every few seconds even when nothing arrives, since WapiKit sends no heartbeats."""
 
 from __future__ import annotations
 
@@ -16,11 +12,8 @@ import logging
 import queue
 import random
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -33,6 +26,7 @@ from dashboard.wapikit import errors, events, get_client
 from dashboard.wapikit.decode import Event, Undecodable, decode_frame
 from dashboard.wapikit.events import Frame
 
+from .connection import Backoff, Ended, Failed, Reader, Session, Subscribe, Wake
 from .leader import Leadership, deployment_leadership
 
 logger = logging.getLogger("dashboard.live")
@@ -54,86 +48,10 @@ CONNECT_SECONDS = 5.0
 # proxies close idle streams anyway (nginx after 60 s by default).
 IDLE_STREAM_SECONDS = 50.0
 
-Subscribe = Callable[[], AbstractContextManager[Iterator[Frame]]]
-
-
-class Backoff:
-    """Capped exponential backoff with full jitter: the n-th wait (from 0) is drawn uniformly
-    from [0, min(cap, base * 2**n)], so listeners that failed together retry apart."""
-
-    def __init__(self, *, base: float, cap: float, uniform: Callable[[float, float], float] = random.uniform) -> None:
-        self.base, self.cap, self._uniform = base, cap, uniform
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        # The exponent stops growing long after the cap is reached: 2**n would overflow a float.
-        ceiling = min(self.cap, self.base * 2 ** min(self.failures, 64))
-        self.failures += 1
-        return self._uniform(0.0, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
-class _Ended:
-    """The stream's end: WapiKit (or something in between) closed it."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: Exception
-
-
-class _Wake:
-    """Put on the queue by `stop`, so a waiting loop notices at once."""
-
-
 class _Pause(enum.Enum):
     DONE = "done"
     STOPPED = "stopped"
     LOST = "lost"
-
-
-@dataclass(frozen=True, slots=True)
-class _Session:
-    """How one subscription ended."""
-
-    stopped: bool = False
-    lost: bool = False
-    # None when the stream ended; the error otherwise.
-    error: Exception | None = None
-    connected: bool = False
-    delivered: int = 0
-    seconds: float = 0.0
-
-    @property
-    def idle(self) -> bool:
-        """A healthy stream that only stayed silent past its read timeout."""
-        return self.connected and isinstance(self.error, errors.TimedOut)
-
-
-class _Reader(threading.Thread):
-    """Reads one subscription onto the loop's queue, each item tagged with its session."""
-
-    def __init__(self, *, subscribe: Subscribe, items: queue.SimpleQueue[tuple[int, Any]], session: int) -> None:
-        super().__init__(name=f"live-events-reader-{session}", daemon=True)
-        self._subscribe, self._items, self._session = subscribe, items, session
-        self._cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    def run(self) -> None:
-        try:
-            with self._subscribe() as frames:
-                for frame in frames:
-                    if self._cancelled.is_set():
-                        return
-                    self._items.put((self._session, frame))
-        except Exception as exc:  # noqa: BLE001 - every failure is the loop's to judge
-            self._items.put((self._session, _Failed(exc)))
-        else:
-            self._items.put((self._session, _Ended()))
 
 
 class Listener:
@@ -202,7 +120,7 @@ class Listener:
 
     def stop(self) -> None:
         self._stopping = True
-        self._items.put((-1, _Wake()))
+        self._items.put((-1, Wake()))
 
     @contextlib.contextmanager
     def stopped_by_signals(self) -> Iterator[None]:
@@ -271,15 +189,15 @@ class Listener:
         self._leading = False
         self._enter(states.STANDBY, detail="This listener lost the lock; another may listen now.", holder="")
 
-    def _session(self) -> _Session:
+    def _session(self) -> Session:
         self._session_number += 1
         number = self._session_number
-        reader = _Reader(subscribe=self._subscribe, items=self._items, session=number)
+        reader = Reader(subscribe=self._subscribe, items=self._items, session=number)
         opened = self._clock()
         connected, delivered = False, 0
 
-        def ended(**how: Any) -> _Session:
-            return _Session(connected=connected, delivered=delivered, seconds=self._clock() - opened, **how)
+        def ended(**how: Any) -> Session:
+            return Session(connected=connected, delivered=delivered, seconds=self._clock() - opened, **how)
 
         reader.start()
         try:
@@ -301,9 +219,9 @@ class Listener:
                         self._enter(states.CONNECTED, detail="")
                     elif self._handle(item):
                         delivered += 1
-                elif isinstance(item, _Ended):
+                elif isinstance(item, Ended):
                     return ended()
-                elif isinstance(item, _Failed):
+                elif isinstance(item, Failed):
                     return ended(error=item.error)
         finally:
             reader.cancel()

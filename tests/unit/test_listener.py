@@ -19,8 +19,9 @@ from prometheus_client import REGISTRY
 
 from dashboard.conversations import live_state as states
 from dashboard.conversations.live_state import StreamState
+from dashboard.live.connection import Backoff
 from dashboard.live.leader import SoleLeader
-from dashboard.live.listener import Backoff, Listener
+from dashboard.live.listener import Listener
 from dashboard.sandbox.events import encode_frame
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.decode import NewConversation, NewMessage

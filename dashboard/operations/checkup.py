@@ -1,25 +1,20 @@
-"""`manage.py wapikit_check`: can this dashboard work with the WapiKit that settings point at?
-
-Nine checks, each a row that says OK, WARN or FAIL and why; any FAIL exits non-zero. Only
-reads go upstream: seven, plus a page per 50 members beyond the first. What the checks learn about this WapiKit's answers is
-noted in the capabilities cache, which lives in Django's cache: with Redis, every dashboard
-process benefits; with the default in-process cache, the note ends with the command.
-
-Over 300 lines on purpose: one row per check, kept together so the doctor reads top to bottom."""
+"""The doctor's checks of the WapiKit that settings point at: nine, each a row that says OK,
+WARN or FAIL and why. Only reads go upstream: seven, plus a page per 50 members beyond the
+first. What the checks learn about this WapiKit's answers is noted in the capabilities cache,
+which lives in Django's cache: with Redis, every dashboard process benefits; with the default
+in-process cache, the note ends with the command (`manage.py wapikit_check`)."""
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from dashboard.conversations.members import member_by_email
@@ -361,45 +356,3 @@ def seconds(value: float) -> str:
     if value < 90 * 60:
         return f"{round(value / 60)} min"
     return f"{value / 3600:.1f} h"
-
-
-class Command(BaseCommand):
-    help = (
-        "Check the connection to WapiKit (WAPIKIT_BASE_URL, WAPIKIT_API_KEY): reachability, the key, "
-        "members, dashboard users, answer shapes, rate limits and live events. Reads only; exits "
-        "non-zero when a check fails."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--json", action="store_true", dest="as_json", help="print the rows as JSON")
-
-    def handle(self, *args, as_json: bool = False, **options):
-        rows = Checkup(doctor_client()).rows()
-        if as_json:
-            self.stdout.write(
-                json.dumps(
-                    {"base_url": shown_url(settings.WAPIKIT_BASE_URL), "rows": [asdict(row) for row in rows]},
-                    ensure_ascii=False,
-                    indent=2,
-                )
-            )
-        else:
-            self.table(rows)
-        failed = [row.check for row in rows if row.status == FAIL]
-        if failed:
-            raise CommandError(f"{len(failed)} of {len(rows)} checks failed: {', '.join(failed)}")
-
-    def table(self, rows: list[Row]) -> None:
-        styles = {OK: self.style.SUCCESS, WARN: self.style.WARNING, FAIL: self.style.ERROR}
-        colour = self.stdout.isatty()
-        width = max(len(row.check) for row in rows)
-        self.stdout.write(f"WapiKit check of {shown_url(settings.WAPIKIT_BASE_URL)}\n\n")
-        self.stdout.write(f"   {'check':<{width}}  status  reason")
-        for number, row in enumerate(rows, 1):
-            padding = " " * (len("status") - len(row.status))
-            status = (styles[row.status](row.status) if colour else row.status) + padding
-            self.stdout.write(f"{number:>2} {row.check:<{width}}  {status}  {row.reason}")
-        counts = {status: sum(1 for row in rows if row.status == status) for status in (OK, WARN, FAIL)}
-        skipped = sum(1 for row in rows if not row.checked)
-        summary = f"{counts[OK]} OK, {counts[WARN]} WARN, {counts[FAIL]} FAIL"
-        self.stdout.write(f"\n{summary} ({skipped} not checked)" if skipped else f"\n{summary}")
