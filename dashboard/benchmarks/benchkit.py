@@ -20,7 +20,7 @@ import requests
 from django.conf import settings
 from django.core.cache import caches
 
-from dashboard.sandbox.serve import sandbox_command
+from devtools.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from dashboard.inbox import reads
-from dashboard.sandbox.seed import CAMPAIGNS
+from devtools.sandbox.seed import CAMPAIGNS
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.breaker import CircuitOpen
 from tests.integration.conftest import body_of, html

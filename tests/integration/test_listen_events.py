@@ -22,7 +22,7 @@ from dashboard.live.decode import NewConversation, NewMessage
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Listener
 from dashboard.live.state import StreamState
-from dashboard.sandbox.serve import sandbox_command
+from devtools.sandbox.serve import sandbox_command
 from dashboard.wapikit import get_client
 from tests.conftest import API_KEY, ROOT, Sandbox
 
@@ -175,7 +175,7 @@ class RestartableSandbox:
             "SANDBOX_API_KEY": API_KEY,
             "WAPIKIT_API_KEY": API_KEY,
             "SANDBOX_PROFILE": "server",
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "DJANGO_SETTINGS_MODULE": "devtools.settings",
             "PYTHONUNBUFFERED": "1",
         }
         self._log = open(directory / "sandbox.log", "a")

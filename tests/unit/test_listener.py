@@ -22,7 +22,7 @@ from dashboard.live.decode import NewConversation, NewMessage
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Backoff, Listener
 from dashboard.live.state import StreamState
-from dashboard.sandbox.events import encode_frame
+from devtools.sandbox.events import encode_frame
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.events import Frame
 from tests.conftest import API_KEY

@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from dashboard.live.decode import AssignmentChanged, NewConversation, NewMessage, Undecodable, decode_frame
-from dashboard.sandbox.events import encode_frame
+from devtools.sandbox.events import encode_frame
 from dashboard.wapikit.events import Frame, FrameParser
 
 CONVERSATION_ID = "6f1c2a4e-6d0b-4a53-9a8e-0c6d5a1b2c3d"

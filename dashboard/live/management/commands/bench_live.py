@@ -41,7 +41,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.accounts.demo import ensure_demo_logins
+from devtools.sandbox.demo import ensure_demo_logins
 from dashboard.live.benchlive import benchkit
 from dashboard.live import benchlive, benchstreams
 from dashboard.live.benchlive import Served, SimulatedInbox

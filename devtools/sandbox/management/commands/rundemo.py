@@ -1,10 +1,11 @@
 """`make run`: the sandbox and the dashboard together, or the dashboard alone against the
 WapiKit in WAPIKIT_BASE_URL. `SANDBOX_PROFILE=server make run` starts a sandbox that answers as
-WapiKit's server code does (see `dashboard/sandbox/urls.py`).
+WapiKit's server code does (see `devtools/sandbox/urls.py`).
 
-Production settings (DEBUG off unless DEBUG=true is set), with the few that a local run over
-http needs (LOCAL_RUN), since a team also points it at a real WapiKit. SECRET_KEY, unless set,
-is this checkout's own (settings.checkout_secret_key)."""
+The development settings (`devtools/settings.py`: production's, DEBUG off unless DEBUG=true is
+set, with the tools installed), which the processes it starts inherit, and the few settings that
+a local run over http needs (LOCAL_RUN), since a team also points it at a real WapiKit.
+SECRET_KEY, unless set, is this checkout's own (settings.checkout_secret_key)."""
 
 import os
 import signal
@@ -17,8 +18,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.accounts.demo import ensure_demo_logins
-from dashboard.sandbox.serve import sandbox_command
+from devtools.sandbox.demo import ensure_demo_logins
+from devtools.sandbox.serve import sandbox_command
 
 
 PROFILE_DESCRIPTIONS = {

@@ -1,19 +1,19 @@
 """Settings of the sandbox process: the same project and database, serving only the
 WapiKit-compatible API, with no sessions, logins or CSRF (WapiKit authenticates by key).
 
-How it answers is `SANDBOX_PROFILE` (from `settings`): "spec", "server" or "legacy"; see
-`dashboard/sandbox/urls.py`."""
+How it answers is `SANDBOX_PROFILE` (from the development settings, `devtools/settings.py`):
+"spec", "server" or "legacy"; see `devtools/sandbox/urls.py`."""
 
 import os
 
-from .settings import *  # noqa: F403
+from devtools.settings import *  # noqa: F403
 
-ROOT_URLCONF = "dashboard.sandbox.urls"
+ROOT_URLCONF = "devtools.sandbox.urls"
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 APPEND_SLASH = False
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "EXCEPTION_HANDLER": "dashboard.sandbox.api.exception_handler",
+    "EXCEPTION_HANDLER": "devtools.sandbox.api.exception_handler",
 }
 
 # The "server" and "legacy" profiles accept a second key, a non-Owner member's, which WapiKit's

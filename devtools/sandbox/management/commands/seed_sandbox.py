@@ -9,8 +9,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.sandbox.models import Conversation, ConversationAssignment
-from dashboard.sandbox.seed import seed as seed_sandbox
+from devtools.sandbox.models import Conversation, ConversationAssignment
+from devtools.sandbox.seed import seed as seed_sandbox
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.sandbox.hostile import HOSTILE, plant
+from devtools.sandbox.hostile import HOSTILE, plant
 
 
 class Command(BaseCommand):

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class SandboxConfig(AppConfig):
-    name = "dashboard.sandbox"
+    name = "devtools.sandbox"
     label = "sandbox"
     verbose_name = "Embedded WapiKit sandbox"

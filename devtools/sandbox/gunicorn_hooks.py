@@ -8,6 +8,6 @@ from __future__ import annotations
 def post_worker_init(worker) -> None:
     """Let event streams end when the worker stops (within gunicorn's 2 s graceful timeout, they
     would otherwise be cut only when it runs out), and keep half the threads free of them."""
-    from dashboard.sandbox import events
+    from devtools.sandbox import events
 
     events.configure_worker(capacity=worker.cfg.threads // 2, stopping=lambda: not worker.alive)

@@ -16,9 +16,9 @@ import sys
 def sandbox_command(host: str, port: int, *, threads: int = 32) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "dashboard.wsgi",
-        "--env", "DJANGO_SETTINGS_MODULE=dashboard.settings_sandbox",
+        "--env", "DJANGO_SETTINGS_MODULE=devtools.sandbox.settings",
         "--bind", f"{host}:{port}",
         "--workers", "1", "--threads", str(threads), "--worker-class", "gthread",
         "--graceful-timeout", "2", "--timeout", "120",
-        "--config", "python:dashboard.sandbox.gunicorn_hooks",
+        "--config", "python:devtools.sandbox.gunicorn_hooks",
     ]
