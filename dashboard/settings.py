@@ -82,8 +82,6 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.api",
     "dashboard.audit",
-    # `make bench` and its kit: tooling around the dashboard, installed for its commands only.
-    "dashboard.benchmarks",
     "dashboard.inbox",
     "dashboard.live",
     "dashboard.observability",

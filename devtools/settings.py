@@ -16,6 +16,8 @@ INSTALLED_APPS = [
     *INSTALLED_APPS,
     # The embedded WapiKit sandbox (app label "sandbox"): its models, seed and `make run`'s rundemo.
     "devtools.sandbox",
+    # `make bench` and `make screenshots`, and the kit they share.
+    "devtools.benchmarks",
 ]
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).

@@ -17,7 +17,7 @@ import requests
 from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 
-from dashboard.benchmarks.benchkit import free_port, wait_for_port
+from devtools.benchmarks.benchkit import free_port, wait_for_port
 from devtools.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import capabilities, get_client

@@ -30,8 +30,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
-try:  # moving to dashboard/benchmarks/ while this was written
-    from dashboard.benchmarks import benchkit
+try:  # moving to devtools/benchmarks/ while this was written
+    from devtools.benchmarks import benchkit
 except ImportError:
     from dashboard.inbox import benchkit
 

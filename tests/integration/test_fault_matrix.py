@@ -20,7 +20,7 @@ import pytest
 
 from dashboard.audit.models import AuditEntry
 from dashboard.wapikit import get_client
-from dashboard.benchmarks.benchkit import blackhole_port
+from devtools.benchmarks.benchkit import blackhole_port
 from tests.conftest import ROOT, free_port
 from tests.integration.conftest import body_of, first_conversation
 

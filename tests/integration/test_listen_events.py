@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard.benchmarks.benchkit import free_port, wait_for_port
+from devtools.benchmarks.benchkit import free_port, wait_for_port
 from dashboard.live import state as states
 from dashboard.live.decode import NewConversation, NewMessage
 from dashboard.live.leader import SoleLeader

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard.benchmarks import benchkit
+from devtools.benchmarks import benchkit
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

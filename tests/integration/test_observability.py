@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
 from dashboard.audit.models import AuditEntry
-from dashboard.benchmarks.benchkit import gunicorn_processes
+from devtools.benchmarks.benchkit import gunicorn_processes
 from dashboard.observability.logs import RequestContextFilter
 from dashboard.wapikit import get_client
 from tests.conftest import API_KEY, PASSWORD, ROOT, free_port

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dashboard.benchmarks.benchkit import free_port
+from devtools.benchmarks.benchkit import free_port
 from dashboard.wapikit import errors, events
 from dashboard.wapikit.client import WapiKitClient
 from dashboard.wapikit.events import Frame, FrameParser

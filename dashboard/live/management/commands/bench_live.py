@@ -442,7 +442,7 @@ class Command(BaseCommand):
         run (gunicorn with production settings, 2 workers, the sandbox answering in 50 ms, wrk at
         32 connections) for this code and the code in `code`, in its table's words."""
         try:
-            from dashboard.benchmarks.management.commands.bench import Command as Bench
+            from devtools.benchmarks.management.commands.bench import Command as Bench
         except ImportError:
             from dashboard.inbox.management.commands.bench import Command as Bench
 
@@ -482,8 +482,8 @@ class Command(BaseCommand):
 
 RENDER_SNIPPET = """
 import json
-try:  # dashboard/benchmarks/ now; dashboard/inbox/ in the code compared against
-    from dashboard.benchmarks.management.commands.bench_render import measure_render
+try:  # devtools/benchmarks/ now; dashboard/inbox/ in the code compared against
+    from devtools.benchmarks.management.commands.bench_render import measure_render
 except ImportError:
     from dashboard.inbox.management.commands.bench_render import measure_render
 print(json.dumps([[f"server time, {{n}} ({{k}})", m] for k in ("owner", "manager") for n, m, _ in measure_render({runs}, kind=k)]))

@@ -4,5 +4,5 @@ from django.apps import AppConfig
 class BenchmarksConfig(AppConfig):
     """`make bench` and its kit: tooling around the dashboard, not part of it."""
 
-    name = "dashboard.benchmarks"
+    name = "devtools.benchmarks"
     label = "benchmarks"

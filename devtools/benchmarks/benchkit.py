@@ -25,6 +25,11 @@ from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
 
 
+# The settings of the dashboards the benchmarks serve "as production runs it": the product's own,
+# without the tools the bench itself runs under (devtools/settings.py).
+PRODUCTION_SETTINGS = "dashboard.settings"
+
+
 def table_lines(rows: list[tuple[str, str]]) -> list[str]:
     """A benchmark's rows as the table every bench prints: measure, value."""
     width = max(len(name) for name, _ in rows)

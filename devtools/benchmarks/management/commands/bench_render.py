@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from dashboard.benchmarks import benchkit
+from devtools.benchmarks import benchkit
 from dashboard.inbox import reads, selectors, services
 from devtools.sandbox.api import campaign_json, campaigns_by_name, conversation_json, conversations, member_json
 from devtools.sandbox.models import Conversation as ConversationRow

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.benchmarks import benchkit
+from devtools.benchmarks import benchkit
 
 API_KEY = "screenshots-sandbox-key"
 PASSWORD = "screenshots-only-password"
@@ -43,6 +43,7 @@ class Command(BaseCommand):
             with benchkit.sandbox_process(directory, API_KEY) as (base_url, _port):
                 env = {
                     **os.environ,
+                    "DJANGO_SETTINGS_MODULE": benchkit.PRODUCTION_SETTINGS,
                     "DEBUG": "false",
                     "ALLOWED_HOSTS": "localhost",
                     "SECURE_SSL_REDIRECT": "false",

@@ -36,8 +36,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from dashboard.benchmarks import benchkit
-from dashboard.benchmarks.management.commands.bench_render import measure_render
+from devtools.benchmarks import benchkit
+from devtools.benchmarks.management.commands.bench_render import measure_render
 from dashboard.inbox import selectors
 from dashboard.wapikit import WapiKitClient, get_client
 
@@ -403,6 +403,7 @@ class Command(BaseCommand):
             raise CommandError("wrk is needed for the load run: apt-get install wrk (make bench does this)")
         env = {
             **os.environ,
+            "DJANGO_SETTINGS_MODULE": benchkit.PRODUCTION_SETTINGS,
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
