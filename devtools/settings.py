@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "devtools.sandbox",
     # `make bench` and `make screenshots`, and the kit they share.
     "devtools.benchmarks",
+    # `make bench-live`: issue 11's figures against a live deployment.
+    "devtools.benchlive",
 ]
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from dashboard.live.benchlive import CHROMIUM
+from devtools.benchlive.kit import CHROMIUM
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ there is one (`BENCH_REDIS_URL`, flushed).
   with hundreds of bare stream clients connected; and to those clients' `changed` frames.
 - One streams worker with `--streams` browser streams open: memory per stream, threads and
   database connections added, and how soon all is back to idle once the clients vanish
-  (dashboard/live/benchstreams.py).
+  (dashboard/live/streams.py).
 - Upstream calls to a route between WapiKit's 429 and its reset.
 - With `--compare-bench`, `manage.py bench`'s render medians and load run on this code and on
   the code before, side by side.
@@ -42,9 +42,10 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError
 
 from devtools.sandbox.demo import ensure_demo_logins
-from dashboard.live.benchlive import benchkit
-from dashboard.live import benchlive, benchstreams
-from dashboard.live.benchlive import Served, SimulatedInbox
+from devtools.benchlive import kit, streams
+from devtools.benchlive.kit import Served, SimulatedInbox
+from devtools.benchmarks import benchkit
+from devtools.benchmarks.management.commands.bench import Command as BenchCommand
 from dashboard.wapikit.client import MAX_PAGE
 
 API_KEY = "bench-live-sandbox-key"
@@ -84,20 +85,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         counts = [int(n) for n in options["inboxes"].split(",") if n.strip()]
-        if options["tabs"] and not benchlive.CHROMIUM.exists():
-            raise CommandError(f"Chromium is needed at {benchlive.CHROMIUM} (make chromium), or --tabs 0")
-        benchlive.raise_open_files(options["streams"] + options["clients"] + 1000)
+        if options["tabs"] and not kit.CHROMIUM.exists():
+            raise CommandError(f"Chromium is needed at {kit.CHROMIUM} (make chromium), or --tabs 0")
+        kit.raise_open_files(options["streams"] + options["clients"] + 1000)
         rows: list[tuple[str, str]] = []
         directory = Path(tempfile.mkdtemp(prefix="wapikit-bench-live-"))
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-        shared, no_redis = benchlive.shared_redis(redis_url)
+        shared, no_redis = kit.shared_redis(redis_url)
         redis_url = redis_url if shared is not None else None
         ensure_demo_logins()
         cookie = f"{settings.SESSION_COOKIE_NAME}={self._session()}"
         before_commit = None if options["no_before"] or options["only_streams"] else options["before"]
         try:
             with contextlib.ExitStack() as stack:
-                code = stack.enter_context(benchlive.worktree(before_commit)) if before_commit else None
+                code = stack.enter_context(kit.worktree(before_commit)) if before_commit else None
                 with contextlib.ExitStack() as running:
                     with _environ(SANDBOX_PROFILE="server"):
                         base_url, _ = running.enter_context(benchkit.sandbox_process(directory, API_KEY))
@@ -105,16 +106,16 @@ class Command(BaseCommand):
                     # A connection each: gunicorn closes idle ones after 2 s, which a POST
                     # reusing one would meet as a reset.
                     api.session.headers["Connection"] = "close"
-                    env = benchlive.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url)
-                    subprocess.run([sys.executable, str(benchlive.MANAGE), "collectstatic", "--noinput", "-v0"],
+                    env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url)
+                    subprocess.run([sys.executable, str(kit.MANAGE), "collectstatic", "--noinput", "-v0"],
                                    env=env, check=True)
                     deployment = "2 uvicorn workers, Redis" if redis_url else f"1 uvicorn worker, {no_redis}"
-                    rows += benchstreams.rows(directory, env, options["streams"])
+                    rows += streams.rows(directory, env, options["streams"])
                     if not options["only_streams"]:
                         rows += self._upstream_lists(directory, api, base_url, redis_url, cookie, counts, code,
                                                      before_commit, options["window"], options["window_events"])
                         workers = 2 if redis_url else 1
-                        with benchlive.live_dashboard(directory, "live", env, workers=workers) as served:
+                        with kit.live_dashboard(directory, "live", env, workers=workers) as served:
                             self._wait_live(api, served, cookie)
                             rows += asyncio.run(self._event_latency(api, served, cookie, options, deployment))
                             rows.append(self._between_429_and_reset(api, served, cookie, options["limit_window"]))
@@ -146,17 +147,17 @@ class Command(BaseCommand):
     @staticmethod
     def _wait_live(api: benchkit.SandboxApi, served: Served, cookie: str) -> None:
         """Until the listener is subscribed and the dashboard's streams say live updates flow."""
-        benchlive.wait_until(lambda: api.control()["event_subscribers"] >= 1, "the listener subscribed to /api/events")
+        kit.wait_until(lambda: api.control()["event_subscribers"] >= 1, "the listener subscribed to /api/events")
 
         async def flowing() -> bool:
-            client = benchlive.StreamClient(served.port, cookie)
+            client = kit.StreamClient(served.port, cookie)
             task = asyncio.create_task(client.run())
             await asyncio.wait_for(client.opened.wait(), 10)
             client.close()
             await asyncio.gather(task, return_exceptions=True)
             return bool(client.live)
 
-        benchlive.wait_until(lambda: asyncio.run(flowing()), "a stream said live updates flow")
+        kit.wait_until(lambda: asyncio.run(flowing()), "a stream said live updates flow")
 
     # Row 1
 
@@ -169,21 +170,21 @@ class Command(BaseCommand):
         poll, live_poll = SCALED["INBOX_REFRESH_SECONDS"] / factor, SCALED["INBOX_LIVE_REFRESH_SECONDS"] / factor
         lifetime = scaled["WAPIKIT_LIST_CACHE_SECONDS"]
         bound = int(window // lifetime)
-        env = benchlive.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url,
+        env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url,
                                       extra={k: str(v) for k, v in scaled.items()})
         ids = [c["uniqueId"] for c in api.conversations("Active")[:10]]
         # WapiKit's 600 an hour would cut the code before short; both run unlimited here.
         api.control(rate_limits={"conversations": {"limit": 1_000_000, "window_seconds": 3600}})
         try:
             now: dict[int, tuple[int, int, int]] = {}
-            with benchlive.live_dashboard(directory, "lists", env, workers=2 if redis_url else 1) as served:
+            with kit.live_dashboard(directory, "lists", env, workers=2 if redis_url else 1) as served:
                 self._wait_live(api, served, cookie)
                 for n in counts:
                     now[n] = asyncio.run(self._open_inboxes(api, served, cookie, n, poll, live_poll, True, window,
                                                             window_events, ids))
             before: dict[int, tuple[int, int, int]] = {}
             if code is not None:
-                with benchlive.before_dashboard(code, directory, env, email=EMAIL) as old:
+                with kit.before_dashboard(code, directory, env, email=EMAIL) as old:
                     old_cookie = f"{settings.SESSION_COOKIE_NAME}={old.session_key}"
                     for n in counts:
                         before[n] = asyncio.run(self._open_inboxes(api, old, old_cookie, n, poll, live_poll, False,
@@ -221,7 +222,7 @@ class Command(BaseCommand):
                 failed = next((t for t in tasks if t.done()), None)
                 raise CommandError(f"the inboxes did not load: {failed.exception() if failed else 'timed out'}")
             await asyncio.sleep(1)  # the tabs' scans answered
-            start = sum((await asyncio.to_thread(benchlive.upstream_calls, served)).values())
+            start = sum((await asyncio.to_thread(kit.upstream_calls, served)).values())
             asked = sum(inbox.requests for inbox in inboxes)
             for inbox in inboxes:
                 inbox.failed = 0
@@ -229,11 +230,11 @@ class Command(BaseCommand):
             async def publish() -> None:
                 for k in range(events):
                     await asyncio.sleep(window / (events + 1))
-                    await asyncio.to_thread(benchlive.publish_message, api, ids[k % len(ids)], f"window {n}-{k}")
+                    await asyncio.to_thread(kit.publish_message, api, ids[k % len(ids)], f"window {n}-{k}")
 
             publisher = asyncio.create_task(publish())
             await asyncio.sleep(window)
-            end = sum((await asyncio.to_thread(benchlive.upstream_calls, served)).values())
+            end = sum((await asyncio.to_thread(kit.upstream_calls, served)).values())
             await publisher
             failed = sum(inbox.failed for inbox in inboxes)
             return end - start, sum(inbox.requests for inbox in inboxes) - asked, failed
@@ -247,15 +248,15 @@ class Command(BaseCommand):
     async def _event_latency(self, api: benchkit.SandboxApi, served: Served, cookie: str, options: dict,
                              deployment: str) -> list[tuple[str, str]]:
         tabs, events = options["tabs"], options["events"]
-        clients, tasks = await benchlive.open_streams(served.port, cookie, options["clients"])
+        clients, tasks = await kit.open_streams(served.port, cookie, options["clients"])
         from playwright.async_api import async_playwright
 
         try:
             async with async_playwright() as playwright:
                 pages = []
                 if tabs:
-                    browser = await playwright.chromium.launch(executable_path=str(benchlive.CHROMIUM),
-                                                               args=benchlive.CHROMIUM_ARGS, headless=True)
+                    browser = await playwright.chromium.launch(executable_path=str(kit.CHROMIUM),
+                                                               args=kit.CHROMIUM_ARGS, headless=True)
                     session_key = cookie.split("=", 1)[1]
                     for _ in range(tabs):
                         context = await browser.new_context()
@@ -285,14 +286,14 @@ class Command(BaseCommand):
                     missed_frames += misses
                     await asyncio.sleep(0.2)
         finally:
-            await benchlive.close_streams(clients, tasks)
+            await kit.close_streams(clients, tasks)
         rows = []
         label = f"event to card latency, POST /_sandbox/events to the text on the card ({deployment})"
         if card_times:
-            p95 = benchlive.percentile(card_times, 0.95)
+            p95 = kit.percentile(card_times, 0.95)
             rows.append((
                 label,
-                f"{benchlive.spread_ms(card_times)} · {tabs} Chromium tabs × {events} events, {missed_cards} missed,"
+                f"{kit.spread_ms(card_times)} · {tabs} Chromium tabs × {events} events, {missed_cards} missed,"
                 f" {len(clients)} stream clients open, target p95 ≤ {LATENCY_TARGET_S:.0f} s"
                 f"{benchkit_met(p95 <= LATENCY_TARGET_S and missed_cards == 0)}",
             ))
@@ -300,7 +301,7 @@ class Command(BaseCommand):
             rows.append((label, "left out: no tabs (--tabs 0)"))
         rows.append((
             f"event to `changed` frame, {len(clients)} stream clients",
-            f"{benchlive.spread_ms(frame_times)} · {len(frame_times)} frames, {missed_frames} missed",
+            f"{kit.spread_ms(frame_times)} · {len(frame_times)} frames, {missed_frames} missed",
         ))
         return rows
 
@@ -308,10 +309,10 @@ class Command(BaseCommand):
     async def _one_event(api, pages, clients, conversation_id: str, text: str, *, timeout: float):
         """Publish one NewMessage; the seconds until each tab's card showed its text, until each
         stream client's `changed` frame, and the clients that never got it."""
-        watches = [asyncio.create_task(page.evaluate(benchlive.CARD_SHOWS, {"id": conversation_id, "text": text}))
+        watches = [asyncio.create_task(page.evaluate(kit.CARD_SHOWS, {"id": conversation_id, "text": text}))
                    for page in pages]
         await asyncio.sleep(0.05)
-        t0 = await asyncio.to_thread(benchlive.publish_message, api, conversation_id, text)
+        t0 = await asyncio.to_thread(kit.publish_message, api, conversation_id, text)
         done, pending = await asyncio.wait(watches, timeout=timeout) if watches else (set(), set())
         for task in pending:
             task.cancel()
@@ -345,7 +346,7 @@ class Command(BaseCommand):
             return browser.get(f"{served.url}/?status=all&per_page=10&page={next(fresh)}", timeout=15).status_code
 
         def calls() -> dict[str, int]:
-            return benchlive.upstream_calls(served)
+            return kit.upstream_calls(served)
 
         api.control(rate_limits={"conversations": {"limit": limit, "window_seconds": window}})
         try:
@@ -399,6 +400,7 @@ class Command(BaseCommand):
         failures = []
         for name, cwd in (("now", Path(settings.BASE_DIR)), ("before", code)):
             env = {**os.environ, "DATABASE_URL": f"sqlite:///{directory / f'bench-{name}.sqlite3'}"}
+            env["DJANGO_SETTINGS_MODULE"], _ = kit.tools_of(cwd)
             env.pop("REDIS_URL", None)
             manage = [sys.executable, str(cwd / "manage.py")]
             subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=cwd, check=True)
@@ -441,51 +443,45 @@ class Command(BaseCommand):
         """`manage.py bench`'s render medians (`measure_render`, owner and manager) and its load
         run (gunicorn with production settings, 2 workers, the sandbox answering in 50 ms, wrk at
         32 connections) for this code and the code in `code`, in its table's words."""
-        try:
-            from devtools.benchmarks.management.commands.bench import Command as Bench
-        except ImportError:
-            from dashboard.inbox.management.commands.bench import Command as Bench
-
         wrk = shutil.which("wrk")
         if wrk is None:
             raise CommandError("wrk is needed for the load run: apt-get install wrk (make bench-live does this)")
         seconds, runs = options["bench_load_seconds"], options["bench_runs"]
-        snippet = RENDER_SNIPPET.format(runs=runs)
         tables: dict[str, dict[str, str]] = {}
         here = directory / "bench"
         here.mkdir()
         databases = {name: {"DATABASE_URL": f"sqlite:///{here / f'{name}.sqlite3'}"} for name in ("now", "before")}
         plain = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         for name, cwd in (("now", Path(settings.BASE_DIR)), ("before", code)):
+            settings_module, render_module = kit.tools_of(cwd)
+            env = {**plain, **databases[name], "DJANGO_SETTINGS_MODULE": settings_module}
             manage = [sys.executable, str(cwd / "manage.py")]
-            subprocess.run([*manage, "migrate", "-v0"], env={**plain, **databases[name]}, cwd=cwd, check=True)
-            out = subprocess.run([*manage, "shell", "-c", snippet], env={**plain, **databases[name]}, cwd=cwd,
+            subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=cwd, check=True)
+            snippet = RENDER_SNIPPET.format(module=render_module, runs=runs)
+            out = subprocess.run([*manage, "shell", "-c", snippet], env=env, cwd=cwd,
                                  check=True, capture_output=True, text=True).stdout
             tables[name] = {k: f"{v:.2f} ms median" for k, v in json.loads(out.strip().splitlines()[-1])}
         with benchkit.sandbox_process(here, API_KEY) as (base_url, _):
             benchkit.SandboxApi(base_url, API_KEY).control(latency_ms=50)
-            env = benchlive.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=None)
+            env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=None)
             now_env = {**env, **databases["now"]}
-            key = subprocess.run([sys.executable, str(benchlive.MANAGE), "shell", "-c",
-                                  benchlive.SESSION_SNIPPET.format(email=EMAIL)],
+            key = subprocess.run([sys.executable, str(kit.MANAGE), "shell", "-c",
+                                  kit.SESSION_SNIPPET.format(email=EMAIL)],
                                  env=now_env, check=True, capture_output=True, text=True).stdout.split()[-1]
             with benchkit.gunicorn_processes((now_env, here / "now.log", 2)) as (url,):
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={key}"
-                (label, value), _ = Bench._wrk(wrk, f"{url}/", cookie, seconds, 32, "load: inbox")
+                (label, value), _ = BenchCommand._wrk(wrk, f"{url}/", cookie, seconds, 32, "load: inbox")
                 tables["now"][label] = value
-            with benchlive.before_dashboard(code, here, env, email=EMAIL) as old:
+            with kit.before_dashboard(code, here, env, email=EMAIL) as old:
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={old.session_key}"
-                (label, value), _ = Bench._wrk(wrk, f"{old.url}/", cookie, seconds, 32, "load: inbox")
+                (label, value), _ = BenchCommand._wrk(wrk, f"{old.url}/", cookie, seconds, 32, "load: inbox")
                 tables["before"][label] = value
         return tables
 
 
 RENDER_SNIPPET = """
 import json
-try:  # devtools/benchmarks/ now; dashboard/inbox/ in the code compared against
-    from devtools.benchmarks.management.commands.bench_render import measure_render
-except ImportError:
-    from dashboard.inbox.management.commands.bench_render import measure_render
+from {module} import measure_render
 print(json.dumps([[f"server time, {{n}} ({{k}})", m] for k in ("owner", "manager") for n, m, _ in measure_render({runs}, kind=k)]))
 """
 

@@ -30,10 +30,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
-try:  # moving to devtools/benchmarks/ while this was written
-    from devtools.benchmarks import benchkit
-except ImportError:
-    from dashboard.inbox import benchkit
+from devtools.benchmarks import benchkit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -69,10 +66,11 @@ class Served:
 
 
 def dashboard_env(*, base_url: str, api_key: str, redis_url: str | None, extra: dict[str, str] | None = None) -> dict:
-    """Production settings, as `make bench` serves them, against the bench's sandbox."""
+    """Production settings, as `make bench` serves them, against the bench's sandbox. The code
+    before reads the same: its own dashboard.settings."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
     env.update(
-        DEBUG="false", ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",
+        DJANGO_SETTINGS_MODULE=benchkit.PRODUCTION_SETTINGS, DEBUG="false", ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",
         WAPIKIT_BASE_URL=base_url, WAPIKIT_API_KEY=api_key, METRICS_TOKEN=secrets.token_hex(16),
         PYTHONUNBUFFERED="1",
         # One demo manager's session stands for a whole team's browsers.
@@ -120,6 +118,26 @@ def worktree(commit: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root, capture_output=True)
+
+
+# Where each layout keeps the settings that install the tools and `measure_render`: this one, and
+# the code before (543a28e, the default --before, keeps both in the product).
+LAYOUTS = (
+    ("devtools/settings.py", "devtools.settings", "devtools.benchmarks.management.commands.bench_render"),
+    ("dashboard/inbox/management/commands/bench_render.py", "dashboard.settings",
+     "dashboard.inbox.management.commands.bench_render"),
+    ("dashboard/benchmarks/management/commands/bench_render.py", "dashboard.settings",
+     "dashboard.benchmarks.management.commands.bench_render"),
+)
+
+
+def tools_of(code: Path) -> tuple[str, str]:
+    """The settings module that installs the bench in the checkout `code`, and the module of its
+    `measure_render`."""
+    for marker, settings_module, render_module in LAYOUTS:
+        if (code / marker).exists():
+            return settings_module, render_module
+    raise RuntimeError(f"{code} has no `manage.py bench` this bench knows how to run")
 
 
 SESSION_SNIPPET = """
