@@ -48,6 +48,7 @@ from rest_framework.response import Response
 
 from . import ratelimit
 from .models import Contact, Conversation
+from .subscribers import subscriber_count
 
 FAULTS = (
     "none",
@@ -97,9 +98,6 @@ def _server_profile() -> bool:
 
 
 def state() -> dict[str, Any]:
-    # Imported here: `events` reads this module's knobs.
-    from .events import subscriber_count
-
     with _lock:
         current = {**_defaults(), **_state}
         if _server_profile():

@@ -13,8 +13,8 @@ control option writes the Go field names instead.
 
 Every stream holds one gunicorn thread, so a stream ends as soon as its client goes (checked
 every POLL_SECONDS on the socket, since no heartbeat would reveal it), when the worker shuts down
-(`gunicorn_hooks`), and when more than `capacity` streams are open: the oldest one is closed, so
-clients that never hang up cannot starve the sandbox of threads."""
+(`gunicorn_hooks`), and when the worker has more open than it may hold (`subscribers` then
+closes the oldest)."""
 
 from __future__ import annotations
 
@@ -22,18 +22,17 @@ import base64
 import queue
 import select
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from . import control
+from . import control, subscribers
 from .keys import key_holder
 from .seed import ORGANIZATION_ID
+from .subscribers import Subscriber
 
 POLL_SECONDS = 0.2
 CONNECTED = b"event: connected\ndata: OK\n\n"
@@ -42,56 +41,10 @@ AUTHORIZATION_FAILED = b"event: error\ndata: Authorization failed\n\n"
 NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
-@dataclass(eq=False)
-class Subscriber:
-    organization_id: str
-    user_id: str
-    frames: queue.SimpleQueue[bytes] = field(default_factory=queue.SimpleQueue)
-    closed: threading.Event = field(default_factory=threading.Event)
-
-    def wants(self, organization_id: str, user_id: str | None) -> bool:
-        return organization_id == self.organization_id and user_id in (None, self.user_id)
-
-
-_lock = threading.Lock()
-_subscribers: list[Subscriber] = []
-_capacity = 16
-_stopping: Callable[[], bool] = lambda: False
-
-
-def configure_worker(*, capacity: int, stopping: Callable[[], bool]) -> None:
-    """Called once per gunicorn worker: how many streams may be open, and how to tell that the
-    worker is shutting down."""
-    global _capacity, _stopping
-    _capacity, _stopping = max(1, capacity), stopping
-
-
-def subscribe(organization_id: str, user_id: str) -> Subscriber:
-    subscriber = Subscriber(organization_id, user_id)
-    with _lock:
-        while len(_subscribers) >= _capacity:
-            _subscribers.pop(0).closed.set()
-        _subscribers.append(subscriber)
-    return subscriber
-
-
-def unsubscribe(subscriber: Subscriber) -> None:
-    subscriber.closed.set()
-    with _lock:
-        if subscriber in _subscribers:
-            _subscribers.remove(subscriber)
-
-
-def subscriber_count() -> int:
-    with _lock:
-        return len(_subscribers)
-
-
 def publish(event_type: str, data: dict[str, Any], *, organization_id: str, user_id: str | None = None) -> int:
     """Send an event to every subscriber it is addressed to; answer how many got it."""
     frame = encode_frame(event_type, data, go_field_names=control.option("event_keys") == "go")
-    with _lock:
-        recipients = [s for s in _subscribers if s.wants(organization_id, user_id)]
+    recipients = subscribers.addressed(organization_id, user_id)
     for subscriber in recipients:
         subscriber.frames.put(frame)
     return len(recipients)
@@ -136,7 +89,7 @@ def events_view(request: HttpRequest) -> HttpResponse:
     connections.close_all()
     if member is None:
         return HttpResponse(AUTHORIZATION_FAILED, status=401, content_type="text/plain; charset=utf-8")
-    subscriber = subscribe(str(ORGANIZATION_ID), str(member.unique_id))
+    subscriber = subscribers.subscribe(str(ORGANIZATION_ID), str(member.unique_id))
     response = StreamingHttpResponse(_stream(subscriber, request.META.get("gunicorn.socket")), content_type="text/event-stream")
     response["Cache-Control"] = "no-store"
     return response
@@ -145,15 +98,15 @@ def events_view(request: HttpRequest) -> HttpResponse:
 def _stream(subscriber: Subscriber, sock: socket.socket | None) -> Iterator[bytes]:
     try:
         yield CONNECTED
-        while not (subscriber.closed.is_set() or _stopping() or _client_gone(sock)):
+        while not (subscriber.closed.is_set() or subscribers.stopping() or _client_gone(sock)):
             try:
                 yield subscriber.frames.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 continue
-        if _stopping():
+        if subscribers.stopping():
             _end_keepalive(sock)
     finally:
-        unsubscribe(subscriber)
+        subscribers.unsubscribe(subscriber)
 
 
 def _end_keepalive(sock: socket.socket | None) -> None:
