@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import resource
 import secrets
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 from django.conf import settings
 
@@ -44,8 +46,6 @@ MANAGE = Path(settings.BASE_DIR) / "manage.py"
 def shared_redis(url: str):
     """A flushed Redis database, or (None, why not)."""
     try:
-        import redis
-
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
         client.ping()
         client.flushdb()
@@ -204,8 +204,6 @@ def proc_status(pid: int) -> tuple[int, int]:
 
 
 def raise_open_files(wanted: int) -> int:
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
         soft = min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted

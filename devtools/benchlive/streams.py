@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 
 from devtools.benchlive import kit
@@ -117,8 +118,6 @@ class _Probe:
         if self.database_url.startswith("sqlite:///"):
             path = self.database_url.removeprefix("sqlite:///")
             return sum(link == path for link in self._links())
-        import psycopg
-
         with psycopg.connect(f"{POSTGRES}/{DATABASE}", autocommit=True) as connection:
             (held,) = connection.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (DATABASE,)
@@ -129,8 +128,6 @@ class _Probe:
 def _database(directory: Path) -> tuple[str, str]:
     """PostgreSQL's URL when it answers (its database made anew), else a SQLite file's."""
     try:
-        import psycopg
-
         with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=2) as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
             connection.execute(f"CREATE DATABASE {DATABASE}")

@@ -15,7 +15,7 @@ The "spec" routes stay exactly what they were before the other profiles existed.
 from django.conf import settings
 from django.urls import path, re_path
 
-from . import api, inspect
+from . import api, inspect, server_api, webhook
 
 if settings.SANDBOX_PROFILE == "spec":
     urlpatterns = [
@@ -30,8 +30,6 @@ if settings.SANDBOX_PROFILE == "spec":
         path("_sandbox/state/<str:conversation_id>", inspect.state_view),
     ]
 else:
-    from . import server_api, webhook
-
     urlpatterns = [
         *server_api.urlpatterns(),
         path("_sandbox/control", api.control_view),

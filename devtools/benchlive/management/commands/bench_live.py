@@ -40,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError
+from playwright.async_api import async_playwright
 
 from devtools.sandbox.demo import ensure_demo_logins
 from devtools.benchlive import kit, streams
@@ -249,8 +250,6 @@ class Command(BaseCommand):
                              deployment: str) -> list[tuple[str, str]]:
         tabs, events = options["tabs"], options["events"]
         clients, tasks = await kit.open_streams(served.port, cookie, options["clients"])
-        from playwright.async_api import async_playwright
-
         try:
             async with async_playwright() as playwright:
                 pages = []

@@ -26,6 +26,7 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+import redis
 import requests
 
 from django.conf import settings
@@ -36,10 +37,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.utils import override_settings
 
-from devtools.benchmarks import benchkit
-from devtools.benchmarks.management.commands.bench_render import measure_render
+from dashboard.api.tokens import token_create, token_revoke
 from dashboard.inbox import selectors
 from dashboard.wapikit import WapiKitClient, get_client
+from devtools.benchmarks import benchkit
+from devtools.benchmarks.management.commands.bench_render import measure_render
 
 API_KEY = "bench-sandbox-key"
 BULK_TARGET = (200, 5.0)  # conversations, seconds at 100 ms of upstream latency
@@ -210,8 +212,6 @@ class Command(BaseCommand):
     def _api(self, *, runs: int) -> list[tuple[str, str]]:
         """One API list call and one API action (a script's Close), as scripts send them: a
         Bearer token, members cached as on any later call (a write reads its role afresh)."""
-        from dashboard.api.tokens import token_create, token_revoke
-
         user, _ = get_user_model().objects.get_or_create(email="manager@example.com")
         # The bench's database outlives a run: revoke the token an earlier run (or one stopped
         # half-way) left, as a person replaces a token, since a name is held by one live token.
@@ -423,8 +423,6 @@ class Command(BaseCommand):
         label = "inbox on a 2nd process, circuit opened by the 1st (gunicorn + Redis)"
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
         try:
-            import redis
-
             shared = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
             shared.ping()
             shared.flushdb()

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from playwright.sync_api import expect, sync_playwright
 
 from devtools.benchmarks import benchkit
 
@@ -62,8 +63,6 @@ class Command(BaseCommand):
 
 
 def shoot(dashboard: str, out_dir: Path) -> list[Path]:
-    from playwright.sync_api import expect, sync_playwright
-
     written: list[Path] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
