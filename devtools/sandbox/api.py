@@ -1,51 +1,37 @@
 """WapiKit-compatible endpoints, answering as `shared/wapikit/` describes: the key check,
 paging rules, the default list without Closed and Deleted, whole conversations from updates,
-`{"data": true}` from assign and unassign, and `{"message"}` error bodies.
+`{"data": true}` from assign and unassign, and `{"message"}` error bodies (`checks`), with the
+answers' shapes in `spec_shapes`.
 
 These are the "spec" profile's routes; the "server" and "legacy" profiles answer from
-`server_api` (see `urls`). `control_view` and the helpers below serve every profile.
-
-Over 300 lines on purpose: the documented WapiKit's routes side by side, as its spec lists them."""
+`server_api` (see `urls`). `control_view` serves every profile."""
 
 from __future__ import annotations
 
-import hmac
 import threading
-import uuid
-from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import control
-from .models import Campaign, Conversation, Member, Message, Role
+from .checks import SandboxError, check_key, parse_uuid
+from .models import Conversation, Member, Message
+from .spec_shapes import (
+    campaign_json,
+    campaigns_by_name,
+    conversation_json,
+    conversations,
+    member_json,
+    message_json,
+    one_conversation,
+)
 
 MAX_CONVERSATIONS_PER_PAGE = 50
-LAST_MESSAGES = 3
-
-
-class SandboxError(APIException):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status
-
-
-def error_response(status: int, message: str, **extra: Any) -> Response:
-    return Response({"message": message, **extra}, status=status)
-
-
-def check_key(request: Request) -> None:
-    supplied = request.headers.get(settings.WAPIKIT_AUTH_HEADER, "")
-    if not hmac.compare_digest(supplied.encode(), settings.SANDBOX_API_KEY.encode()):
-        raise SandboxError(401, "Unauthorized access: missing or invalid API key")
-
 
 _answers: dict[str, bytes] = {}
 _answers_lock = threading.Lock()
@@ -84,17 +70,6 @@ def sandbox_endpoint(*methods: str):
     return decorate
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """Every error answers `{"message": ...}` as WapiKit does."""
-    if isinstance(exc, SandboxError):
-        return error_response(exc.status_code, str(exc.detail))
-    if isinstance(exc, Http404):
-        return error_response(404, "Not found")
-    if isinstance(exc, APIException):
-        return error_response(exc.status_code, str(exc.detail))
-    return None
-
-
 INT64_MAX = 2**63 - 1
 
 
@@ -122,13 +97,6 @@ def page_window(page: int, per_page: int) -> slice:
     return slice(start, start + per_page)
 
 
-def parse_uuid(raw: Any, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise SandboxError(400, f"{name} is not a valid id") from None
-
-
 def order_param(request: Request) -> str:
     order = request.query_params.get("order", "desc")
     if order not in ("asc", "desc"):
@@ -138,107 +106,6 @@ def order_param(request: Request) -> str:
 
 def pagination_meta(page: int, per_page: int, total: int) -> dict:
     return {"page": page, "per_page": per_page, "total": total}
-
-
-def iso(value) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-# Serialisation
-
-
-def role_json(role: Role) -> dict:
-    return {
-        "uniqueId": str(role.unique_id),
-        "name": role.name,
-        "description": role.description,
-        "permissions": list(role.permissions),
-    }
-
-
-def member_json(member: Member) -> dict:
-    return {
-        "uniqueId": str(member.unique_id),
-        "createdAt": iso(member.created_at),
-        "accessLevel": member.access_level,
-        "name": member.name,
-        "email": member.email,
-        "roles": [role_json(role) for role in member.roles.all()],
-    }
-
-
-def message_json(message: Message, conversation_id: uuid.UUID) -> dict:
-    answer = {
-        "uniqueId": str(message.unique_id),
-        "conversationId": str(conversation_id),
-        "direction": message.direction,
-        "status": message.status,
-        "messageType": message.message_type,
-        "createdAt": iso(message.created_at),
-        "messageData": message.message_data,
-    }
-    if message.reply_to:
-        answer["replyToMessageId"] = str(message.reply_to)
-    if message.whatsapp_message_id:
-        answer["whatsAppMessageId"] = message.whatsapp_message_id
-    return answer
-
-
-def conversation_json(conversation: Conversation) -> dict:
-    contact = conversation.contact
-    answer = {
-        "contact": {
-            "uniqueId": str(contact.unique_id),
-            "name": contact.name,
-            "phone": contact.phone,
-            "attributes": contact.attributes,
-            "createdAt": iso(contact.created_at),
-            "status": contact.status,
-        },
-        "uniqueId": str(conversation.unique_id),
-        "contactId": str(contact.unique_id),
-        "organizationId": str(conversation.organization_id),
-        "initiatedBy": conversation.initiated_by,
-        "messages": [message_json(m, conversation.unique_id) for m in reversed(conversation.last_messages)],
-        "createdAt": iso(conversation.created_at),
-        "numberOfUnreadMessages": conversation.unread_count,
-        "totalMessages": conversation.message_count,
-        "status": conversation.status,
-        "tags": [{"label": t.label, "uniqueId": str(t.unique_id)} for t in conversation.tags.all()],
-    }
-    if conversation.campaign_id is not None:
-        answer["campaignId"] = str(conversation.campaign.unique_id)
-    if conversation.assigned_to is not None:
-        answer["assignedTo"] = member_json(conversation.assigned_to)
-    return answer
-
-
-def conversations() -> QuerySet[Conversation]:
-    """Everything a conversation answer needs, in a fixed number of queries."""
-    return (
-        Conversation.objects.select_related("contact", "campaign", "assigned_to")
-        .prefetch_related(
-            "tags",
-            "assigned_to__roles",
-            Prefetch(
-                "messages",
-                queryset=Message.objects.order_by("-created_at", "-id")[:LAST_MESSAGES],
-                to_attr="last_messages",
-            ),
-        )
-        .annotate(
-            message_count=Count("messages", distinct=True),
-            unread_count=Count(
-                "messages",
-                filter=Q(messages__direction="InBound", messages__status="Unread"),
-                distinct=True,
-            ),
-        )
-    )
-
-
-def one_conversation(conversation_id: str) -> Conversation:
-    return get_object_or_404(conversations(), unique_id=parse_uuid(conversation_id, "id"))
 
 
 # Endpoints
@@ -347,31 +214,6 @@ def list_members(request: Request) -> Response:
             "paginationMeta": pagination_meta(page, per_page, query.count()),
         }
     )
-
-
-def campaigns_by_name() -> QuerySet[Campaign]:
-    """The seeded campaigns, with the first conversation each started as their creation time
-    (the sandbox keeps no more of a campaign than its id and name)."""
-    return Campaign.objects.annotate(first_conversation=Min("conversation__created_at")).order_by("name", "id")
-
-
-# A fixed time for a campaign that started no conversation.
-CAMPAIGN_EPOCH = "2026-01-01T00:00:00Z"
-
-
-def campaign_json(campaign: Campaign) -> dict:
-    """The spec's CampaignSchema, its required fields filled with what the sandbox can say."""
-    created = campaign.first_conversation
-    return {
-        "uniqueId": str(campaign.unique_id),
-        "name": campaign.name,
-        "description": "",
-        "status": "Running",
-        "createdAt": iso(created) if created else CAMPAIGN_EPOCH,
-        "lists": [],
-        "tags": [],
-        "isLinkTrackingEnabled": False,
-    }
 
 
 @sandbox_endpoint("GET")

@@ -17,7 +17,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .api import check_key, parse_uuid
+from .checks import check_key, parse_uuid
 from .models import Conversation, ConversationAssignment
 
 

@@ -28,12 +28,12 @@ from django.urls import URLPattern, re_path
 from django.utils import timezone
 
 from . import control, dialects, events, ratelimit
-from .api import campaign_json, campaigns_by_name
 from .gojson import empty_response, json_response
 from .keys import key_holder
 from .models import Conversation, ConversationAssignment, Member, Message, Role
 from .seed import ORGANIZATION_ID
 from .server_shapes import conversation_json, member_json, message_json
+from .spec_shapes import campaign_json, campaigns_by_name
 
 # WapiKit's database enum; "Resolved" is in no spec.
 STATUSES = ("Active", "Closed", "Deleted", "Resolved")

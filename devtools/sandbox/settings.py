@@ -13,7 +13,7 @@ MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 APPEND_SLASH = False
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "EXCEPTION_HANDLER": "devtools.sandbox.api.exception_handler",
+    "EXCEPTION_HANDLER": "devtools.sandbox.checks.exception_handler",
 }
 
 # The "server" and "legacy" profiles accept a second key, a non-Owner member's, which WapiKit's

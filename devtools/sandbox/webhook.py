@@ -32,11 +32,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import dialects, events
-from .api import SandboxError, check_key, one_conversation
+from .checks import SandboxError, check_key
 from .models import Contact, Conversation, Message
 from .seed import ORGANIZATION_ID
 from .server_api import listed_assignees
 from .server_shapes import conversation_json, message_json
+from .spec_shapes import one_conversation
 
 BUSINESS_ACCOUNT_ID = "100000000000001"
 FAKE_ACCOUNT_DETAILS = {

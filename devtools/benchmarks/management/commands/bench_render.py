@@ -20,7 +20,7 @@ from django.test.utils import override_settings
 
 from devtools.benchmarks import benchkit
 from dashboard.inbox import reads, selectors, services
-from devtools.sandbox.api import campaign_json, campaigns_by_name, conversation_json, conversations, member_json
+from devtools.sandbox.spec_shapes import campaign_json, campaigns_by_name, conversation_json, conversations, member_json
 from devtools.sandbox.models import Conversation as ConversationRow
 from devtools.sandbox.models import Member as MemberRow
 from dashboard.wapikit.types import Campaign, Conversation, Member
