@@ -3,23 +3,10 @@
 from the spec, row by row, are in shared/wapikit/REAL-SERVER.md; a comment naming 055becef points
 at a detail read in that commit's source.
 
-Every route runs WapiKit's middleware chain in its order: echo's router (404 and 405 as
-{"message"}), the rate limiter (server only; it counts before the key is checked), the key, the
-permission check, then the control module's latency and faults, then the handler. A handler fails
-with `HandlerError` (a bare JSON string; {"message"} in legacy) or `Panic` (what echo's Recover
-middleware makes of a Go panic: 500 {"message": "Internal Server Error"}).
-
-Over 300 lines on purpose: WapiKit's server-code answers for every route, side by side as REAL-SERVER.md lists them."""
+Every route runs WapiKit's middleware chain (`server_chain`) before its handler here, and the
+handlers read their requests as WapiKit's binders do (`server_binding`)."""
 
 from __future__ import annotations
-
-import json
-import re
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -27,11 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, re_path
 from django.utils import timezone
 
-from . import control, dialects, events, ratelimit
+from . import control, dialects, events
 from .gojson import empty_response, json_response
-from .keys import key_holder
 from .models import Conversation, ConversationAssignment, Member, Message, Role
 from .seed import ORGANIZATION_ID
+from .server_binding import body_object, conversation_uuid, go_quote, go_uuid, int_param, single_param, sql_window
+from .server_chain import HandlerError, Method, Panic, endpoint
 from .server_shapes import conversation_json, member_json, message_json
 from .spec_shapes import campaign_json, campaigns_by_name
 
@@ -39,197 +27,7 @@ from .spec_shapes import campaign_json, campaigns_by_name
 STATUSES = ("Active", "Closed", "Deleted", "Resolved")
 MAX_CONVERSATIONS_PER_PAGE = 50
 MAX_MESSAGES_PER_PAGE = 200
-NOT_AUTHENTICATED = "Unauthorized access"
-NOT_PERMITTED = "You are not authorized to access this resource."
 DUPLICATE_ASSIGNMENT = 'pq: duplicate key value violates unique constraint "ConversationAssignment_pkey"'
-
-
-class HandlerError(Exception):
-    """`context.JSON(status, text)` in a WapiKit handler; `text=None` writes JSON null."""
-
-    def __init__(self, status: int, text: str | None) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
-
-
-class Panic(Exception):
-    """A nil dereference or a failed `uuid.MustParse` in a WapiKit handler."""
-
-
-@dataclass(frozen=True)
-class Method:
-    permission: str
-    handler: Callable[..., HttpResponse]
-
-
-# The middleware chain
-
-
-def endpoint(bucket: str, methods: dict[str, Method]) -> Callable[..., HttpResponse]:
-    """One route pattern: its methods share the pattern's rate-limit bucket, as in WapiKit."""
-
-    def view(request: HttpRequest, **params: str) -> HttpResponse:
-        method = methods.get(request.method or "")
-        if method is None:
-            return method_not_allowed(methods)
-        verdict = ratelimit.take(bucket, ratelimit.client_ip(request)) if dialects.current().rate_limited else None
-        response = _answer(request, method, params, verdict)
-        for name, value in verdict.headers().items() if verdict else ():
-            if name not in response:
-                response[name] = value
-        return response
-
-    return view
-
-
-def _answer(request: HttpRequest, method: Method, params: dict[str, str], verdict: ratelimit.Verdict | None) -> HttpResponse:
-    if verdict is not None and not verdict.allowed:
-        return json_response(429, verdict.refusal())
-    dialect = dialects.current()
-    try:
-        caller = key_holder(request.headers.get("x-access-token", ""))
-        if caller is None:
-            raise HandlerError(401, NOT_AUTHENTICATED)
-        # 055becef reads a role's permissions into an unexported field that stays empty: only
-        # an Owner passes a route that needs a permission, and every route here needs one.
-        if caller.access_level != Member.AccessLevel.OWNER and method.permission:
-            raise HandlerError(401, NOT_PERMITTED)
-        return _fault(request) or method.handler(request, **params)
-    except HandlerError as error:
-        return json_response(error.status, None if error.text is None else dialect.error_body(error.text))
-    except Panic:
-        return json_response(500, {"message": "Internal Server Error"})
-
-
-def _fault(request: HttpRequest) -> HttpResponse | None:
-    fault, current = control.take_fault(request)
-    if fault == "none":
-        return None
-    if fault == "wrong_shape":
-        return json_response(200, control.WRONG_SHAPE)
-    if not fault.startswith("status_"):
-        return control.transport_fault(fault, current)
-    status = int(fault.removeprefix("status_"))
-    if status == 429 and dialects.current().rate_limited:
-        reset = int(time.time()) + current["retry_after"]
-        response = json_response(429, ratelimit.Verdict(False, 0, 0, reset).refusal())
-        response["X-RateLimit-Remaining"], response["X-RateLimit-Reset"] = "0", str(reset)
-        return response
-    if status in (502, 503):  # a gateway's answer, whatever runs behind it
-        response = json_response(status, {"message": control.MESSAGES[status]})
-        if status == 503:
-            response["Retry-After"] = str(current["retry_after"])
-        return response
-    return json_response(status, dialects.current().error_body(control.MESSAGES[status]))
-
-
-def method_not_allowed(methods: dict[str, Method]) -> HttpResponse:
-    response = json_response(405, {"message": "Method Not Allowed"})
-    response["Allow"] = ", ".join(methods)
-    return response
-
-
-def not_found(request: HttpRequest, **params: str) -> HttpResponse:
-    return json_response(404, {"message": "Not Found"})
-
-
-# Reading the request as WapiKit's binders do
-
-
-def int_param(request: HttpRequest, name: str) -> int:
-    """A required int64 query parameter, bound by oapi-codegen's runtime (v1.1.1)."""
-    raw = _single_param(request, name)
-    if raw is None:
-        raise HandlerError(400, f"query parameter '{name}' is required")
-    if not re.fullmatch(r"[+-]?[0-9]+", raw):
-        raise HandlerError(400, f"strconv.ParseInt: parsing {_go_quote(raw)}: invalid syntax")
-    value = int(raw)
-    if not -(2**63) <= value < 2**63:
-        raise HandlerError(400, f"strconv.ParseInt: parsing {_go_quote(raw)}: value out of range")
-    return value
-
-
-def _single_param(request: HttpRequest, name: str) -> str | None:
-    values = request.GET.getlist(name)
-    if len(values) > 1:
-        raise HandlerError(400, f"multiple values for single value parameter '{name}'")
-    return values[0] if values else None
-
-
-def _go_quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def sql_window(page: int, per_page: int) -> slice:
-    """LIMIT per_page OFFSET (page - 1) * per_page, with PostgreSQL's refusals of negatives.
-    The offset is Go's int64 arithmetic: a product past its range wraps around."""
-    offset = ((page - 1) * per_page + 2**63) % 2**64 - 2**63
-    if offset < 0:
-        raise HandlerError(500, "pq: OFFSET must not be negative")
-    if per_page < 0:
-        raise HandlerError(500, "pq: LIMIT must not be negative")
-    return slice(offset, offset + per_page)
-
-
-_DASHED_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def go_uuid(raw: str) -> uuid.UUID | None:
-    """google/uuid's Parse: the dashed form, in braces, after "urn:uuid:", or 32 hex digits."""
-    text = raw
-    if len(text) == 45 and text[:9].lower() == "urn:uuid:":
-        text = text[9:]
-    elif len(text) == 38 and text[0] == "{" and text[-1] == "}":
-        text = text[1:-1]
-    if _DASHED_UUID.fullmatch(text) or re.fullmatch(r"[0-9a-fA-F]{32}", text):
-        return uuid.UUID(text)
-    return None
-
-
-def conversation_uuid(raw: str) -> uuid.UUID:
-    if not raw:
-        raise HandlerError(400, "conversation id is required")
-    parsed = go_uuid(raw)
-    if parsed is None:
-        raise HandlerError(400, "invalid conversation id")
-    return parsed
-
-
-def body_object(request: HttpRequest, schema: str, fields: tuple[str, ...]) -> dict[str, str]:
-    """echo's `Bind` into a Go struct of string fields: no body binds nothing; a body that is not
-    JSON, not an object, or has a non-string field is refused with echo's error text."""
-    if not request.body:
-        return {}
-    if not (request.content_type or "").startswith("application/json"):
-        raise HandlerError(400, "code=415, message=Unsupported Media Type")
-    try:
-        value = json.loads(request.body)
-    except ValueError as error:
-        detail = f"invalid character looking for beginning of value ({error.msg})"
-        raise HandlerError(400, f"code=400, message=Syntax error: offset={error.pos + 1}, error={detail}, internal={detail}") from None
-    if not isinstance(value, dict):
-        raise HandlerError(400, _unmarshal_type_error(f"api_types.{schema}", _json_kind(value), "", len(request.body)))
-    bound: dict[str, str] = {}
-    for name in fields:
-        item = value.get(name)
-        if item is not None and not isinstance(item, str):
-            raise HandlerError(400, _unmarshal_type_error("string", _json_kind(item), name, len(request.body)))
-        bound[name] = item or ""
-    return bound
-
-
-def _unmarshal_type_error(expected: str, got: str, field: str, offset: int) -> str:
-    internal = f"json: cannot unmarshal {got} into Go value of type {expected}"
-    return f"code=400, message=Unmarshal type error: expected={expected}, got={got}, field={field}, offset={offset}, internal={internal}"
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
 
 
 # Conversations
@@ -241,7 +39,7 @@ def list_conversations(request: HttpRequest) -> HttpResponse:
     page, per_page = int_param(request, "page"), int_param(request, "per_page")
     if page == 0 or per_page > MAX_CONVERSATIONS_PER_PAGE:
         raise HandlerError(400, "Invalid page or perPage value")
-    query = _filtered(status=_single_param(request, "status"), campaign=_single_param(request, "campaign_id"))
+    query = _filtered(status=single_param(request, "status"), campaign=single_param(request, "campaign_id"))
     rows = list(_with_counts(query).order_by("id")[sql_window(page, per_page)])
     assignees = listed_assignees([row.pk for row in rows])
     dialect = dialects.current()
@@ -263,7 +61,7 @@ def _filtered(*, status: str | None, campaign: str | None) -> QuerySet[Conversat
     elif status in STATUSES:
         query = query.filter(status=status)
     else:
-        raise HandlerError(500, f'pq: invalid input value for enum "ConversationStatusEnum": {_go_quote(status)}')
+        raise HandlerError(500, f'pq: invalid input value for enum "ConversationStatusEnum": {go_quote(status)}')
     if campaign is not None:
         campaign_id = go_uuid(campaign)
         if campaign_id is None:

@@ -15,7 +15,7 @@ The "spec" routes stay exactly what they were before the other profiles existed.
 from django.conf import settings
 from django.urls import path, re_path
 
-from . import api, inspect, server_api, webhook
+from . import api, inspect, server_api, server_chain, webhook
 
 if settings.SANDBOX_PROFILE == "spec":
     urlpatterns = [
@@ -35,5 +35,5 @@ else:
         path("_sandbox/control", api.control_view),
         path("_sandbox/events", webhook.events_hook_view),
         path("_sandbox/state/<str:conversation_id>", inspect.state_view),
-        re_path(r"^", server_api.not_found),
+        re_path(r"^", server_chain.not_found),
     ]
