@@ -123,7 +123,7 @@ def worktree(commit: str) -> Iterator[Path]:
 # Where each layout keeps the settings that install the tools and `measure_render`: this one, and
 # the code before (543a28e, the default --before, keeps both in the product).
 LAYOUTS = (
-    ("devtools/settings.py", "devtools.settings", "devtools.benchmarks.management.commands.bench_render"),
+    ("devtools/settings.py", "devtools.settings", "devtools.benchmarks.render"),
     ("dashboard/inbox/management/commands/bench_render.py", "dashboard.settings",
      "dashboard.inbox.management.commands.bench_render"),
     ("dashboard/benchmarks/management/commands/bench_render.py", "dashboard.settings",

@@ -5,6 +5,7 @@ timing helpers. Not used by the running dashboard."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import logging
 import os
 import socket
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.test import Client
 
-from devtools.sandbox.serve import sandbox_command
 from dashboard.wapikit import client as wapikit_client
 from dashboard.wapikit import get_client
+from devtools.sandbox.serve import sandbox_command
 
 
 # The settings of the dashboards the benchmarks serve "as production runs it": the product's own,
@@ -38,6 +41,11 @@ def table_lines(rows: list[tuple[str, str]]) -> list[str]:
         f"{'-' * width}  {'-' * 40}",
         *(f"{name:<{width}}  {value}" for name, value in rows),
     ]
+
+
+def met(met: bool) -> str:
+    """How a row with a target ends: whether it was met."""
+    return " · met" if met else " · MISSED"
 
 
 def free_port() -> int:
@@ -232,6 +240,21 @@ def counting_calls() -> Iterator[list[tuple[str, str]]]:
         yield calls
     finally:
         wapikit_client.request_listeners.remove(record)
+
+
+def login(email: str) -> Client:
+    """A test client signed in as the dashboard user of this email (made if need be), asking
+    for gzip as a browser does."""
+    user, _ = get_user_model().objects.get_or_create(email=email)
+    client = Client(headers={"accept-encoding": "gzip"})
+    client.force_login(user)
+    return client
+
+
+def raw_body(response) -> bytes:
+    """A test client's answer as the page it is, gzip or not."""
+    body = response.content
+    return gzip.decompress(body) if response.get("Content-Encoding") == "gzip" else body
 
 
 def seconds(call: Callable[[], object]) -> tuple[float, object]:

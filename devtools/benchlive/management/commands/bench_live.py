@@ -46,7 +46,7 @@ from devtools.sandbox.demo import ensure_demo_logins
 from devtools.benchlive import kit, streams
 from devtools.benchlive.kit import Served, SimulatedInbox
 from devtools.benchmarks import benchkit
-from devtools.benchmarks.management.commands.bench import Command as BenchCommand
+from devtools.benchmarks.served import load_run
 from dashboard.wapikit.client import MAX_PAGE
 
 API_KEY = "bench-live-sandbox-key"
@@ -469,11 +469,11 @@ class Command(BaseCommand):
                                  env=now_env, check=True, capture_output=True, text=True).stdout.split()[-1]
             with benchkit.gunicorn_processes((now_env, here / "now.log", 2)) as (url,):
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={key}"
-                (label, value), _ = BenchCommand._wrk(wrk, f"{url}/", cookie, seconds, 32, "load: inbox")
+                (label, value), _ = load_run(wrk, f"{url}/", cookie, seconds, 32, "load: inbox")
                 tables["now"][label] = value
             with kit.before_dashboard(code, here, env, email=EMAIL) as old:
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={old.session_key}"
-                (label, value), _ = BenchCommand._wrk(wrk, f"{old.url}/", cookie, seconds, 32, "load: inbox")
+                (label, value), _ = load_run(wrk, f"{old.url}/", cookie, seconds, 32, "load: inbox")
                 tables["before"][label] = value
         return tables
 
