@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from devtools.benchlive import kit
+from devtools.benchlive import browsers, deployment
 from devtools.benchmarks import benchkit
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
@@ -41,15 +41,15 @@ def rows(directory: Path, env: dict, count: int) -> list[tuple[str, str]]:
     database_url, kind = _database(directory)
     env = {**env, "DATABASE_URL": database_url}
     env.pop("REDIS_URL", None)
-    manage = [sys.executable, str(kit.MANAGE)]
+    manage = [sys.executable, str(deployment.MANAGE)]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-    snippet = kit.SESSION_SNIPPET.format(email="manager@example.com")
+    snippet = deployment.SESSION_SNIPPET.format(email="manager@example.com")
     session = subprocess.run([*manage, "shell", "-c", snippet], env=env, check=True,
                              capture_output=True, text=True).stdout.split()[-1]
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
     with benchkit.gunicorn_processes((env, directory / "streams.log", 1), streams=True) as (url,):
         port = int(url.rsplit(":", 1)[1])
-        (pid,) = kit.worker_pids(port)
+        (pid,) = deployment.worker_pids(port)
         probe = _Probe(pid, database_url)
         idle, busy, back = asyncio.run(_measure(port, cookie, count, probe))
     per_stream = (busy.rss_kb - idle.rss_kb) / count
@@ -72,10 +72,10 @@ def rows(directory: Path, env: dict, count: int) -> list[tuple[str, str]]:
 
 async def _measure(port: int, cookie: str, count: int, probe: _Probe) -> tuple[Reading, Reading, dict]:
     # Served streams before it is read idle: what a first stream loads is not a stream's.
-    await kit.close_streams(*await kit.open_streams(port, cookie, 20))
+    await browsers.close_streams(*await browsers.open_streams(port, cookie, 20))
     await asyncio.sleep(1)
     idle = probe.read()
-    clients, tasks = await kit.open_streams(port, cookie, count)
+    clients, tasks = await browsers.open_streams(port, cookie, count)
     await asyncio.sleep(2)
     busy = probe.read()
     vanished = time.monotonic()
@@ -101,7 +101,7 @@ class _Probe:
         self.pid, self.database_url = pid, database_url
 
     def read(self) -> Reading:
-        rss, threads = kit.proc_status(self.pid)
+        rss, threads = deployment.proc_status(self.pid)
         return Reading(rss, threads, self._sockets(), self._database())
 
     def _links(self) -> list[str]:

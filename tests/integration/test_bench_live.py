@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from devtools.benchlive.kit import CHROMIUM
+from devtools.benchlive.browsers import CHROMIUM
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

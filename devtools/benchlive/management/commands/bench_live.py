@@ -42,12 +42,13 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError
 from playwright.async_api import async_playwright
 
-from devtools.sandbox.demo import ensure_demo_logins
-from devtools.benchlive import kit, streams
-from devtools.benchlive.kit import Served, SimulatedInbox
+from dashboard.wapikit.client import MAX_PAGE
+from devtools.benchlive import browsers, deployment, streams
+from devtools.benchlive.browsers import SimulatedInbox
+from devtools.benchlive.deployment import Served
 from devtools.benchmarks import benchkit
 from devtools.benchmarks.served import load_run
-from dashboard.wapikit.client import MAX_PAGE
+from devtools.sandbox.demo import ensure_demo_logins
 
 API_KEY = "bench-live-sandbox-key"
 EMAIL = "manager@example.com"
@@ -86,20 +87,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         counts = [int(n) for n in options["inboxes"].split(",") if n.strip()]
-        if options["tabs"] and not kit.CHROMIUM.exists():
-            raise CommandError(f"Chromium is needed at {kit.CHROMIUM} (make chromium), or --tabs 0")
-        kit.raise_open_files(options["streams"] + options["clients"] + 1000)
+        if options["tabs"] and not browsers.CHROMIUM.exists():
+            raise CommandError(f"Chromium is needed at {browsers.CHROMIUM} (make chromium), or --tabs 0")
+        deployment.raise_open_files(options["streams"] + options["clients"] + 1000)
         rows: list[tuple[str, str]] = []
         directory = Path(tempfile.mkdtemp(prefix="wapikit-bench-live-"))
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-        shared, no_redis = kit.shared_redis(redis_url)
+        shared, no_redis = deployment.shared_redis(redis_url)
         redis_url = redis_url if shared is not None else None
         ensure_demo_logins()
         cookie = f"{settings.SESSION_COOKIE_NAME}={self._session()}"
         before_commit = None if options["no_before"] or options["only_streams"] else options["before"]
         try:
             with contextlib.ExitStack() as stack:
-                code = stack.enter_context(kit.worktree(before_commit)) if before_commit else None
+                code = stack.enter_context(deployment.worktree(before_commit)) if before_commit else None
                 with contextlib.ExitStack() as running:
                     with _environ(SANDBOX_PROFILE="server"):
                         base_url, _ = running.enter_context(benchkit.sandbox_process(directory, API_KEY))
@@ -107,18 +108,18 @@ class Command(BaseCommand):
                     # A connection each: gunicorn closes idle ones after 2 s, which a POST
                     # reusing one would meet as a reset.
                     api.session.headers["Connection"] = "close"
-                    env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url)
-                    subprocess.run([sys.executable, str(kit.MANAGE), "collectstatic", "--noinput", "-v0"],
+                    env = deployment.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url)
+                    subprocess.run([sys.executable, str(deployment.MANAGE), "collectstatic", "--noinput", "-v0"],
                                    env=env, check=True)
-                    deployment = "2 uvicorn workers, Redis" if redis_url else f"1 uvicorn worker, {no_redis}"
+                    deployed = "2 uvicorn workers, Redis" if redis_url else f"1 uvicorn worker, {no_redis}"
                     rows += streams.rows(directory, env, options["streams"])
                     if not options["only_streams"]:
                         rows += self._upstream_lists(directory, api, base_url, redis_url, cookie, counts, code,
                                                      before_commit, options["window"], options["window_events"])
                         workers = 2 if redis_url else 1
-                        with kit.live_dashboard(directory, "live", env, workers=workers) as served:
+                        with deployment.live_dashboard(directory, "live", env, workers=workers) as served:
                             self._wait_live(api, served, cookie)
-                            rows += asyncio.run(self._event_latency(api, served, cookie, options, deployment))
+                            rows += asyncio.run(self._event_latency(api, served, cookie, options, deployed))
                             rows.append(self._between_429_and_reset(api, served, cookie, options["limit_window"]))
                 # The sandbox and the dashboards have stopped: the bench runs start their own.
                 if options["compare_bench"] and not options["only_streams"]:
@@ -148,17 +149,17 @@ class Command(BaseCommand):
     @staticmethod
     def _wait_live(api: benchkit.SandboxApi, served: Served, cookie: str) -> None:
         """Until the listener is subscribed and the dashboard's streams say live updates flow."""
-        kit.wait_until(lambda: api.control()["event_subscribers"] >= 1, "the listener subscribed to /api/events")
+        deployment.wait_until(lambda: api.control()["event_subscribers"] >= 1, "the listener subscribed to /api/events")
 
         async def flowing() -> bool:
-            client = kit.StreamClient(served.port, cookie)
+            client = browsers.StreamClient(served.port, cookie)
             task = asyncio.create_task(client.run())
             await asyncio.wait_for(client.opened.wait(), 10)
             client.close()
             await asyncio.gather(task, return_exceptions=True)
             return bool(client.live)
 
-        kit.wait_until(lambda: asyncio.run(flowing()), "a stream said live updates flow")
+        deployment.wait_until(lambda: asyncio.run(flowing()), "a stream said live updates flow")
 
     # Row 1
 
@@ -171,21 +172,21 @@ class Command(BaseCommand):
         poll, live_poll = SCALED["INBOX_REFRESH_SECONDS"] / factor, SCALED["INBOX_LIVE_REFRESH_SECONDS"] / factor
         lifetime = scaled["WAPIKIT_LIST_CACHE_SECONDS"]
         bound = int(window // lifetime)
-        env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url,
+        env = deployment.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=redis_url,
                                       extra={k: str(v) for k, v in scaled.items()})
         ids = [c["uniqueId"] for c in api.conversations("Active")[:10]]
         # WapiKit's 600 an hour would cut the code before short; both run unlimited here.
         api.control(rate_limits={"conversations": {"limit": 1_000_000, "window_seconds": 3600}})
         try:
             now: dict[int, tuple[int, int, int]] = {}
-            with kit.live_dashboard(directory, "lists", env, workers=2 if redis_url else 1) as served:
+            with deployment.live_dashboard(directory, "lists", env, workers=2 if redis_url else 1) as served:
                 self._wait_live(api, served, cookie)
                 for n in counts:
                     now[n] = asyncio.run(self._open_inboxes(api, served, cookie, n, poll, live_poll, True, window,
                                                             window_events, ids))
             before: dict[int, tuple[int, int, int]] = {}
             if code is not None:
-                with kit.before_dashboard(code, directory, env, email=EMAIL) as old:
+                with deployment.before_dashboard(code, directory, env, email=EMAIL) as old:
                     old_cookie = f"{settings.SESSION_COOKIE_NAME}={old.session_key}"
                     for n in counts:
                         before[n] = asyncio.run(self._open_inboxes(api, old, old_cookie, n, poll, live_poll, False,
@@ -223,7 +224,7 @@ class Command(BaseCommand):
                 failed = next((t for t in tasks if t.done()), None)
                 raise CommandError(f"the inboxes did not load: {failed.exception() if failed else 'timed out'}")
             await asyncio.sleep(1)  # the tabs' scans answered
-            start = sum((await asyncio.to_thread(kit.upstream_calls, served)).values())
+            start = sum((await asyncio.to_thread(deployment.upstream_calls, served)).values())
             asked = sum(inbox.requests for inbox in inboxes)
             for inbox in inboxes:
                 inbox.failed = 0
@@ -231,11 +232,11 @@ class Command(BaseCommand):
             async def publish() -> None:
                 for k in range(events):
                     await asyncio.sleep(window / (events + 1))
-                    await asyncio.to_thread(kit.publish_message, api, ids[k % len(ids)], f"window {n}-{k}")
+                    await asyncio.to_thread(deployment.publish_message, api, ids[k % len(ids)], f"window {n}-{k}")
 
             publisher = asyncio.create_task(publish())
             await asyncio.sleep(window)
-            end = sum((await asyncio.to_thread(kit.upstream_calls, served)).values())
+            end = sum((await asyncio.to_thread(deployment.upstream_calls, served)).values())
             await publisher
             failed = sum(inbox.failed for inbox in inboxes)
             return end - start, sum(inbox.requests for inbox in inboxes) - asked, failed
@@ -247,15 +248,15 @@ class Command(BaseCommand):
     # Rows 2 and 3
 
     async def _event_latency(self, api: benchkit.SandboxApi, served: Served, cookie: str, options: dict,
-                             deployment: str) -> list[tuple[str, str]]:
+                             deployed: str) -> list[tuple[str, str]]:
         tabs, events = options["tabs"], options["events"]
-        clients, tasks = await kit.open_streams(served.port, cookie, options["clients"])
+        clients, tasks = await browsers.open_streams(served.port, cookie, options["clients"])
         try:
             async with async_playwright() as playwright:
                 pages = []
                 if tabs:
-                    browser = await playwright.chromium.launch(executable_path=str(kit.CHROMIUM),
-                                                               args=kit.CHROMIUM_ARGS, headless=True)
+                    browser = await playwright.chromium.launch(executable_path=str(browsers.CHROMIUM),
+                                                               args=browsers.CHROMIUM_ARGS, headless=True)
                     session_key = cookie.split("=", 1)[1]
                     for _ in range(tabs):
                         context = await browser.new_context()
@@ -285,14 +286,14 @@ class Command(BaseCommand):
                     missed_frames += misses
                     await asyncio.sleep(0.2)
         finally:
-            await kit.close_streams(clients, tasks)
+            await browsers.close_streams(clients, tasks)
         rows = []
-        label = f"event to card latency, POST /_sandbox/events to the text on the card ({deployment})"
+        label = f"event to card latency, POST /_sandbox/events to the text on the card ({deployed})"
         if card_times:
-            p95 = kit.percentile(card_times, 0.95)
+            p95 = browsers.percentile(card_times, 0.95)
             rows.append((
                 label,
-                f"{kit.spread_ms(card_times)} · {tabs} Chromium tabs × {events} events, {missed_cards} missed,"
+                f"{browsers.spread_ms(card_times)} · {tabs} Chromium tabs × {events} events, {missed_cards} missed,"
                 f" {len(clients)} stream clients open, target p95 ≤ {LATENCY_TARGET_S:.0f} s"
                 f"{benchkit_met(p95 <= LATENCY_TARGET_S and missed_cards == 0)}",
             ))
@@ -300,7 +301,7 @@ class Command(BaseCommand):
             rows.append((label, "left out: no tabs (--tabs 0)"))
         rows.append((
             f"event to `changed` frame, {len(clients)} stream clients",
-            f"{kit.spread_ms(frame_times)} · {len(frame_times)} frames, {missed_frames} missed",
+            f"{browsers.spread_ms(frame_times)} · {len(frame_times)} frames, {missed_frames} missed",
         ))
         return rows
 
@@ -308,10 +309,10 @@ class Command(BaseCommand):
     async def _one_event(api, pages, clients, conversation_id: str, text: str, *, timeout: float):
         """Publish one NewMessage; the seconds until each tab's card showed its text, until each
         stream client's `changed` frame, and the clients that never got it."""
-        watches = [asyncio.create_task(page.evaluate(kit.CARD_SHOWS, {"id": conversation_id, "text": text}))
+        watches = [asyncio.create_task(page.evaluate(browsers.CARD_SHOWS, {"id": conversation_id, "text": text}))
                    for page in pages]
         await asyncio.sleep(0.05)
-        t0 = await asyncio.to_thread(kit.publish_message, api, conversation_id, text)
+        t0 = await asyncio.to_thread(deployment.publish_message, api, conversation_id, text)
         done, pending = await asyncio.wait(watches, timeout=timeout) if watches else (set(), set())
         for task in pending:
             task.cancel()
@@ -345,7 +346,7 @@ class Command(BaseCommand):
             return browser.get(f"{served.url}/?status=all&per_page=10&page={next(fresh)}", timeout=15).status_code
 
         def calls() -> dict[str, int]:
-            return kit.upstream_calls(served)
+            return deployment.upstream_calls(served)
 
         api.control(rate_limits={"conversations": {"limit": limit, "window_seconds": window}})
         try:
@@ -399,7 +400,7 @@ class Command(BaseCommand):
         failures = []
         for name, cwd in (("now", Path(settings.BASE_DIR)), ("before", code)):
             env = {**os.environ, "DATABASE_URL": f"sqlite:///{directory / f'bench-{name}.sqlite3'}"}
-            env["DJANGO_SETTINGS_MODULE"], _ = kit.tools_of(cwd)
+            env["DJANGO_SETTINGS_MODULE"], _ = deployment.tools_of(cwd)
             env.pop("REDIS_URL", None)
             manage = [sys.executable, str(cwd / "manage.py")]
             subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=cwd, check=True)
@@ -452,7 +453,7 @@ class Command(BaseCommand):
         databases = {name: {"DATABASE_URL": f"sqlite:///{here / f'{name}.sqlite3'}"} for name in ("now", "before")}
         plain = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         for name, cwd in (("now", Path(settings.BASE_DIR)), ("before", code)):
-            settings_module, render_module = kit.tools_of(cwd)
+            settings_module, render_module = deployment.tools_of(cwd)
             env = {**plain, **databases[name], "DJANGO_SETTINGS_MODULE": settings_module}
             manage = [sys.executable, str(cwd / "manage.py")]
             subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=cwd, check=True)
@@ -462,16 +463,16 @@ class Command(BaseCommand):
             tables[name] = {k: f"{v:.2f} ms median" for k, v in json.loads(out.strip().splitlines()[-1])}
         with benchkit.sandbox_process(here, API_KEY) as (base_url, _):
             benchkit.SandboxApi(base_url, API_KEY).control(latency_ms=50)
-            env = kit.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=None)
+            env = deployment.dashboard_env(base_url=base_url, api_key=API_KEY, redis_url=None)
             now_env = {**env, **databases["now"]}
-            key = subprocess.run([sys.executable, str(kit.MANAGE), "shell", "-c",
-                                  kit.SESSION_SNIPPET.format(email=EMAIL)],
+            key = subprocess.run([sys.executable, str(deployment.MANAGE), "shell", "-c",
+                                  deployment.SESSION_SNIPPET.format(email=EMAIL)],
                                  env=now_env, check=True, capture_output=True, text=True).stdout.split()[-1]
             with benchkit.gunicorn_processes((now_env, here / "now.log", 2)) as (url,):
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={key}"
                 (label, value), _ = load_run(wrk, f"{url}/", cookie, seconds, 32, "load: inbox")
                 tables["now"][label] = value
-            with kit.before_dashboard(code, here, env, email=EMAIL) as old:
+            with deployment.before_dashboard(code, here, env, email=EMAIL) as old:
                 cookie = f"Cookie: {settings.SESSION_COOKIE_NAME}={old.session_key}"
                 (label, value), _ = load_run(wrk, f"{old.url}/", cookie, seconds, 32, "load: inbox")
                 tables["before"][label] = value
