@@ -5,6 +5,7 @@ event hook, the upstream calls /metrics counts, and what /proc says of a process
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -20,10 +21,16 @@ from pathlib import Path
 import redis
 import requests
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 
+from devtools.benchlive import browsers
 from devtools.benchmarks import benchkit
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
+# The bench's own sandbox key, and the demo manager whose session stands for a team's browsers.
+API_KEY = "bench-live-sandbox-key"
+EMAIL = "manager@example.com"
 
 
 # Processes
@@ -229,3 +236,29 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) ->
         if time.monotonic() > deadline:
             raise RuntimeError(f"never {what} within {seconds:.0f} s")
         time.sleep(0.1)
+
+
+def session_key(email: str) -> str:
+    """A signed-in session of the dashboard user of this email, in this process's database."""
+    user = get_user_model().objects.get(email=email)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def wait_live(api: benchkit.SandboxApi, served: Served, cookie: str) -> None:
+    """Until the listener is subscribed and the dashboard's streams say live updates flow."""
+    wait_until(lambda: api.control()["event_subscribers"] >= 1, "the listener subscribed to /api/events")
+
+    async def flowing() -> bool:
+        client = browsers.StreamClient(served.port, cookie)
+        task = asyncio.create_task(client.run())
+        await asyncio.wait_for(client.opened.wait(), 10)
+        client.close()
+        await asyncio.gather(task, return_exceptions=True)
+        return bool(client.live)
+
+    wait_until(lambda: asyncio.run(flowing()), "a stream said live updates flow")
