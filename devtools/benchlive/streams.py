@@ -4,7 +4,7 @@ One gunicorn streams worker (dashboard/gunicorn_streams_conf.py) on PostgreSQL w
 on 127.0.0.1:5432 (else SQLite), with `count` browser streams open: its memory per stream, the
 threads and database connections they add, and, once every client has vanished without closing
 (each socket reset, no goodbye), how long until its sockets, threads and database connections
-are back to their idle counts. Tooling, not the product."""
+are back to their idle counts."""
 
 from __future__ import annotations
 

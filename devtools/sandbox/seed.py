@@ -7,9 +7,7 @@ texts are international on purpose (non-Latin scripts, accents, an emoji) so tha
 dashboard's rendering and escaping get exercised.
 
 `seed(profile="server")` (and "legacy") then rewrites those rows the way WapiKit's server code
-would have stored them: see `seed_server`.
-
-Long on purpose: demo data, mostly literals (names, messages and their variations)."""
+would have stored them: see `seed_server`."""
 
 from __future__ import annotations
 
