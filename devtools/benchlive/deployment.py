@@ -113,24 +113,25 @@ def worktree(commit: str) -> Iterator[Path]:
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root, capture_output=True)
 
 
-# Where each layout keeps the settings that install the tools and `measure_render`: this one, and
-# the code before (543a28e, the default --before, keeps both in the product).
-LAYOUTS = (
-    ("devtools/settings.py", "devtools.settings", "devtools.benchmarks.render"),
-    ("dashboard/inbox/management/commands/bench_render.py", "dashboard.settings",
-     "dashboard.inbox.management.commands.bench_render"),
-    ("dashboard/benchmarks/management/commands/bench_render.py", "dashboard.settings",
-     "dashboard.benchmarks.management.commands.bench_render"),
+# Where a checkout keeps `measure_render`: here, and where the code compared against kept it
+# (543a28e, the default --before, in dashboard/inbox/; later commits in dashboard/benchmarks/).
+RENDER_MODULES = (
+    "devtools.benchmarks.render",
+    "devtools.benchmarks.management.commands.bench_render",
+    "dashboard.benchmarks.management.commands.bench_render",
+    "dashboard.inbox.management.commands.bench_render",
 )
 
 
 def tools_of(code: Path) -> tuple[str, str]:
-    """The settings module that installs the bench in the checkout `code`, and the module of its
-    `measure_render`."""
-    for marker, settings_module, render_module in LAYOUTS:
-        if (code / marker).exists():
-            return settings_module, render_module
-    raise RuntimeError(f"{code} has no `manage.py bench` this bench knows how to run")
+    """The settings module that installs the bench in the checkout `code` (the development
+    settings where it has them; before devtools/ existed, the product's own) and the module of
+    its `measure_render`."""
+    settings_module = "devtools.settings" if (code / "devtools" / "settings.py").exists() else "dashboard.settings"
+    for module in RENDER_MODULES:
+        if (code / f"{module.replace('.', '/')}.py").exists():
+            return settings_module, module
+    raise RuntimeError(f"{code} has no `measure_render` this bench knows where to find")
 
 
 SESSION_SNIPPET = """
