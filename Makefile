@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 
 .PHONY: run test bench bench-live screenshots venv deps chromium clean
 
+# The development settings: production's with the tools (devtools/: the sandbox, the benchmarks)
+# installed. `make test` gets them through tests/settings.py; a deployment uses dashboard.settings.
+DEV := DJANGO_SETTINGS_MODULE=devtools.settings
+
 $(PY):
 	@python=$$(scripts/find-python) || exit 1; \
 	echo "Creating $(VENV) with $$python"; \
@@ -22,7 +26,7 @@ deps: $(STAMP)
 
 ## Start the embedded WapiKit sandbox and the dashboard (or only the dashboard when WAPIKIT_BASE_URL is set).
 run: deps
-	$(PY) manage.py rundemo
+	$(DEV) $(PY) manage.py rundemo
 
 ## Run the whole test suite (installs Debian's chromium for browser tests when it can).
 test: deps chromium
@@ -35,26 +39,26 @@ test: deps chromium
 bench: deps
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@mkdir -p var
-	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py migrate -v0
-	DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench $(BENCH_ARGS)
 
 ## Print issue 11's figures (upstream calls per open inbox, event-to-card latency, streams' cost, 429s, bench before/after).
 bench-live: deps chromium
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || { echo "bench-live needs wrk (apt-get install wrk)"; exit 1; }
 	@mkdir -p var
-	DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py migrate -v0
-	DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench_live --compare-bench $(BENCH_LIVE_ARGS)
 
 ## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.
 screenshots: deps chromium
 	@mkdir -p var
-	DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
 		$(PY) manage.py migrate -v0
-	DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/screenshots.sqlite3 SECRET_KEY=screenshots-only-secret-key-not-for-production-0123456789 \
 		$(PY) manage.py screenshots $(if $(SCREENSHOTS_OUT),--out $(SCREENSHOTS_OUT))
 
 chromium:

@@ -1,7 +1,6 @@
 """One settings module, read from the environment. Defaults are safe for development;
-`.env.example` documents every variable.
-
-Long on purpose: every setting, grouped and commented, in one place (HOUSE-STYLE, django-startproject)."""
+`.env.example` documents every variable. Production's: the development tools are installed by
+`devtools/settings.py`, built on these."""
 
 import os
 import secrets
@@ -55,7 +54,7 @@ def checkout_secret_key(path: Path) -> str:
 
 # Django's debug pages (tracebacks, settings, every URL pattern) only when asked for: DEBUG=true.
 # Off, `make run` is what a team points at a real WapiKit (it sets the few local-run settings
-# below for its own server: dashboard/sandbox/management/commands/rundemo.py).
+# below for its own server: devtools/sandbox/management/commands/rundemo.py).
 DEBUG = env_bool("DEBUG", False)
 # Set it in production, the same on every host. Unset: this checkout's own random key, kept in
 # SECRET_KEY_FILE (var/secret_key). The test suite sets its own (tests/settings.py).
@@ -83,12 +82,9 @@ INSTALLED_APPS = [
     "dashboard.api",
     "dashboard.audit",
     "dashboard.conversations",
-    # `make bench` and its kit: tooling around the dashboard, installed for its commands only.
-    "dashboard.benchmarks",
     "dashboard.inbox",
     "dashboard.live",
     "dashboard.operations",
-    "dashboard.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -320,18 +316,6 @@ BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
 # this often, in case a push was lost.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "120"))
-
-# The sandbox answers with this key, and with this added latency (tests change it at run time).
-SANDBOX_API_KEY = os.environ.get("SANDBOX_API_KEY") or WAPIKIT_API_KEY
-SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
-SANDBOX_CACHE_GETS = env_bool("SANDBOX_CACHE_GETS", False)
-# How the sandbox answers: "spec" follows WapiKit's doc page and spec; "server" answers the way
-# WapiKit's server code does (shared/wapikit/REAL-SERVER.md); "legacy" like the older server
-# (wapikit/wapikit d0a3506).
-SANDBOX_PROFILES = ("spec", "server", "legacy")
-SANDBOX_PROFILE = os.environ.get("SANDBOX_PROFILE", "spec").strip().lower() or "spec"
-if SANDBOX_PROFILE not in SANDBOX_PROFILES:
-    raise ImproperlyConfigured(f"SANDBOX_PROFILE must be one of {', '.join(SANDBOX_PROFILES)}, not {SANDBOX_PROFILE!r}")
 
 # Plain text for a terminal (`make run`); LOG_FORMAT=json in production: one JSON object per
 # line, with a line per request and per upstream call (dashboard/observability).

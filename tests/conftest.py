@@ -17,9 +17,9 @@ import requests
 from django.core.cache import cache
 from django.core.handlers.base import BaseHandler
 
-from dashboard.benchmarks.benchkit import free_port, wait_for_port
-from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import capabilities, get_client, transport
+from devtools.benchmarks.benchkit import free_port, wait_for_port
+from devtools.sandbox.serve import sandbox_command
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "test-sandbox-key-7c1f9e"
@@ -160,7 +160,7 @@ def running_sandbox(directory: Path, profile: str) -> Iterator[Sandbox]:
         "SANDBOX_API_KEY": API_KEY,
         "WAPIKIT_API_KEY": API_KEY,
         "SANDBOX_PROFILE": profile,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DJANGO_SETTINGS_MODULE": "devtools.settings",
         "PYTHONUNBUFFERED": "1",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)

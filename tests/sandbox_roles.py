@@ -14,7 +14,7 @@ from tests.conftest import MEMBER_EMAILS, ROOT
 # Run inside the sandbox's own database (its process reads roles from it on every request).
 _GRANT = """
 import json, uuid
-from dashboard.sandbox.models import Member, Role
+from devtools.sandbox.models import Member, Role
 email, permissions = {email!r}, {permissions!r}
 member = Member.objects.get(email=email)
 before = [r.pk for r in member.roles.all()]
@@ -23,7 +23,7 @@ member.roles.set([role])
 print(json.dumps(before))
 """
 _RESTORE = """
-from dashboard.sandbox.models import Member, Role
+from devtools.sandbox.models import Member, Role
 member = Member.objects.get(email={email!r})
 member.roles.set({before!r})
 Role.objects.filter(name__startswith="Test role ", members=None).delete()

@@ -1,6 +1,7 @@
-"""The test suite's settings: the dashboard's own, with a key of its own and DEBUG asked for. Set in the environment
-before the dashboard's settings read it, so the processes the tests start (the sandbox, servers,
-management commands) get the same unless a test gives them another."""
+"""The test suite's settings: the development settings (devtools/settings.py: the dashboard's own
+with the sandbox and benchmarks installed), with a key of its own and DEBUG asked for. Set in the
+environment before the dashboard's settings read it, so the processes the tests start (the
+sandbox, servers, management commands) get the same unless a test gives them another."""
 
 import os
 
@@ -10,4 +11,4 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-secret-key-do-not-use-in
 # are the ones users see; tests of production settings start processes with DEBUG=false.
 os.environ.setdefault("DEBUG", "true")
 
-from dashboard.settings import *  # noqa: E402, F403
+from devtools.settings import *  # noqa: E402, F403

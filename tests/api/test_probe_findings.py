@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import CommandError, call_command
 
 from dashboard.api.models import ApiToken
-from dashboard.conversations import bulk, members, selectors
+from dashboard.conversations import bulk, members
 from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import budget, get_client
 from tests.api.conftest import problem_of

@@ -1,6 +1,6 @@
 """Hostile text from WapiKit, in a real browser: the sandbox's newest conversations, members,
 roles and tags are filled with script, markup, template code, direction overrides and
-formulas (`dashboard/sandbox/hostile.py`), and an owner walks the inbox, a conversation page,
+formulas (`devtools/sandbox/hostile.py`), and an owner walks the inbox, a conversation page,
 the reassign picker, role details, one action and the audit log.
 
 Nothing may run (`window.__pwned` stays undefined, no dialog opens, no CSP violation is even
@@ -20,7 +20,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from dashboard.conversations.models import AuditEntry
-from dashboard.sandbox.hostile import HOSTILE, PWNED, RLO
+from devtools.sandbox.hostile import HOSTILE, RLO
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser

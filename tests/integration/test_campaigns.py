@@ -10,9 +10,9 @@ import re
 import pytest
 
 from dashboard.conversations import shared
-from dashboard.sandbox.seed import CAMPAIGNS
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.breaker import CircuitOpen
+from devtools.sandbox.seed import CAMPAIGNS
 from tests.integration.conftest import body_of, html
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dashboard.benchmarks.benchkit import blackhole_port
 from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import get_client
+from devtools.benchmarks.benchkit import blackhole_port
 from tests.conftest import ROOT, free_port
 from tests.integration.conftest import body_of, first_conversation
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard.benchmarks import benchkit
-from dashboard.sandbox.management.commands.rundemo import dashboard_command
+from devtools.benchmarks import benchkit
+from devtools.sandbox.management.commands.rundemo import dashboard_command
 from tests.conftest import MEMBER_EMAILS, PASSWORD, ROOT
 from tests.integration.conftest import first_conversation
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard.benchmarks.benchkit import free_port, wait_for_port
 from dashboard.conversations import live_state as states
 from dashboard.conversations.live_state import StreamState
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Listener
-from dashboard.sandbox.serve import sandbox_command
 from dashboard.wapikit import get_client
 from dashboard.wapikit.decode import NewConversation, NewMessage
+from devtools.benchmarks.benchkit import free_port, wait_for_port
+from devtools.sandbox.serve import sandbox_command
 from tests.conftest import API_KEY, ROOT, Sandbox
 
 pytestmark = pytest.mark.integration
@@ -175,7 +175,7 @@ class RestartableSandbox:
             "SANDBOX_API_KEY": API_KEY,
             "WAPIKIT_API_KEY": API_KEY,
             "SANDBOX_PROFILE": "server",
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "DJANGO_SETTINGS_MODULE": "devtools.settings",
             "PYTHONUNBUFFERED": "1",
         }
         self._log = open(directory / "sandbox.log", "a")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dashboard.benchmarks import benchkit
+from devtools.benchmarks import benchkit
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def make_run(tmp_path_factory) -> Iterator[tuple[str, str]]:
              "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ALLOWED_HOSTS")
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(
-        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        DJANGO_SETTINGS_MODULE="devtools.settings",
         DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
         PORT=str(port),
         SANDBOX_PORT=str(sandbox_port),

@@ -19,11 +19,11 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
-from dashboard.benchmarks.benchkit import gunicorn_processes
 from dashboard.conversations.models import AuditEntry
 from dashboard.observability.logs import RequestContextFilter
 from dashboard.wapikit import get_client
-from tests.conftest import API_KEY, PASSWORD, ROOT, free_port
+from devtools.benchmarks.benchkit import gunicorn_processes
+from tests.conftest import API_KEY, ROOT, free_port
 from tests.integration.conftest import body_of, card_ids, first_conversation
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

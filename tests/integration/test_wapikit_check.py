@@ -15,8 +15,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dashboard.benchmarks.benchkit import free_port
 from dashboard.wapikit import capabilities, get_client
+from devtools.benchmarks.benchkit import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dashboard.benchmarks.benchkit import free_port
 from dashboard.wapikit import errors, events
 from dashboard.wapikit.client import WapiKitClient
 from dashboard.wapikit.events import Frame, FrameParser
+from devtools.benchmarks.benchkit import free_port
 
 KEY = "events-key-5d1e"
 

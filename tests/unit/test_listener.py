@@ -22,10 +22,10 @@ from dashboard.conversations.live_state import StreamState
 from dashboard.live.connection import Backoff
 from dashboard.live.leader import SoleLeader
 from dashboard.live.listener import Listener
-from dashboard.sandbox.events import encode_frame
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.decode import NewConversation, NewMessage
 from dashboard.wapikit.events import Frame
+from devtools.sandbox.events import encode_frame
 from tests.conftest import API_KEY
 from tests.unit.test_live_decode import CONVERSATION_ID, conversation, message
 

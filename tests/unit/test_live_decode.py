@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import msgpack
 import pytest
 
-from dashboard.sandbox.events import encode_frame
 from dashboard.wapikit.decode import AssignmentChanged, NewConversation, NewMessage, Undecodable, decode_frame
 from dashboard.wapikit.events import Frame, FrameParser
+from devtools.sandbox.events import encode_frame
 
 CONVERSATION_ID = "6f1c2a4e-6d0b-4a53-9a8e-0c6d5a1b2c3d"
 MESSAGE_ID = "0e5d4c3b-2a19-4f8e-8d7c-6b5a49382716"

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-
-
-class BenchmarksConfig(AppConfig):
-    """`make bench` and its kit: tooling around the dashboard, not part of it."""
-
-    name = "dashboard.benchmarks"
-    label = "benchmarks"

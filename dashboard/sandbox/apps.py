@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SandboxConfig(AppConfig):
-    name = "dashboard.sandbox"
-    label = "sandbox"
-    verbose_name = "Embedded WapiKit sandbox"

@@ -1,0 +1,128 @@
+"""`make screenshots`: every page as an Owner sees it, at a desktop and a phone width, so that
+anyone changing a template can look before committing. Runs a sandbox and a production-like
+dashboard (gunicorn, DEBUG off) of its own, as `make bench` does, and drives Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from playwright.sync_api import expect, sync_playwright
+
+from devtools.benchmarks import benchkit
+
+API_KEY = "screenshots-sandbox-key"
+PASSWORD = "screenshots-only-password"
+OWNER = "owner@example.com"
+CHROMIUM = Path("/usr/bin/chromium")
+WIDTHS = (1440, 390)
+
+
+class Command(BaseCommand):
+    help = "Write PNGs of every page at 1440 and 390 px wide (default into var/screenshots/)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "screenshots"))
+
+    def handle(self, *args, out: str, **options):
+        if not CHROMIUM.exists():
+            raise CommandError(f"screenshots need Chromium at {CHROMIUM} (make chromium installs it)")
+        out_dir = Path(out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        user = get_user_model().objects.filter(email=OWNER).first() or get_user_model()(email=OWNER)
+        user.is_staff = True
+        user.set_password(PASSWORD)
+        user.save()
+        with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp, benchkit.quiet_logs():
+            directory = Path(tmp)
+            with benchkit.sandbox_process(directory, API_KEY) as (base_url, _port):
+                env = {
+                    **os.environ,
+                    "DJANGO_SETTINGS_MODULE": benchkit.PRODUCTION_SETTINGS,
+                    "DEBUG": "false",
+                    "ALLOWED_HOSTS": "localhost",
+                    "SECURE_SSL_REDIRECT": "false",
+                    "SECURE_HSTS_SECONDS": "0",
+                    "WAPIKIT_BASE_URL": base_url,
+                    "WAPIKIT_API_KEY": API_KEY,
+                }
+                manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+                subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True)
+                with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
+                    # Chromium keeps Secure cookies on http://localhost (a secure context), not
+                    # on 127.0.0.1.
+                    written = shoot(served.replace("127.0.0.1", "localhost"), out_dir)
+        for path in written:
+            self.stdout.write(str(path))
+
+
+def shoot(dashboard: str, out_dir: Path) -> list[Path]:
+    written: list[Path] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"], headless=True
+        )
+        try:
+            for width in WIDTHS:
+                context = browser.new_context(viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+
+                def snap(name: str) -> None:
+                    path = out_dir / f"{name}-{width}.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    written.append(path)
+
+                page.goto(f"{dashboard}/accounts/login/")
+                snap("login")
+                page.get_by_label("Email").fill(OWNER)
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(f"{dashboard}/")
+                cards = page.locator("#cards article.card")
+                expect(cards.first).to_be_visible()
+                page.wait_for_load_state("networkidle")
+                snap("inbox")
+
+                card = cards.filter(has=page.get_by_role("button", name="Reassign", exact=True)).first
+                card.get_by_role("button", name="Reassign", exact=True).click()
+                expect(page.locator(".picker-search")).to_be_visible()
+                # A full-page shot of a modal dialog shows the viewport's part only: take the
+                # viewport, scrolled to the card.
+                page.screenshot(path=str(out_dir / f"inbox-picker-{width}.png"))
+                written.append(out_dir / f"inbox-picker-{width}.png")
+                page.keyboard.press("Escape")
+
+                page.goto(dashboard + card.locator("h2 a").get_attribute("href"))
+                page.wait_for_load_state("networkidle")
+                snap("conversation")
+
+                page.goto(f"{dashboard}/workload/")
+                page.wait_for_load_state("networkidle")
+                snap("workload")
+
+                page.goto(f"{dashboard}/?view=all")
+                boxes = page.locator("#cards [name=ids]")
+                expect(boxes.first).to_be_visible()
+                boxes.nth(0).check()
+                boxes.nth(1).check()
+                page.locator("#bulk").get_by_role("button", name="Close selected").click()
+                expect(page.locator("#bulk-report .report")).to_be_visible()
+                page.wait_for_load_state("networkidle")
+                snap("bulk-report")
+
+                page.goto(f"{dashboard}/audit/")
+                snap("audit")
+
+                page.goto(f"{dashboard}/status/")
+                snap("status")
+                context.close()
+        finally:
+            browser.close()
+    return written
