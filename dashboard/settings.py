@@ -289,7 +289,7 @@ WAPIKIT_MAX_RETRY_WAIT = float(os.environ.get("WAPIKIT_MAX_RETRY_WAIT", "2"))
 # After this many upstream failures in a row, fail fast for the cooldown, then probe.
 WAPIKIT_BREAKER_THRESHOLD = int(os.environ.get("WAPIKIT_BREAKER_THRESHOLD", "5"))
 WAPIKIT_BREAKER_COOLDOWN = float(os.environ.get("WAPIKIT_BREAKER_COOLDOWN", "10"))
-# Shared reads (dashboard/inbox/reads.py): how long an answer serves every user who asks for the
+# Shared reads (dashboard/conversations/reads.py): how long an answer serves every user who asks for the
 # same thing. Live events and the dashboard's own writes update cached conversations in place.
 WAPIKIT_MEMBERS_CACHE_SECONDS = int(os.environ.get("WAPIKIT_MEMBERS_CACHE_SECONDS", "60"))
 # Campaigns change rarely and only name the filter's choices: a long lifetime.
