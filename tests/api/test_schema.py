@@ -1,6 +1,7 @@
 """The API's OpenAPI schema (drf-spectacular) is valid and describes every route; its docs are
 served from our own static files; and schemathesis, on both sandbox profiles (WapiKit's spec, and
-its server code), finds no 5xx and no error that is not `application/problem+json`:
+its server code), finds no 5xx (but the 502 that reports WapiKit's own 500 on a repeated
+assignment) and no error that is not `application/problem+json`:
 
 - every operation on its own, with data the schema allows and data it forbids (wrong types,
   numbers past their bounds, values outside an enum, missing fields), its examples and its
@@ -93,6 +94,17 @@ def errors_are_problems(ctx, response, case):
             raise AssertionError(f"{response.status_code} answered as {content_type!r}, not application/problem+json")
 
 
+def no_server_error_but_wapikit_s(ctx, response, case):
+    """No 5xx, but one that is WapiKit's own: its server answers 500 when a conversation is
+    assigned to a member it was assigned to before (REAL-SERVER.md), which chains of assign calls
+    reach; the dashboard reports it as the schema documents, a 502 problem saying WapiKit failed."""
+    if response.status_code == 502 and case.operation.path.endswith("/assign"):
+        body = response.json() if response.content else {}
+        if body.get("kind") == "server_error" and "own internal error (500)" in body.get("detail", ""):
+            return True
+    return not_a_server_error(ctx, response, case)
+
+
 ERROR_CHECKS = [not_a_server_error, content_type_conformance, errors_are_problems]
 
 
@@ -137,17 +149,20 @@ def profile(request, settings, caller):
 
 
 def _excluded(case) -> list:
+    # Every 5xx is judged by `no_server_error_but_wapikit_s`, in its place.
     if case.operation.path == "/api/v1/conversations/bulk":
         # OpenAPI 3.0 cannot say "member_id is required when action is assign": a bulk assign
         # without one is schema-valid and rightly refused (400). Every other check still runs.
-        return [positive_data_acceptance]
-    return []
+        return [not_a_server_error, positive_data_acceptance]
+    return [not_a_server_error]
 
 
 @schema.parametrize()
 @hypothesis_settings(max_examples=25, **SETTINGS)
 def test_the_api_keeps_to_its_schema(case, profile):
-    case.call_and_validate(excluded_checks=_excluded(case), additional_checks=[errors_are_problems])
+    case.call_and_validate(
+        excluded_checks=_excluded(case), additional_checks=[errors_are_problems, no_server_error_but_wapikit_s]
+    )
 
 
 # --- Chains of linked calls -------------------------------------------------------------------
@@ -173,7 +188,8 @@ def test_chains_of_linked_calls_keep_to_the_schema(profile):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             try:
                 case.validate_response(
-                    response, additional_checks=[errors_are_problems], excluded_checks=_excluded(case),
+                    response, additional_checks=[errors_are_problems, no_server_error_but_wapikit_s],
+                    excluded_checks=_excluded(case),
                     transport_kwargs=kwargs,
                 )
             except FailureGroup as failure:
