@@ -328,5 +328,6 @@ def open_counts() -> dict[str, int]:
 def card_version(conversation: Conversation) -> str:
     """The one version of a conversation as a card shows it: everything its answer holds (the
     assignee's roles from the member list included), hashed. Open pages compare it to learn
-    which cards changed; the rendered-card cache keys on it."""
-    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=12).hexdigest()
+    which cards changed; the rendered-card cache keys on it, beside the conversation's id, so
+    that 48 bits are plenty (every card on a page carries it)."""
+    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=6).hexdigest()
