@@ -64,7 +64,8 @@ def measure_render(runs: int, *, kind: str = "owner") -> list[tuple[str, float, 
             results.append((f"inbox, {cards} cards", median, size))
         target = decoded[0]
         closed = msgspec.structs.replace(target, status="Closed")
-        done = ActionResult(Outcome.SUCCEEDED, "", closed)
+        # As the service answers it: closed, it left the inbox's default (Active) view.
+        done = ActionResult(Outcome.SUCCEEDED, "", closed, left_view=True)
         with mock.patch.object(services, "conversation_act", return_value=done):
             median, size = _time(
                 lambda: client.post(f"/conversations/{target.unique_id}/close/", {"next": "/"}, headers={"HX-Request": "true"}),
