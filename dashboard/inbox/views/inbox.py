@@ -128,14 +128,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         return render(request, template, context, status=errors.answer_status(exc))
-    context["links"] = {
-        "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
-        "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
-        "first": query_string(query, page=1),
-        "previous": query_string(query, page=page.page - 1),
-        "next": query_string(query, page=page.page + 1),
-        "views": view_links(query),
-    }
+    context["links"] = page_links(query, page=page.page)
     # The bulk form carries the view, so "select all matching" means this view's matches.
     context["query_fields"] = [
         (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
@@ -144,6 +137,18 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     # Cached cards carry a placeholder where this request's CSRF token belongs.
     response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
     return response
+
+
+def page_links(query: selectors.InboxQuery, *, page: int) -> dict:
+    """The query strings of the page's links: each status, page size, neighbouring page and view."""
+    return {
+        "status": {name: query_string(query, status=name, page=1) for name in selectors.STATUS_FILTERS},
+        "per_page": {n: query_string(query, per_page=n, page=1) for n in selectors.PER_PAGE_CHOICES},
+        "first": query_string(query, page=1),
+        "previous": query_string(query, page=page - 1),
+        "next": query_string(query, page=page + 1),
+        "views": view_links(query),
+    }
 
 
 def campaign_choices() -> list[tuple[str, str]]:
