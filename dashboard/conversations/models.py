@@ -28,6 +28,16 @@ class AuditQuerySet(models.QuerySet):
         return models.QuerySet.update(self.filter(pk=pk, outcome=AuditEntry.Outcome.PENDING), **fields)
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """A log: rows are added, never changed nor deleted."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("the timeline's log is never changed")
+
+    def delete(self):
+        raise AppendOnlyError("the timeline's log is never deleted")
+
+
 class AuditEntry(models.Model):
     class Outcome(models.TextChoices):
         PENDING = "pending", "unfinished"
@@ -96,3 +106,81 @@ class AuditEntry(models.Model):
     @property
     def finished(self) -> bool:
         return self.outcome != self.Outcome.PENDING
+
+
+# The timeline: what happened in each conversation's life, and the facts a manager's clocks need.
+
+
+class Source(models.TextChoices):
+    EVENT = "event", "WapiKit's event"
+    LIST = "list", "a list answer"
+    READ = "read", "a read of the conversation"
+    ACTION = "action", "the dashboard's own action"
+
+
+class LifeEvent(models.Model):
+    """One thing that happened to a conversation, logged once (its `key` is unique, so the same
+    event learned twice, from an event and then a read, is one row) and never changed."""
+
+    class Kind(models.TextChoices):
+        NEW = "new"
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+        ASSIGNED = "assigned"
+        UNASSIGNED = "unassigned"
+        CLOSED = "closed"
+        REOPENED = "reopened"
+        DELETED = "deleted"
+
+    key = models.CharField(max_length=200, unique=True)
+    conversation_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    at = models.DateTimeField()  # when it happened, as WapiKit (or the dashboard's clock, for its own actions) says
+    message_id = models.CharField(max_length=64, blank=True)
+    message_type = models.CharField(max_length=40, blank=True)
+    member_id = models.CharField(max_length=64, blank=True)  # the assignee, for assigned
+    source = models.CharField(max_length=10, choices=Source.choices)
+    learned_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["conversation_id", "at"]), models.Index(fields=["kind", "at"])]
+
+
+class ConversationLife(models.Model):
+    """What the dashboard knows now of one conversation: each fact with where it came from and
+    when it was learned. The message facts are derived from the log; status and assignee are
+    the latest observed, by when they were true, so a late or replayed fact never wins."""
+
+    conversation_id = models.CharField(max_length=64, unique=True)
+    # The open cycle: the first inbound message since the team last wrote (None: nobody waiting).
+    first_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_inbound = models.BooleanField(null=True, blank=True)
+    last_message_type = models.CharField(max_length=40, blank=True)
+    messages_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    messages_learned_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    status_as_of = models.DateTimeField(null=True, blank=True)
+    status_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    assignee_id = models.CharField(max_length=64, blank=True)  # "" for nobody
+    assignee_known = models.BooleanField(default=False)
+    assigned_since = models.DateTimeField(null=True, blank=True)
+    assignee_as_of = models.DateTimeField(null=True, blank=True)
+    assignee_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "first_inbound_at"]),
+            models.Index(fields=["status", "last_message_at"]),
+            models.Index(fields=["assignee_id", "status"]),
+        ]
+
+    @property
+    def waiting(self) -> bool:
+        return self.first_inbound_at is not None

@@ -6,15 +6,18 @@ brought up to date, and every open inbox and conversation page is told."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import msgspec
 from django.core.cache import cache
+from django.utils import timezone
 
 from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.budget import background
 from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
-from . import assignees, bus, reads, scan, shared
+from . import assignees, bus, reads, scan, shared, timeline
+from .models import Source
 
 logger = logging.getLogger("dashboard.conversations")
 
@@ -34,13 +37,36 @@ def known(conversation_id: str) -> Conversation | None:
     return None
 
 
-def is_now(conversation: Conversation, *, why: str) -> None:
-    """`conversation` as WapiKit has it now: everything the dashboard keeps of it shows it so,
-    and open browsers redraw its card. `why`: "action", "message", "conversation" or
-    "assignment"."""
+def is_now(conversation: Conversation, *, why: str, as_of: datetime | None = None) -> None:
+    """`conversation` as WapiKit has it at `as_of` (now, unless an event says when): everything
+    the dashboard keeps of it shows it so, its timeline learns it, and open browsers redraw its
+    card. `why`: "action", "message", "conversation" or "assignment"."""
     reads.remember(conversation)
     scan.remember(conversation)
+    _remember_life(conversation, source=_SOURCES[why], as_of=as_of or timezone.now())
     bus.publish({"conversation": conversation.unique_id, "why": why})
+
+
+def acted(before: Conversation | None, after: Conversation) -> None:
+    """The dashboard's own write: `before` as it read the conversation just before, `after` as
+    it is now, so that the timeline logs what the action changed."""
+    if before is not None:
+        _remember_life(before, source=Source.READ, as_of=timezone.now())
+    is_now(after, why="action")
+
+
+# Where each kind of fact came from: the dashboard's own write, WapiKit's event, or a read.
+_SOURCES = {"action": Source.ACTION, "message": Source.EVENT, "conversation": Source.EVENT, "assignment": Source.READ}
+
+
+def _remember_life(conversation: Conversation, *, source: Source, as_of: datetime) -> None:
+    conversation_id = conversation.unique_id
+    if conversation.messages:
+        timeline.learn_messages(conversation_id, conversation.messages, source=source)
+    assignee = None
+    if conversation.assignee_known:
+        assignee = conversation.assigned_to.unique_id if conversation.assigned_to else ""
+    timeline.learn_state(conversation_id, as_of=as_of, source=source, status=conversation.status, assignee_id=assignee)
 
 
 def message_arrived(conversation: Conversation, message: Message) -> None:
@@ -48,11 +74,13 @@ def message_arrived(conversation: Conversation, message: Message) -> None:
     conversation = _with_message(conversation, message)
     reads.deliver_message(conversation.unique_id, message)
     reads.forget_messages(conversation.unique_id)
-    is_now(conversation, why="message")
+    is_now(conversation, why="message", as_of=message.created_at)
 
 
 def conversation_started(conversation: Conversation) -> None:
-    is_now(conversation, why="conversation")
+    started = conversation.created_at or timezone.now()
+    timeline.learn_new(conversation.unique_id, at=started, source=Source.EVENT)
+    is_now(conversation, why="conversation", as_of=started)
 
 
 def assignment_changed(conversation_id: str) -> None:

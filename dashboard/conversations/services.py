@@ -195,7 +195,7 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
     entry.complete(outcome=outcome, **fields)
     if result.conversation is not None:
         # Read from WapiKit just now (the conflict check, or the answer to the write).
-        now.is_now(result.conversation, why="action")
+        now.acted(before, result.conversation)
     metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 

@@ -1,0 +1,129 @@
+"""The timeline: every conversation's life as the dashboard learned it, kept in its own database
+so that nothing is forgotten when a cache entry expires or the dashboard restarts.
+
+Two tables. `LifeEvent` logs what happened (new, inbound, outbound, assigned, unassigned,
+closed, reopened, deleted), each once, whoever told the dashboard first. `ConversationLife`
+holds the facts a manager's clocks need, each with where it came from and when it was learned:
+
+- the message facts (first inbound of the open cycle, last inbound, last outbound, the last
+  message) are derived from the log, so facts learned in any order, or twice, end the same;
+- status and assignee are the latest observed by when they were true (`as_of`): a late or
+  replayed observation never overwrites a newer one. Ties go to the stronger source (the
+  dashboard's own action, then WapiKit's event, a read, a list)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from dashboard.wapikit.types import Message
+
+from .models import ConversationLife, LifeEvent, Source
+
+_RANK = {Source.LIST: 0, Source.READ: 1, Source.EVENT: 2, Source.ACTION: 3}
+_STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPENED, "Deleted": LifeEvent.Kind.DELETED}
+
+
+def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> None:
+    """Messages of the conversation (an event's, or a page read from WapiKit): logged once each,
+    then the message facts derived again from the whole log."""
+    rows = [
+        LifeEvent(
+            key=f"{conversation_id}:message:{m.unique_id}",
+            conversation_id=conversation_id,
+            kind=LifeEvent.Kind.INBOUND if m.inbound else LifeEvent.Kind.OUTBOUND,
+            at=m.created_at,
+            message_id=m.unique_id,
+            message_type=m.message_type[:40],
+            source=source,
+        )
+        for m in messages
+        if m.unique_id
+    ]
+    if not rows:
+        return
+    LifeEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    _derive_message_facts(conversation_id, source=source)
+
+
+def learn_new(conversation_id: str, *, at: datetime, source: Source) -> None:
+    _log(conversation_id, LifeEvent.Kind.NEW, at=at, source=source, detail="")
+
+
+def learn_state(
+    conversation_id: str, *, as_of: datetime, source: Source, status: str = "", assignee_id: str | None = None
+) -> None:
+    """The status and who is assigned ("" for nobody; None when not known), as observed at
+    `as_of`, in one transaction; each change from what was known before is logged."""
+    changes = []
+    with transaction.atomic():
+        life = _life_for_update(conversation_id)
+        if status and _newer(as_of, source, status, life.status_as_of, life.status_source, life.status):
+            if life.status and life.status != status and status in _STATUS_KINDS:
+                changes.append((_STATUS_KINDS[status], status, ""))
+            life.status, life.status_as_of, life.status_source = status, as_of, source
+        if assignee_id is not None and (
+            not life.assignee_known
+            or _newer(as_of, source, assignee_id, life.assignee_as_of, life.assignee_source, life.assignee_id)
+        ):
+            if not life.assignee_known or life.assignee_id != assignee_id:
+                kind = LifeEvent.Kind.ASSIGNED if assignee_id else LifeEvent.Kind.UNASSIGNED
+                changes.append((kind, assignee_id, assignee_id))
+                life.assigned_since = as_of if assignee_id else None
+            life.assignee_id, life.assignee_known = assignee_id, True
+            life.assignee_as_of, life.assignee_source = as_of, source
+        life.save()
+    for kind, detail, member_id in changes:
+        _log(conversation_id, kind, at=as_of, source=source, detail=detail, member_id=member_id)
+
+
+def life_of(conversation_id: str) -> ConversationLife | None:
+    return ConversationLife.objects.filter(conversation_id=conversation_id).first()
+
+
+def _newer(as_of, source, value, known_as_of, known_source, known_value) -> bool:
+    """Whether an observation replaces the known one: later, or as late from a stronger source
+    (or, between equals, the greater value, so that the order of arrival never decides)."""
+    if known_as_of is None:
+        return True
+    ours = (as_of, _RANK[Source(source)], value)
+    theirs = (known_as_of, _RANK[Source(known_source)] if known_source else -1, known_value)
+    return ours > theirs
+
+
+def _life_for_update(conversation_id: str) -> ConversationLife:
+    ConversationLife.objects.get_or_create(conversation_id=conversation_id)
+    return ConversationLife.objects.select_for_update().get(conversation_id=conversation_id)
+
+
+def _log(conversation_id: str, kind: str, *, at: datetime, source: Source, detail: str, member_id: str = "") -> None:
+    key = f"{conversation_id}:{kind}:{at.isoformat()}:{detail}"[:200]
+    LifeEvent.objects.bulk_create(
+        [LifeEvent(key=key, conversation_id=conversation_id, kind=kind, at=at, member_id=member_id, source=source)],
+        ignore_conflicts=True,
+    )
+
+
+def _derive_message_facts(conversation_id: str, *, source: Source) -> None:
+    messages = LifeEvent.objects.filter(
+        conversation_id=conversation_id, kind__in=(LifeEvent.Kind.INBOUND, LifeEvent.Kind.OUTBOUND)
+    )
+    inbound = messages.filter(kind=LifeEvent.Kind.INBOUND).aggregate(last=Max("at"))["last"]
+    outbound = messages.filter(kind=LifeEvent.Kind.OUTBOUND).aggregate(last=Max("at"))["last"]
+    waiting = messages.filter(kind=LifeEvent.Kind.INBOUND)
+    if outbound is not None:
+        waiting = waiting.filter(at__gt=outbound)
+    first_waiting = waiting.aggregate(first=Min("at"))["first"]
+    # The last message: the latest; at the same instant, an answer counts as the last word.
+    last = messages.order_by("-at", "-kind", "-message_id").first()
+    with transaction.atomic():
+        life = _life_for_update(conversation_id)
+        life.first_inbound_at, life.last_inbound_at, life.last_outbound_at = first_waiting, inbound, outbound
+        life.last_message_at = last.at if last else None
+        life.last_message_inbound = (last.kind == LifeEvent.Kind.INBOUND) if last else None
+        life.last_message_type = last.message_type if last else ""
+        life.messages_source, life.messages_learned_at = source, timezone.now()
+        life.save()
