@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import budget, errors, get_client, validate_id
@@ -232,9 +233,11 @@ def bulk_apply(
         for current, result in zip(to_send, pool.map(send, to_send)):
             decided[current.unique_id] = (result, current)
 
-    for conversation_id in valid:
-        result, before = decided[conversation_id]
-        services.close_entry(entries[conversation_id], result, before=before)
-        report.items.append(BulkItem(conversation_id, result))
+    # One commit for every audit row and timeline fact the batch completes, not one per item.
+    with transaction.atomic():
+        for conversation_id in valid:
+            result, before = decided[conversation_id]
+            services.close_entry(entries[conversation_id], result, before=before)
+            report.items.append(BulkItem(conversation_id, result))
     scan.scan_forget(*selectors.SCANNED_STATUSES)
     return report

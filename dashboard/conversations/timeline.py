@@ -76,8 +76,8 @@ def learn_state(
             life.assignee_id, life.assignee_known = assignee_id, True
             life.assignee_as_of, life.assignee_source = as_of, source
         life.save()
-    for kind, detail, member_id in changes:
-        _log(conversation_id, kind, at=as_of, source=source, detail=detail, member_id=member_id)
+        for kind, detail, member_id in changes:
+            _log(conversation_id, kind, at=as_of, source=source, detail=detail, member_id=member_id)
 
 
 def life_of(conversation_id: str) -> ConversationLife | None:
