@@ -162,6 +162,7 @@ class ConversationLife(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_inbound = models.BooleanField(null=True, blank=True)
     last_message_type = models.CharField(max_length=40, blank=True)
+    last_message_id = models.CharField(max_length=64, blank=True)
     messages_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     messages_learned_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from dashboard.wapikit.types import Message
@@ -43,10 +43,12 @@ def learn_messages(conversation_id: str, messages: list[Message], *, source: Sou
         for m in messages
         if m.unique_id
     ]
-    if not rows:
-        return
-    LifeEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    _derive_message_facts(conversation_id, source=source)
+    known = set(LifeEvent.objects.filter(key__in=[row.key for row in rows]).values_list("key", flat=True))
+    new = [row for row in rows if row.key not in known]
+    if not new:
+        return  # nothing the facts do not already hold: one query, no write
+    LifeEvent.objects.bulk_create(new, ignore_conflicts=True)
+    _add_message_facts(conversation_id, new, source=source)
 
 
 def learn_new(conversation_id: str, *, at: datetime, source: Source) -> None:
@@ -95,7 +97,11 @@ def _newer(as_of, source, value, known_as_of, known_source, known_value) -> bool
 
 
 def _life_for_update(conversation_id: str) -> ConversationLife:
-    ConversationLife.objects.get_or_create(conversation_id=conversation_id)
+    """The conversation's facts, locked until the transaction ends; created when first learned."""
+    found = ConversationLife.objects.select_for_update().filter(conversation_id=conversation_id).first()
+    if found is not None:
+        return found
+    ConversationLife.objects.bulk_create([ConversationLife(conversation_id=conversation_id)], ignore_conflicts=True)
     return ConversationLife.objects.select_for_update().get(conversation_id=conversation_id)
 
 
@@ -107,23 +113,40 @@ def _log(conversation_id: str, kind: str, *, at: datetime, source: Source, detai
     )
 
 
-def _derive_message_facts(conversation_id: str, *, source: Source) -> None:
-    messages = LifeEvent.objects.filter(
-        conversation_id=conversation_id, kind__in=(LifeEvent.Kind.INBOUND, LifeEvent.Kind.OUTBOUND)
-    )
-    inbound = messages.filter(kind=LifeEvent.Kind.INBOUND).aggregate(last=Max("at"))["last"]
-    outbound = messages.filter(kind=LifeEvent.Kind.OUTBOUND).aggregate(last=Max("at"))["last"]
-    waiting = messages.filter(kind=LifeEvent.Kind.INBOUND)
-    if outbound is not None:
-        waiting = waiting.filter(at__gt=outbound)
-    first_waiting = waiting.aggregate(first=Min("at"))["first"]
-    # The last message: the latest; at the same instant, an answer counts as the last word.
-    last = messages.order_by("-at", "-kind", "-message_id").first()
+def _add_message_facts(conversation_id: str, added: list[LifeEvent], *, source: Source) -> None:
+    """The message facts with `added` taken in. They stay what the whole log says: latest and
+    earliest are max and min, and when the team's last answer moves, the open cycle's first
+    inbound message is asked of the log again."""
+    inbound = [row.at for row in added if row.kind == LifeEvent.Kind.INBOUND]
+    outbound = [row.at for row in added if row.kind == LifeEvent.Kind.OUTBOUND]
     with transaction.atomic():
         life = _life_for_update(conversation_id)
-        life.first_inbound_at, life.last_inbound_at, life.last_outbound_at = first_waiting, inbound, outbound
-        life.last_message_at = last.at if last else None
-        life.last_message_inbound = (last.kind == LifeEvent.Kind.INBOUND) if last else None
-        life.last_message_type = last.message_type if last else ""
+        last_outbound = _latest(life.last_outbound_at, *outbound)
+        if last_outbound != life.last_outbound_at:
+            waiting = LifeEvent.objects.filter(
+                conversation_id=conversation_id, kind=LifeEvent.Kind.INBOUND, at__gt=last_outbound
+            )
+            life.first_inbound_at = waiting.aggregate(first=Min("at"))["first"]
+        else:
+            after = [at for at in inbound if last_outbound is None or at > last_outbound]
+            life.first_inbound_at = _earliest(life.first_inbound_at, *after)
+        life.last_inbound_at = _latest(life.last_inbound_at, *inbound)
+        life.last_outbound_at = last_outbound
+        # The last message: the latest; at the same instant, an answer counts as the last word.
+        candidates = [(row.at, row.kind == LifeEvent.Kind.OUTBOUND, row.message_id, row.message_type) for row in added]
+        if life.last_message_at is not None:
+            known = (life.last_message_at, not life.last_message_inbound, life.last_message_id, life.last_message_type)
+            candidates.append(known)
+        at, answered, message_id, message_type = max(candidates)
+        life.last_message_at, life.last_message_inbound = at, not answered
+        life.last_message_id, life.last_message_type = message_id, message_type
         life.messages_source, life.messages_learned_at = source, timezone.now()
         life.save()
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    return max((m for m in moments if m is not None), default=None)
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)

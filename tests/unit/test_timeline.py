@@ -35,6 +35,7 @@ def facts_of(life: ConversationLife) -> dict:
         name: getattr(life, name)
         for name in (
             "first_inbound_at", "last_inbound_at", "last_outbound_at", "last_message_at", "last_message_inbound",
+            "last_message_id",
             "status", "status_as_of", "assignee_id", "assignee_known", "assignee_as_of",
         )
     }
