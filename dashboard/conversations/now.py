@@ -10,6 +10,7 @@ from datetime import datetime
 
 import msgspec
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from dashboard.wapikit import errors, get_client
@@ -43,30 +44,43 @@ def is_now(conversation: Conversation, *, why: str, as_of: datetime | None = Non
     card. `why`: "action", "message", "conversation" or "assignment"."""
     reads.remember(conversation)
     scan.remember(conversation)
-    _remember_life(conversation, source=_SOURCES[why], as_of=as_of or timezone.now())
     bus.publish({"conversation": conversation.unique_id, "why": why})
+    _remember_life(conversation, why=why, as_of=as_of or timezone.now())
 
 
 def acted(before: Conversation | None, after: Conversation) -> None:
     """The dashboard's own write: `before` as it read the conversation just before, `after` as
     it is now, so that the timeline logs what the action changed."""
     if before is not None:
-        _remember_life(before, source=Source.READ, as_of=timezone.now())
+        _remember_life(before, why="read", as_of=timezone.now())
     is_now(after, why="action")
 
 
 # Where each kind of fact came from: the dashboard's own write, WapiKit's event, or a read.
-_SOURCES = {"action": Source.ACTION, "message": Source.EVENT, "conversation": Source.EVENT, "assignment": Source.READ}
+_SOURCES = {
+    "action": Source.ACTION, "message": Source.EVENT, "conversation": Source.EVENT, "assignment": Source.READ,
+    "read": Source.READ,
+}
 
 
-def _remember_life(conversation: Conversation, *, source: Source, as_of: datetime) -> None:
-    conversation_id = conversation.unique_id
-    if conversation.messages:
-        timeline.learn_messages(conversation_id, conversation.messages, source=source)
+def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> None:
+    """The timeline learns it. Whatever was already done (a write WapiKit applied, a card
+    redrawn) stands if the database cannot take it: the fact is logged as lost, never raised."""
+    conversation_id, source = conversation.unique_id, _SOURCES[why]
     assignee = None
     if conversation.assignee_known:
         assignee = conversation.assigned_to.unique_id if conversation.assigned_to else ""
-    timeline.learn_state(conversation_id, as_of=as_of, source=source, status=conversation.status, assignee_id=assignee)
+    try:
+        with transaction.atomic():
+            if why == "conversation":
+                timeline.learn_new(conversation_id, at=conversation.created_at, source=source)
+            if conversation.messages:
+                timeline.learn_messages(conversation_id, conversation.messages, source=source)
+            timeline.learn_state(
+                conversation_id, as_of=as_of, source=source, status=conversation.status, assignee_id=assignee
+            )
+    except DatabaseError as exc:
+        logger.warning("the timeline could not learn a fact of a conversation: %s", type(exc).__name__)
 
 
 def message_arrived(conversation: Conversation, message: Message) -> None:
@@ -78,9 +92,7 @@ def message_arrived(conversation: Conversation, message: Message) -> None:
 
 
 def conversation_started(conversation: Conversation) -> None:
-    started = conversation.created_at or timezone.now()
-    timeline.learn_new(conversation.unique_id, at=started, source=Source.EVENT)
-    is_now(conversation, why="conversation", as_of=started)
+    is_now(conversation, why="conversation", as_of=conversation.created_at)
 
 
 def assignment_changed(conversation_id: str) -> None:

@@ -15,6 +15,7 @@ it does say, and the card keeps the assignee the dashboard knows."""
 from __future__ import annotations
 
 import msgspec
+from django.db import transaction
 
 from dashboard.conversations.models import AuditEntry
 from dashboard.observability import metrics
@@ -192,10 +193,12 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
         fields["detail"] = result.error.detail if isinstance(result.error, errors.Rejected) else result.message
     elif result.message:
         fields["detail"] = result.message
-    entry.complete(outcome=outcome, **fields)
-    if result.conversation is not None:
-        # Read from WapiKit just now (the conflict check, or the answer to the write).
-        now.acted(before, result.conversation)
+    # The audit row and what the timeline learns, in one commit.
+    with transaction.atomic():
+        entry.complete(outcome=outcome, **fields)
+        if result.conversation is not None:
+            # Read from WapiKit just now (the conflict check, or the answer to the write).
+            now.acted(before, result.conversation)
     metrics.actions.labels(action=entry.action, outcome=outcome, via=entry.via).inc()
 
 

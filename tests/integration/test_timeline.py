@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from dashboard.conversations import now, timeline
-from dashboard.conversations.models import LifeEvent
+from dashboard.conversations.models import AuditEntry, LifeEvent
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Message
 from tests.integration.conftest import first_conversation
@@ -48,3 +49,20 @@ def test_a_new_message_from_the_customer_makes_them_waiting_since_it_was_written
     life = timeline.life_of(cid)
     assert life.waiting and life.first_inbound_at == written
     assert (life.last_message_inbound, life.messages_source) == (True, "event")
+
+
+def test_an_action_wapikit_applied_stands_when_the_timeline_cannot_take_it(login_as, fresh_wapikit, monkeypatch):
+    if fresh_wapikit.profile == "server":
+        pytest.skip("the server accepts status changes and applies none")
+    client = login_as("manager")
+    cid = first_conversation(fresh_wapikit, "Active")["uniqueId"]
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(timeline, "learn_state", broken)
+    response = client.post(f"/conversations/{cid}/close/", {"next": "/"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "Closed the conversation" in response.content.decode()
+    assert AuditEntry.objects.get(conversation_id=cid).outcome == "succeeded"
