@@ -66,6 +66,20 @@ def test_the_first_page_loads_although_members_without_roles_come_as_null(login_
     assert len(card_ids(body)) == 25
 
 
+def test_a_card_never_says_no_messages_beside_a_message_count(login_as, server_wapikit):
+    client = login_as("owner")
+
+    body = body_of(client.get("/"))
+
+    cards = re.findall(r'<article class="card.*?</article>', body, flags=re.S)
+    assert len(cards) == 25
+    for card in cards:
+        counted = re.search(r"· (\d+|\?) messages?", card).group(1)
+        if counted != "0":
+            assert "No messages yet" not in card
+            assert "Last message not known yet" in card or 'class="dir"' in card
+
+
 def test_assignees_on_cards_carry_their_roles_from_the_member_list(login_as, server_wapikit):
     assigned = listed(server_wapikit, assigned=True)
     assert assigned and all(c["assignedTo"]["roles"] == [] for c in assigned), "the server's list sends no roles"

@@ -43,6 +43,16 @@ def ago(value: datetime | None) -> str:
 
 
 @register.filter
+def last_message_line(conversation) -> str:
+    """The card's last message. A list answer without messages (WapiKit's server never sends
+    them) says nothing of a conversation that has some: the card says it is not known yet,
+    never "No messages yet" beside a message count."""
+    if conversation.last_message is None and conversation.total_messages != 0:
+        return "Last message not known yet"
+    return summary(conversation.last_message)
+
+
+@register.filter
 def summary(message: Message | None, limit: int = 140) -> str:
     """One line for a card: the text, or a short label for media, locations and reactions."""
     if message is None:
