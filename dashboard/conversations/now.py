@@ -17,7 +17,7 @@ from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.budget import background
 from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
-from . import assignees, bus, reads, scan, shared, timeline
+from . import acting, assignees, bus, reads, scan, shared, timeline
 from .models import Source
 
 logger = logging.getLogger("dashboard.conversations")
@@ -67,9 +67,7 @@ def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> 
     """The timeline learns it. Whatever was already done (a write WapiKit applied, a card
     redrawn) stands if the database cannot take it: the fact is logged as lost, never raised."""
     conversation_id, source = conversation.unique_id, _SOURCES[why]
-    assignee = None
-    if conversation.assignee_known:
-        assignee = conversation.assigned_to.unique_id if conversation.assigned_to else ""
+    assignee = acting.assignee_id(conversation) if conversation.assignee_known else None
     try:
         with transaction.atomic():
             if why == "conversation":

@@ -28,8 +28,8 @@ _STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPE
 
 
 def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> None:
-    """Messages of the conversation (an event's, or a page read from WapiKit): logged once each,
-    then the message facts derived again from the whole log."""
+    """Messages of the conversation (an event's, or a page read from WapiKit): logged once each;
+    those the log did not hold yet are taken into the message facts."""
     rows = [
         LifeEvent(
             key=f"{conversation_id}:message:{m.unique_id}",
@@ -43,6 +43,8 @@ def learn_messages(conversation_id: str, messages: list[Message], *, source: Sou
         for m in messages
         if m.unique_id
     ]
+    if not rows:
+        return
     known = set(LifeEvent.objects.filter(key__in=[row.key for row in rows]).values_list("key", flat=True))
     new = [row for row in rows if row.key not in known]
     if not new:
@@ -67,9 +69,9 @@ def learn_state(
             if life.status and life.status != status and status in _STATUS_KINDS:
                 changes.append((_STATUS_KINDS[status], status, ""))
             life.status, life.status_as_of, life.status_source = status, as_of, source
-        if assignee_id is not None and (
-            not life.assignee_known
-            or _newer(as_of, source, assignee_id, life.assignee_as_of, life.assignee_source, life.assignee_id)
+        # Never known before: no `assignee_as_of`, so any observation is newer.
+        if assignee_id is not None and _newer(
+            as_of, source, assignee_id, life.assignee_as_of, life.assignee_source, life.assignee_id
         ):
             if not life.assignee_known or life.assignee_id != assignee_id:
                 kind = LifeEvent.Kind.ASSIGNED if assignee_id else LifeEvent.Kind.UNASSIGNED
