@@ -163,6 +163,9 @@ class ConversationLife(models.Model):
     last_message_inbound = models.BooleanField(null=True, blank=True)
     last_message_type = models.CharField(max_length=40, blank=True)
     last_message_id = models.CharField(max_length=64, blank=True)
+    # The last message as WapiKit described it (msgspec JSON), for the card's line; "" when only
+    # its time and direction are known.
+    last_message_body = models.TextField(blank=True)
     messages_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     messages_learned_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)

@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import msgspec
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
-from dashboard.wapikit.types import Conversation, ConversationPage, Message
+from dashboard.wapikit.types import Conversation, ConversationPage
 
-from . import reads, shared
-
-REPLY_WINDOW = timedelta(hours=24)
-WINDOW_CLOSING_SOON = timedelta(hours=2)
-
+from . import reads, shared, timeline
+from .models import Source
 
 class _Cached(msgspec.Struct, array_like=True):
     conversations: list[Conversation]
@@ -124,6 +119,7 @@ def _scanned(status: str | None) -> _Cached:
                 short = short or len(answer.conversations) < MAX_PER_PAGE
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
+    timeline.learn_answered({c.unique_id: c.messages for c in unique}, source=Source.LIST)
     unique = reads.with_delivered_messages(ConversationPage(conversation_list=unique)).conversations
     complete = not reserved and (short if total is None else len(conversations) >= total)
     return _Cached(unique, total, time.time(), complete)
@@ -175,34 +171,3 @@ def remember(conversation: Conversation) -> None:
 def scan_forget(*statuses: str | None) -> None:
     cache.delete_many([_key(s) for s in statuses])
 
-
-# What the scan lets the dashboard compute per conversation.
-
-
-def last_inbound(conversation: Conversation) -> Message | None:
-    inbound = [m for m in conversation.messages if m.inbound]
-    return max(inbound, key=lambda m: m.created_at) if inbound else None
-
-
-def waiting_since(conversation: Conversation) -> datetime | None:
-    """When the contact started waiting: the first of their messages after the business's last
-    reply, or None when the business spoke last."""
-    since = None
-    for message in sorted(conversation.messages, key=lambda m: m.created_at, reverse=True):
-        if not message.inbound:
-            break
-        since = message.created_at
-    return since
-
-
-def reply_window_ends(conversation: Conversation) -> datetime | None:
-    """WhatsApp allows free-form replies for 24 hours after the contact's last message."""
-    message = last_inbound(conversation)
-    return message.created_at + REPLY_WINDOW if message else None
-
-
-def reply_window_left(conversation: Conversation, now: datetime | None = None) -> timedelta | None:
-    ends = reply_window_ends(conversation)
-    if ends is None:
-        return None
-    return max(ends - (now or timezone.now()), timedelta(0))

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 import msgspec
 
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit.types import Conversation, Member, Message
+from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message
 
-from . import assignees, members, reads, scan
+from . import assignees, lives, members, reads, scan, timeline
+from .models import Source
 
 # The inbox's status filter: URL value -> WapiKit statuses it covers. `None` is WapiKit's list
 # without a status (everything but Closed and Deleted: Active, and on the server Resolved too),
@@ -78,6 +80,7 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
             return list(pool.map(read, statuses))
 
     answers = read_all(page)
+    learned(answers)
     totals = [a.stated_total for a in answers]
     known = all(t is not None for t in totals)
     if known and any(totals):
@@ -86,6 +89,7 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
         if page > last:
             page = last
             answers = read_all(page)
+            learned(answers)
     conversations = heapq.merge(*(a.conversations for a in answers), key=lambda c: c.last_activity, reverse=True)
     pages = max(pages_of(t, per_page) for t in totals) if known else None
     return InboxPage(
@@ -96,6 +100,12 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
         pages=pages,
         more=page < pages if pages is not None else any(len(a.conversations) >= per_page for a in answers),
     )
+
+
+def learned(answers: list[ConversationPage]) -> None:
+    """What list answers carry (the spec's carry messages), taken into the timeline."""
+    messages_of = {c.unique_id: c.messages for answer in answers for c in answer.conversations}
+    timeline.learn_answered(messages_of, source=Source.LIST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +131,11 @@ def conversation_with_messages(
         conversation = pool.submit(reads.conversation, conversation_id)
         messages = pool.submit(reads.messages, conversation_id, page=page, per_page=per_page, order="desc")
         conversation, message_page = conversation.result(), messages.result()
+    timeline.learn_answered({conversation_id: [*conversation.messages, *message_page.messages]}, source=Source.READ)
     total = message_page.stated_total
     pages = pages_of(total, per_page) if total is not None else None
     return ConversationThread(
-        conversation=assignees.resolved_single(conversation, members=members),
+        conversation=lives.attach([assignees.resolved_single(conversation, members=members)])[0],
         messages=sorted(message_page.messages, key=lambda m: m.created_at),
         undescribed=message_page.undescribed + conversation.undescribed_messages,
         page=page,
@@ -192,13 +203,13 @@ def in_view(conversation: Conversation, query: InboxQuery, *, member_id: str) ->
 def _sort_key(sort: str):
     far_future = datetime.max.replace(tzinfo=UTC)
     if sort == "waiting":
-        return lambda c: scan.waiting_since(c) or far_future
+        return lambda c: lives.waiting_since(c) or far_future
     if sort == "unread":
-        return lambda c: (-c.number_of_unread_messages, -c.last_activity.timestamp())
+        return lambda c: (-c.number_of_unread_messages, -lives.last_activity(c).timestamp())
     if sort == "window":
         # Open windows closing soonest first; closed ones (nothing left to save) and unknown last.
         def window_key(c: Conversation):
-            ends = scan.reply_window_ends(c)
+            ends = lives.reply_window_ends(c)
             if ends is None:
                 return (2, far_future)
             if ends <= now:
@@ -207,37 +218,56 @@ def _sort_key(sort: str):
 
         now = datetime.now(UTC)
         return window_key
-    return lambda c: -c.last_activity.timestamp()
+    return lambda c: -lives.last_activity(c).timestamp()
 
 
 def scanned(status_filter: str) -> list[scan.Scan]:
     return [scan.scan_conversations(status) for status in STATUS_FILTERS[status_filter]]
 
 
+def lists_in_order() -> bool:
+    """Whether WapiKit's list answers come in order of last activity (the spec's, which carry
+    messages) or not (the server's: no messages, no order), while not known yet, as the spec says."""
+    return get_client().capabilities.get(capabilities.LISTS_CARRY_MESSAGES) is not False
+
+
+def scans_for(query: InboxQuery) -> bool:
+    """Whether the query needs the scan: for views and sorts WapiKit does not offer, and for its
+    own order when its list answers have none."""
+    return query.needs_scan or not lists_in_order()
+
+
 def matching_conversations(query: InboxQuery, *, member_id: str) -> tuple[list[Conversation], str]:
-    """Every conversation of the scanned window that the query matches, sorted, and a sentence
-    saying how far the scan looked."""
+    """Every conversation of the scanned window that the query matches, with what the timeline
+    knows of each, sorted by it, and a sentence saying how far the scan looked and how much of
+    it the order could go by."""
     scans = scanned(query.status)
-    found = [c for s in scans for c in s.conversations if _matches(c, query, member_id)]
+    found = lives.attach([c for s in scans for c in s.conversations if _matches(c, query, member_id)])
     found.sort(key=_sort_key(query.sort))
     description = "; ".join(s.description for s in scans)
-    if query.sort in ("waiting", "window") and found and not any(c.messages for c in found):
-        # The server's list answers never carry messages: say so rather than order by nothing.
-        description += (
-            f"; WapiKit's list answers carry no messages, so “{SORTS[query.sort]}” "
-            "cannot order them: they are in the order WapiKit listed them"
-        )
+    if query.sort != "unread" and found:
+        known = sum(1 for c in found if lives.messages_known(c))
+        if known < len(found):
+            description += (
+                f"; sorted by what is known of {known} of {len(found)} conversations "
+                "(the others' last messages are being read from WapiKit)"
+            )
     return found, description
 
 
 def filtered_inbox(query: InboxQuery, *, member_id: str, members: list[Member]) -> tuple[InboxPage, str | None]:
-    """One page of the inbox as the query asks, assignees from the member list, and a sentence
-    saying how far the scan looked (None when WapiKit could filter by itself)."""
-    if not query.needs_scan:
+    """One page of the inbox as the query asks, assignees from the member list, what the
+    timeline knows of each conversation, and a sentence saying how far the scan looked (None
+    when WapiKit could filter and order by itself)."""
+    if not scans_for(query):
         page = inbox_page(
             status_filter=query.status, page=query.page, per_page=query.per_page, campaign_id=query.campaign or None
         )
-        return dataclasses.replace(page, conversations=assignees.listed_assignees(page.conversations, members)), None
+        # The first list answer of a WapiKit tells whether its lists have an order: if not,
+        # this page is drawn from the scan like every later one, so pages never overlap.
+        if lists_in_order():
+            shown = lives.attach(assignees.listed_assignees(page.conversations, members))
+            return dataclasses.replace(page, conversations=shown), None
     found, description = matching_conversations(query, member_id=member_id)
     pages = pages_of(len(found), query.per_page)
     page = min(query.page, pages)
@@ -251,7 +281,7 @@ def inbox_requests_needed(query: InboxQuery) -> int:
     itself, one per status covered (two past page 1, where a page past the end is read again);
     for a scan, its pages (`scan.pages_needed`)."""
     statuses = STATUS_FILTERS[query.status]
-    if not query.needs_scan:
+    if not scans_for(query):
         return len(statuses) * (1 if query.page == 1 else 2)
     return scan.pages_needed(statuses)
 
@@ -269,6 +299,8 @@ class Workload:
     member: Member
     open: int
     with_unread: int
+    waiting: int  # the contact spoke last, as the timeline knows
+    not_known: int  # whose last message the timeline does not know yet
     oldest_waiting: Conversation | None
     oldest_waiting_since: datetime | None
 
@@ -288,11 +320,12 @@ def member_warnings(member: Member) -> list[str]:
 
 
 def team_workload() -> tuple[list[Workload], int, str]:
-    """Active conversations per member, within the scanned window."""
+    """Active conversations per member, within the scanned window, and who is waiting among
+    them, from the timeline."""
     active = scan.scan_conversations("Active")
     by_member: dict[str, list[Conversation]] = {}
     unassigned = 0
-    for conversation in active.conversations:
+    for conversation in lives.attach(active.conversations):
         if conversation.assigned_to is None:
             unassigned += 1
         else:
@@ -300,13 +333,15 @@ def team_workload() -> tuple[list[Workload], int, str]:
     rows = []
     for member in members.members_list():
         mine = by_member.get(member.unique_id, [])
-        waiting = [(since, c) for c in mine if (since := scan.waiting_since(c)) is not None]
+        waiting = [(since, c) for c in mine if (since := lives.waiting_since(c)) is not None]
         oldest = min(waiting, key=lambda pair: pair[0]) if waiting else None
         rows.append(
             Workload(
                 member=member,
                 open=len(mine),
                 with_unread=sum(1 for c in mine if c.number_of_unread_messages),
+                waiting=len(waiting),
+                not_known=sum(1 for c in mine if not lives.messages_known(c)),
                 oldest_waiting=oldest[1] if oldest else None,
                 oldest_waiting_since=oldest[0] if oldest else None,
             )

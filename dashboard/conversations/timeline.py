@@ -15,13 +15,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+import logging
+
+import msgspec
+from django.db import DatabaseError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from dashboard.wapikit.types import Message
 
 from .models import ConversationLife, LifeEvent, Source
+
+logger = logging.getLogger("dashboard.conversations")
 
 _RANK = {Source.LIST: 0, Source.READ: 1, Source.EVENT: 2, Source.ACTION: 3}
 _STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPENED, "Deleted": LifeEvent.Kind.DELETED}
@@ -30,27 +35,56 @@ _STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPE
 def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> None:
     """Messages of the conversation (an event's, or a page read from WapiKit): logged once each;
     those the log did not hold yet are taken into the message facts."""
-    rows = [
-        LifeEvent(
-            key=f"{conversation_id}:message:{m.unique_id}",
-            conversation_id=conversation_id,
-            kind=LifeEvent.Kind.INBOUND if m.inbound else LifeEvent.Kind.OUTBOUND,
-            at=m.created_at,
-            message_id=m.unique_id,
-            message_type=m.message_type[:40],
-            source=source,
-        )
-        for m in messages
-        if m.unique_id
-    ]
+    learn_listed({conversation_id: messages}, source=source)
+
+
+def learn_answered(messages_of: dict[str, list[Message]], *, source: Source) -> None:
+    """What WapiKit's answers carried (list pages, a thread's page of messages), taken in on the
+    way: a read never fails for the timeline's sake, a loss is logged."""
+    messages_of = {cid: messages for cid, messages in messages_of.items() if messages}
+    if not messages_of:
+        return
+    try:
+        with transaction.atomic():
+            learn_listed(messages_of, source=source)
+    except DatabaseError as exc:
+        logger.warning("the timeline could not learn what an answer carried: %s", type(exc).__name__)
+
+
+def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> None:
+    """Messages of many conversations at once (a list answer that carries them): one query when
+    the log holds them all already, else the facts of those with something new."""
+    rows = {
+        row.key: (row, message)
+        for conversation_id, messages in messages_of.items()
+        for message in messages
+        if message.unique_id
+        for row in [_message_row(conversation_id, message, source=source)]
+    }
     if not rows:
         return
-    known = set(LifeEvent.objects.filter(key__in=[row.key for row in rows]).values_list("key", flat=True))
-    new = [row for row in rows if row.key not in known]
+    known = set(LifeEvent.objects.filter(key__in=list(rows)).values_list("key", flat=True))
+    new = [pair for key, pair in rows.items() if key not in known]
     if not new:
         return  # nothing the facts do not already hold: one query, no write
-    LifeEvent.objects.bulk_create(new, ignore_conflicts=True)
-    _add_message_facts(conversation_id, new, source=source)
+    LifeEvent.objects.bulk_create([row for row, _ in new], ignore_conflicts=True)
+    by_conversation: dict[str, list[tuple[LifeEvent, Message]]] = {}
+    for row, message in new:
+        by_conversation.setdefault(row.conversation_id, []).append((row, message))
+    for conversation_id, added in by_conversation.items():
+        _add_message_facts(conversation_id, added, source=source)
+
+
+def _message_row(conversation_id: str, message: Message, *, source: Source) -> LifeEvent:
+    return LifeEvent(
+        key=f"{conversation_id}:message:{message.unique_id}",
+        conversation_id=conversation_id,
+        kind=LifeEvent.Kind.INBOUND if message.inbound else LifeEvent.Kind.OUTBOUND,
+        at=message.created_at,
+        message_id=message.unique_id,
+        message_type=message.message_type[:40],
+        source=source,
+    )
 
 
 def learn_new(conversation_id: str, *, at: datetime, source: Source) -> None:
@@ -115,10 +149,11 @@ def _log(conversation_id: str, kind: str, *, at: datetime, source: Source, detai
     )
 
 
-def _add_message_facts(conversation_id: str, added: list[LifeEvent], *, source: Source) -> None:
-    """The message facts with `added` taken in. They stay what the whole log says: latest and
+def _add_message_facts(conversation_id: str, pairs: list[tuple[LifeEvent, Message]], *, source: Source) -> None:
+    """The message facts with the new log rows (and their messages) taken in. They stay what the whole log says: latest and
     earliest are max and min, and when the team's last answer moves, the open cycle's first
     inbound message is asked of the log again."""
+    added = [row for row, _ in pairs]
     inbound = [row.at for row in added if row.kind == LifeEvent.Kind.INBOUND]
     outbound = [row.at for row in added if row.kind == LifeEvent.Kind.OUTBOUND]
     with transaction.atomic():
@@ -140,6 +175,9 @@ def _add_message_facts(conversation_id: str, added: list[LifeEvent], *, source: 
             known = (life.last_message_at, not life.last_message_inbound, life.last_message_id, life.last_message_type)
             candidates.append(known)
         at, answered, message_id, message_type = max(candidates)
+        if message_id != life.last_message_id:
+            body = next((m for row, m in pairs if row.message_id == message_id), None)
+            life.last_message_body = msgspec.json.encode(body).decode() if body is not None else ""
         life.last_message_at, life.last_message_inbound = at, not answered
         life.last_message_id, life.last_message_type = message_id, message_type
         life.messages_source, life.messages_learned_at = source, timezone.now()

@@ -19,7 +19,10 @@ STATUS_UPDATES_APPLY = "status-updates-apply"
 # Are assign and unassign registered as GET? (The older server's router.)
 ASSIGN_BY_GET = "assign-by-get"
 
-NAMES = (SINGLE_ANSWER_HAS_ASSIGNEE, STATUS_UPDATES_APPLY, ASSIGN_BY_GET)
+# Do list answers carry messages, and so an order by last activity? (The server's carry neither.)
+LISTS_CARRY_MESSAGES = "lists-carry-messages"
+
+NAMES = (SINGLE_ANSWER_HAS_ASSIGNEE, STATUS_UPDATES_APPLY, ASSIGN_BY_GET, LISTS_CARRY_MESSAGES)
 
 
 class Capabilities:

@@ -69,7 +69,18 @@ class WapiKitClient(Transport):
         for name, value in (("campaign_id", campaign_id), ("contact_id", contact_id), ("list_id", list_id)):
             if value:
                 params[name] = validate_id(value)
-        return self._request("GET", "/conversations", ConversationPage, params=params)
+        answer = self._request("GET", "/conversations", ConversationPage, params=params)
+        self._learn_whether_lists_carry_messages(answer)
+        return answer
+
+    def _learn_whether_lists_carry_messages(self, answer: ConversationPage) -> None:
+        """The spec's list carries each conversation's messages, in order of last activity; the
+        server's carries none and no order. A conversation that has messages tells which."""
+        conversations = answer.conversations
+        if any(c.message_list for c in conversations):
+            self.capabilities.learn(capabilities.LISTS_CARRY_MESSAGES, True)
+        elif any(c.total_messages for c in conversations):
+            self.capabilities.learn(capabilities.LISTS_CARRY_MESSAGES, False)
 
     def get_conversation(self, conversation_id: str) -> Conversation:
         path = f"/conversation/{validate_id(conversation_id)}"

@@ -132,6 +132,22 @@ class Tag(Struct, kw_only=True):
         return self.label or self.name or ""
 
 
+class Life(Struct, kw_only=True):
+    """What the dashboard's timeline knows of a conversation beyond WapiKit's answer: set by the
+    dashboard, never by WapiKit (the server's list answers carry no messages)."""
+
+    waiting_since: Timestamp | None = None  # the first message of the contact's open cycle
+    last_inbound_at: Timestamp | None = None
+    last_outbound_at: Timestamp | None = None
+    last_message_at: Timestamp | None = None  # None: the last message is not known yet
+    last_message: Message | None = None  # None also when only its time and direction are known
+    last_message_inbound: bool | None = None
+
+    @property
+    def messages_known(self) -> bool:
+        return self.last_message_at is not None
+
+
 class Conversation(Struct, kw_only=True):
     unique_id: str
     contact_id: str = ""
@@ -150,6 +166,8 @@ class Conversation(Struct, kw_only=True):
     assignee_known: bool = True
     message_list: list[Message | None] | None = msgspec.field(default=None, name="messages")
     tag_list: list[Tag | None] | None = msgspec.field(default=None, name="tags")
+    # Set by the dashboard's domain from its timeline; a name no WapiKit answer uses.
+    life: Life | None = msgspec.field(default=None, name="dashboard:life")
 
     @property
     def messages(self) -> list[Message]:
@@ -166,8 +184,9 @@ class Conversation(Struct, kw_only=True):
 
     @property
     def last_message(self) -> Message | None:
-        messages = self.messages
-        return max(messages, key=lambda m: m.created_at) if messages else None
+        """The latest message the answer carries or the timeline knows."""
+        known = [*self.messages, *([self.life.last_message] if self.life and self.life.last_message else ())]
+        return max(known, key=lambda m: m.created_at) if known else None
 
     @property
     def last_activity(self) -> datetime:

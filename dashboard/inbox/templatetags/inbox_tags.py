@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django import template
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.conversations.acting import Seen
-from dashboard.conversations.scan import WINDOW_CLOSING_SOON, reply_window_left
+from dashboard.conversations import lives
 from dashboard.conversations.selectors import card_version
 from dashboard.wapikit.types import Message
 
@@ -45,11 +45,50 @@ def ago(value: datetime | None) -> str:
 @register.filter
 def last_message_line(conversation) -> str:
     """The card's last message. A list answer without messages (WapiKit's server never sends
-    them) says nothing of a conversation that has some: the card says it is not known yet,
-    never "No messages yet" beside a message count."""
+    them) says nothing of a conversation that has some: until the timeline knows it, the card
+    says so, never "No messages yet" beside a message count."""
+    if not lives.messages_known(conversation):
+        return "Last message not known yet: reading it from WapiKit"
     if conversation.last_message is None and conversation.total_messages != 0:
-        return "Last message not known yet"
+        life = lives.facts(conversation)
+        return "A message from the contact" if life.last_message_inbound else "A message from the team"
     return summary(conversation.last_message)
+
+
+@register.filter
+def last_direction(conversation) -> str:
+    """"in" when the contact wrote the last message, "out" when the team did, "" when not known."""
+    inbound = lives.facts(conversation).last_message_inbound
+    return "" if inbound is None else ("in" if inbound else "out")
+
+
+@register.filter
+def last_activity(conversation) -> datetime:
+    return lives.last_activity(conversation)
+
+
+@register.simple_tag
+def waiting_line(conversation) -> dict:
+    """Who spoke last: "waiting 2 h 10 min" while the contact waits, "answered 5 min ago" once
+    the team did; nothing while the timeline does not know."""
+    now = timezone.now()
+    if (since := lives.waiting_since(conversation)) is not None:
+        return {"state": "waiting", "text": f"waiting {duration(now - since)}", "since": since}
+    if (answered := lives.answered_at(conversation)) is not None:
+        return {"state": "answered", "text": f"answered {ago(answered)}", "since": answered}
+    return {"state": "unknown", "text": "", "since": None}
+
+
+def duration(span: timedelta) -> str:
+    """"2 h 10 min", "3 d 4 h", "12 min", "under a minute"."""
+    minutes = max(0, int(span.total_seconds()) // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "under a minute"
 
 
 @register.filter
@@ -98,14 +137,16 @@ def get_item(mapping: dict, key):
 @register.simple_tag
 def reply_window(conversation) -> dict:
     """WhatsApp's 24-hour window for free-form replies: what is left of it, for display."""
-    left = reply_window_left(conversation)
+    left = lives.reply_window_left(conversation)
     if left is None:
-        return {"state": "unknown", "text": "No message from the contact in view"}
+        if lives.messages_known(conversation):
+            return {"state": "unknown", "text": "No message from the contact yet"}
+        return {"state": "unknown", "text": "Reply window not known yet"}
     if not left:
         return {"state": "closed", "text": "Reply window closed"}
     hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
     text = f"{hours} h {minutes} min left to reply" if hours else f"{minutes} min left to reply"
-    return {"state": "closing" if left <= WINDOW_CLOSING_SOON else "open", "text": text}
+    return {"state": "closing" if left <= lives.WINDOW_CLOSING_SOON else "open", "text": text}
 
 
 @register.filter

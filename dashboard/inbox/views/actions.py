@@ -14,7 +14,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from dashboard.conversations import selectors, services
+from dashboard.conversations import lives, selectors, services
 from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
@@ -147,12 +147,13 @@ def action_response(
             return fragment(
                 request,
                 "inbox/inbox.html#ignored",
-                {"conversation": result.conversation, "powers": powers, "warning": result.message, "status_ignored": True},
+                {"conversation": with_life(result.conversation), "powers": powers, "warning": result.message,
+                 "status_ignored": True},
             )
         messages.warning(request, result.message)
         return redirect(next_url)
     if result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
-        conversation = result.conversation
+        conversation = with_life(result.conversation)
         notice = (
             format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
             if result.ok
@@ -210,6 +211,11 @@ def undisclosed_response(
 LEFT_VIEW = "This conversation changed and left this view."
 
 
+def with_life(conversation):
+    """The conversation as a card shows it: with what the timeline knows of it."""
+    return lives.attach([conversation])[0]
+
+
 def inbox_view_of(next_url: str) -> selectors.InboxQuery | None:
     """The inbox view a card was on (its `next`), for telling whether an action moved the
     conversation out of it; None for cards elsewhere (the conversation page), which never leave."""
@@ -228,7 +234,7 @@ def conflict_response(
 ) -> HttpResponse:
     """Someone changed the conversation since the user saw it: nothing was sent. Show what
     changed, who did it when the audit log knows, and offer to apply the action anyway."""
-    conversation = result.conversation
+    conversation = with_life(result.conversation)
     who = ""
     if result.changed_by is not None:
         entry = result.changed_by
