@@ -1,9 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from dashboard.observability.addresses import client_address
 
 from . import throttle
+from .forms import TimeZoneForm
+from .middleware import browser_time_zone
+from .preferences import chosen_time_zone, profile_set_time_zone
 
 
 class SignInView(auth_views.LoginView):
@@ -35,3 +42,21 @@ class SignInView(auth_views.LoginView):
 
     def _address(self) -> str:
         return client_address(self.request)
+
+
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's profile: the zone their times are shown in (post/redirect/get)."""
+    chosen = chosen_time_zone(user=request.user, session=request.session)
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            zone = form.cleaned_data["time_zone"]
+            profile_set_time_zone(user=request.user, time_zone=zone, session=request.session)
+            messages.success(request, f"Saved: times are shown in {zone}.")
+            return redirect("account")
+    else:
+        # The zone this page is shown in: the one chosen, else the browser's, else the server's.
+        form = TimeZoneForm(initial={"time_zone": timezone.get_current_timezone_name()})
+    context = {"form": form, "chosen": chosen, "browser": browser_time_zone(request)}
+    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
