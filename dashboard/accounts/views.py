@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.observability.addresses import client_address
 
@@ -44,19 +44,29 @@ class SignInView(auth_views.LoginView):
         return client_address(self.request)
 
 
-@require_http_methods(["GET", "POST"])
+
+def _profile_page(request: HttpRequest, form: TimeZoneForm, *, status: int = 200) -> HttpResponse:
+    context = {
+        "form": form,
+        "chosen": chosen_time_zone(user=request.user, session=request.session),
+        "browser": browser_time_zone(request),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's profile: the zone their times are shown in (post/redirect/get)."""
-    chosen = chosen_time_zone(user=request.user, session=request.session)
-    if request.method == "POST":
-        form = TimeZoneForm(request.POST)
-        if form.is_valid():
-            zone = form.cleaned_data["time_zone"]
-            profile_set_time_zone(user=request.user, time_zone=zone, session=request.session)
-            messages.success(request, f"Saved: times are shown in {zone}.")
-            return redirect("account")
-    else:
-        # The zone this page is shown in: the one chosen, else the browser's, else the server's.
-        form = TimeZoneForm(initial={"time_zone": timezone.get_current_timezone_name()})
-    context = {"form": form, "chosen": chosen, "browser": browser_time_zone(request)}
-    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
+    """The signed-in user's profile: the zone their times are shown in."""
+    # Preselected: the zone this page is shown in (the one chosen, else the browser's, else the server's).
+    return _profile_page(request, TimeZoneForm(initial={"time_zone": timezone.get_current_timezone_name()}))
+
+
+@require_POST
+def account_time_zone(request: HttpRequest) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, form, status=400)
+    zone = form.cleaned_data["time_zone"]
+    profile_set_time_zone(user=request.user, time_zone=zone, session=request.session)
+    messages.success(request, f"Saved: times are shown in {zone}.")
+    return redirect("account")

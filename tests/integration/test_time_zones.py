@@ -68,7 +68,7 @@ def test_a_cookie_that_names_no_zone_is_ignored(client, staff, logged, cookie):
 
 def test_the_chosen_zone_wins_over_the_browsers(client, staff, logged):
     client.cookies["tz"] = "Asia/Kolkata"
-    response = client.post("/account/", {"time_zone": "Europe/Berlin"})
+    response = client.post("/account/time-zone/", {"time_zone": "Europe/Berlin"})
     assert response.status_code == 302
     assert response["Location"] == "/account/"
     assert Profile.objects.get(user=staff).time_zone == "Europe/Berlin"
@@ -108,7 +108,7 @@ def test_the_profile_page_is_linked_from_the_top_bar(client, staff):
 
 
 def test_the_form_refuses_a_zone_it_does_not_know(client, staff):
-    response = client.post("/account/", {"time_zone": "Mars/Olympus_Mons"})
+    response = client.post("/account/time-zone/", {"time_zone": "Mars/Olympus_Mons"})
     assert response.status_code == 400
     assert "Select a valid choice" in body_of(response)
     assert not Profile.objects.filter(user=staff).exists()
