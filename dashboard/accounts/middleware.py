@@ -6,7 +6,7 @@ from django.utils import timezone
 from .preferences import chosen_time_zone
 from .zones import ShownZone, shown_zone
 
-# Set by static/js/timezone.js to the browser's zone (Intl.DateTimeFormat's), when absent or changed.
+# Set by static/js/app.js to the browser's zone (Intl.DateTimeFormat's), when absent or changed.
 BROWSER_COOKIE = "tz"
 
 

@@ -1,4 +1,4 @@
-"""The browser's time zone in a real Chromium: static/js/timezone.js reports it in the `tz`
+"""The browser's time zone in a real Chromium: static/js/app.js reports it in the `tz`
 cookie on the first page opened, and the profile page preselects it until the user chooses
 one. Neither needs WapiKit: signing in and the profile page ask it nothing."""
 

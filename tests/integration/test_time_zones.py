@@ -1,5 +1,5 @@
 """Times are shown in each user's zone: the one they chose on their profile page, else the one
-their browser reports in the `tz` cookie (static/js/timezone.js), else settings.TIME_ZONE. None
+their browser reports in the `tz` cookie (static/js/app.js), else settings.TIME_ZONE. None
 of these needs WapiKit: a staff user reads the audit log without asking it who they are."""
 
 from __future__ import annotations
