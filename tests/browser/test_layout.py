@@ -257,6 +257,8 @@ def test_no_page_scrolls_sideways_on_a_phone(signed_in, fresh_wapikit, dashboard
     measure("audit")
     page.goto(f"{dashboard}/status/")
     measure("status")
+    page.goto(f"{dashboard}/account/")
+    measure("profile")
     page.goto(f"{dashboard}/reference-that-does-not-exist/")
     measure("not found")
 
