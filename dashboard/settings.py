@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.observability.middleware.UserContextMiddleware",
+    # Times shown in the user's chosen zone, else their browser's (a cookie), else TIME_ZONE.
+    "dashboard.accounts.middleware.TimeZoneMiddleware",
     "dashboard.conversations.shared.ReadAgesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.inbox.middleware.HtmxAwareLoginRequiredMiddleware",

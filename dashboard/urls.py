@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import errors
-from dashboard.accounts.views import SignInView
+from dashboard.accounts.views import SignInView, account, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
 from dashboard.inbox.views import actions, bulk, conversation, inbox, workload
@@ -36,6 +36,8 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("live/stream/", live.stream, name="live_stream"),
     path("live/ingest/", ingest, name="live_ingest"),
+    path("account/", account, name="account"),
+    path("account/time-zone/", account_time_zone, name="account_time_zone"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,5 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from .zones import is_time_zone
 
 
 class UserManager(BaseUserManager):
@@ -36,3 +40,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+def validate_time_zone(value: str) -> None:
+    if value and not is_time_zone(value):
+        raise ValidationError("%(value)s is not a time zone this dashboard knows.", params={"value": value})
+
+
+class Profile(models.Model):
+    """One user's preferences, made on first save."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # An IANA name (Europe/Berlin). Empty: not chosen yet, so times follow the browser's zone.
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'the browser’s time zone'}"

@@ -1,9 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.observability.addresses import client_address
 
 from . import throttle
+from .forms import TimeZoneForm
+from .middleware import browser_time_zone
+from .preferences import chosen_time_zone, profile_set_time_zone
 
 
 class SignInView(auth_views.LoginView):
@@ -35,3 +42,31 @@ class SignInView(auth_views.LoginView):
 
     def _address(self) -> str:
         return client_address(self.request)
+
+
+
+def _profile_page(request: HttpRequest, form: TimeZoneForm, *, status: int = 200) -> HttpResponse:
+    context = {
+        "form": form,
+        "chosen": chosen_time_zone(user=request.user, session=request.session),
+        "browser": browser_time_zone(request),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's profile: the zone their times are shown in."""
+    # Preselected: the zone this page is shown in (the one chosen, else the browser's, else the server's).
+    return _profile_page(request, TimeZoneForm(initial={"time_zone": timezone.get_current_timezone_name()}))
+
+
+@require_POST
+def account_time_zone(request: HttpRequest) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, form, status=400)
+    zone = form.cleaned_data["time_zone"]
+    profile_set_time_zone(user=request.user, time_zone=zone, session=request.session)
+    messages.success(request, f"Saved: times are shown in {zone}.")
+    return redirect("account")

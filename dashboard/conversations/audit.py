@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from django import forms
 from django.utils import timezone
@@ -34,10 +34,12 @@ class AuditFilter(forms.Form):
             entries = entries.filter(action=data["action"])
         if data.get("outcome"):
             entries = entries.filter(outcome=data["outcome"])
+        # Days in the reader's zone. The calendar's first and last days bound nothing, and in a
+        # zone away from UTC their ends fall outside the years Python can hold.
         zone = timezone.get_current_timezone()
-        if data.get("since"):
+        if data.get("since") and data["since"] > date.min:
             entries = entries.filter(started_at__gte=datetime.combine(data["since"], time.min, zone))
-        if data.get("until"):
+        if data.get("until") and data["until"] < date.max:
             entries = entries.filter(started_at__lte=datetime.combine(data["until"], time.max, zone))
         return entries
 

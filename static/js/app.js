@@ -1,6 +1,24 @@
 // The dashboard's own script: small, and no inline code anywhere (the CSP forbids it).
 "use strict";
 
+// The browser's time zone, told to the server in the `tz` cookie when absent or changed
+// (dashboard/accounts/middleware.py): times follow it until the user chooses a zone on /account/.
+(function reportTimeZone() {
+  let zone;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    return;
+  }
+  // IANA names only (Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+5): nothing a
+  // cookie would need quoted.
+  if (!zone || !/^[A-Za-z0-9_+\-/]{1,64}$/.test(zone)) return;
+  const current = document.cookie.split("; ").find((pair) => pair.startsWith("tz="));
+  if (current === "tz=" + zone) return;
+  const secure = location.protocol === "https:" ? "; secure" : "";
+  document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax" + secure;
+})();
+
 // After a card is redrawn in place, keep keyboard users where they were: on its message.
 document.addEventListener("htmx:afterSwap", (event) => {
   const card = event.detail.target;

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 # API tokens are everyone's: a token never does more than its owner's role allows.
-TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "API tokens")
+# The profile (the user's time zone) is everyone's too.
+TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "API tokens", "Profile")
 
 
 def picker_of(page, cid: str):
@@ -141,15 +142,15 @@ def test_cancel_closes_the_picker_and_returns_to_reassign(signed_in, fresh_wapik
 
 def test_an_agent_sees_no_workload_audit_or_status_links(signed_in, wapikit, dashboard):
     page = signed_in("agent")
-    assert top_bar_links(page) == ["API tokens"]
+    assert top_bar_links(page) == ["API tokens", "Profile"]
     expect(page.locator("header.topbar")).to_contain_text("agent@example.com")
     page.goto(f"{dashboard}/conversations/{page.locator('#cards .card').first.get_attribute('id')[2:]}/")
-    assert top_bar_links(page) == ["API tokens"]
+    assert top_bar_links(page) == ["API tokens", "Profile"]
 
 
 def test_a_manager_sees_workload_only(signed_in, wapikit, dashboard):
     page = signed_in("manager")
-    assert top_bar_links(page) == ["Workload", "API tokens"]
+    assert top_bar_links(page) == ["Workload", "API tokens", "Profile"]
     page.goto(f"{dashboard}/workload/")
     expect(page.locator("header.topbar nav a[aria-current=page]")).to_have_text("Workload")
 
@@ -175,7 +176,7 @@ def test_while_wapikit_is_down_staff_see_only_what_needs_no_wapikit_answer(
     answer = page.goto(f"{dashboard}/audit/")
 
     assert answer.status == 200
-    assert top_bar_links(page) == ["Audit log", "Status", "API tokens"]
+    assert top_bar_links(page) == ["Audit log", "Status", "API tokens", "Profile"]
 
 
 # Layout
@@ -256,6 +257,8 @@ def test_no_page_scrolls_sideways_on_a_phone(signed_in, fresh_wapikit, dashboard
     measure("audit")
     page.goto(f"{dashboard}/status/")
     measure("status")
+    page.goto(f"{dashboard}/account/")
+    measure("profile")
     page.goto(f"{dashboard}/reference-that-does-not-exist/")
     measure("not found")
 

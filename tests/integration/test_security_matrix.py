@@ -34,7 +34,9 @@ CONVERSATION_ACTIONS = {"close", "reopen", "delete", "assign", "unassign"}
 # The Tokens page's forms (dashboard/api/pages.py): they touch no upstream, but create and revoke
 # the user's API tokens, so they get the same no-login, no-CSRF and wrong-method cells.
 TOKEN_FORMS = {"token_new", "token_revoke"}
-EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | {"logout", "bulk"}
+# The profile page's form (dashboard/accounts/views.py): the user's own time zone.
+PROFILE_FORMS = {"account_time_zone"}
+EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | PROFILE_FORMS | {"logout", "bulk"}
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 
