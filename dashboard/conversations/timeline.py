@@ -27,9 +27,9 @@ _RANK = {Source.LIST: 0, Source.READ: 1, Source.EVENT: 2, Source.ACTION: 3}
 _STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPENED, "Deleted": LifeEvent.Kind.DELETED}
 
 
-def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> None:
+def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> int:
     """Messages of the conversation (an event's, or a page read from WapiKit): logged once each;
-    those the log did not hold yet are taken into the message facts."""
+    those the log did not hold yet are taken into the message facts. How many those were."""
     rows = [
         LifeEvent(
             key=f"{conversation_id}:message:{m.unique_id}",
@@ -44,13 +44,14 @@ def learn_messages(conversation_id: str, messages: list[Message], *, source: Sou
         if m.unique_id
     ]
     if not rows:
-        return
+        return 0
     known = set(LifeEvent.objects.filter(key__in=[row.key for row in rows]).values_list("key", flat=True))
     new = [row for row in rows if row.key not in known]
     if not new:
-        return  # nothing the facts do not already hold: one query, no write
+        return 0  # nothing the facts do not already hold: one query, no write
     LifeEvent.objects.bulk_create(new, ignore_conflicts=True)
     _add_message_facts(conversation_id, new, source=source)
+    return len(new)
 
 
 def learn_new(conversation_id: str, *, at: datetime, source: Source) -> None:
