@@ -12,8 +12,8 @@ import requests
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from dashboard.conversations import backfill, now, timeline
-from dashboard.conversations.models import ReadingPlan
+from dashboard.conversations import backfill, now, reading, timeline
+from dashboard.conversations.models import Reading, ReadingPlan
 from dashboard.wapikit import get_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -219,3 +219,16 @@ def test_a_new_message_the_dashboard_hears_of_restarts_the_backoff(server_wapiki
         assert messages_read(upstream_calls) == [cid]
     finally:
         server_wapikit.reseed()
+
+
+def test_a_conversation_claimed_by_one_worker_is_not_read_by_another_until_its_claim_lapses(db):
+    moment = timezone.now()
+    reading.wish(["c-1", "c-2", "c-3"], why=Reading.Why.WANTED, now=moment)
+
+    first = reading.claim("worker-a", limit=10, now=moment)
+    second = reading.claim("worker-b", limit=10, now=moment)
+    after_a_crash = reading.claim("worker-b", limit=10, now=moment + reading.LEASE + timedelta(seconds=1))
+
+    assert sorted(r.conversation_id for r in first) == ["c-1", "c-2", "c-3"]
+    assert second == []
+    assert sorted(r.conversation_id for r in after_a_crash) == ["c-1", "c-2", "c-3"]
