@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     # The API's OpenAPI schema, and its docs served from our own static files (no CDN).
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Background tasks kept in the database and run by `manage.py db_worker` (see TASKS).
+    "django_tasks_db",
     # Ours
     "dashboard.accounts",
     "dashboard.api",
@@ -356,6 +358,14 @@ LOGGING = {
 # requests per client address and route; below this fraction of a route's limit, background
 # reads (live refresh polling, tab counts, scans beyond the first page, the workload scan) stop.
 WAPIKIT_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_BUDGET_RESERVE", "0.2"))
+
+# Background work, on Django's Tasks framework: the reads that teach the timeline what WapiKit's
+# list answers leave out (dashboard/conversations/backfill.py). By default the tasks are rows of
+# this database (django-tasks-db), run by `manage.py db_worker` (`make run` starts one); TASKS_BACKEND
+# names another backend (the README's production notes). Background reads spend at most
+# WAPIKIT_BACKGROUND_READ_SHARE of the messages route's limit in each of WapiKit's rate-limit windows.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+WAPIKIT_BACKGROUND_READ_SHARE = float(os.environ.get("WAPIKIT_BACKGROUND_READ_SHARE", "0.25"))
 
 # WapiKit's live events (dashboard/live): one listener per deployment (`manage.py listen_events`).
 # With Redis it holds a lock renewed every third of LIVE_LOCK_SECONDS; another listener takes

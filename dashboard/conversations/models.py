@@ -188,3 +188,43 @@ class ConversationLife(models.Model):
     @property
     def waiting(self) -> bool:
         return self.first_inbound_at is not None
+
+
+# The background reads (backfill.py): what the dashboard plans to read of each conversation, kept
+# in the database so that a restarted worker resumes where the last one stopped.
+
+
+class Reading(models.Model):
+    """One conversation's background reads of its newest messages: when the next is due, why,
+    and who is reading it now. A row is claimed by one worker (`claim`, until `claimed_until`)
+    before it is read, so two workers never read it for the same due time."""
+
+    class Why(models.IntegerChoices):
+        # Higher first: what a user is looking at, then the Active list's, then the waiting's re-reads.
+        WAITING = 0, "a waiting conversation's re-read"
+        SWEPT = 1, "in the Active list, last message unknown"
+        WANTED = 2, "on a user's screen, last message unknown"
+
+    conversation_id = models.CharField(max_length=64, unique=True)
+    why = models.PositiveSmallIntegerField(choices=Why.choices, default=Why.WAITING)
+    wanted_at = models.DateTimeField(null=True, blank=True)  # when a user's page last asked for it
+    next_read_at = models.DateTimeField(null=True, blank=True)  # None: no read planned
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    # Re-reads since a new message: the backoff's exponent.
+    attempts = models.PositiveIntegerField(default=0)
+    # The timeline's `messages_learned_at` when the schedule was last set: a later one means a
+    # message arrived meanwhile, and the backoff starts again.
+    messages_as_of = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_read_at", "why"])]
+
+
+class ReadingPlan(models.Model):
+    """When the next run of the background reads is enqueued for, so that however many pages,
+    sweeps and runs ask for one, one run is planned at a time."""
+
+    name = models.CharField(max_length=40, unique=True)
+    run_at = models.DateTimeField(null=True, blank=True)

@@ -32,10 +32,10 @@ _RANK = {Source.LIST: 0, Source.READ: 1, Source.EVENT: 2, Source.ACTION: 3}
 _STATUS_KINDS = {"Closed": LifeEvent.Kind.CLOSED, "Active": LifeEvent.Kind.REOPENED, "Deleted": LifeEvent.Kind.DELETED}
 
 
-def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> None:
+def learn_messages(conversation_id: str, messages: list[Message], *, source: Source) -> int:
     """Messages of the conversation (an event's, or a page read from WapiKit): logged once each;
-    those the log did not hold yet are taken into the message facts."""
-    learn_listed({conversation_id: messages}, source=source)
+    those the log did not hold yet are taken into the message facts. How many those were."""
+    return learn_listed({conversation_id: messages}, source=source)
 
 
 def learn_answered(messages_of: dict[str, list[Message]], *, source: Source) -> None:
@@ -51,9 +51,10 @@ def learn_answered(messages_of: dict[str, list[Message]], *, source: Source) -> 
         logger.warning("the timeline could not learn what an answer carried: %s", type(exc).__name__)
 
 
-def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> None:
+def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> int:
     """Messages of many conversations at once (a list answer that carries them): one query when
-    the log holds them all already, else the facts of those with something new."""
+    the log holds them all already, else the facts of those with something new. How many
+    messages were new."""
     rows = {
         row.key: (row, message)
         for conversation_id, messages in messages_of.items()
@@ -62,17 +63,18 @@ def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> No
         for row in [_message_row(conversation_id, message, source=source)]
     }
     if not rows:
-        return
+        return 0
     known = set(LifeEvent.objects.filter(key__in=list(rows)).values_list("key", flat=True))
     new = [pair for key, pair in rows.items() if key not in known]
     if not new:
-        return  # nothing the facts do not already hold: one query, no write
+        return 0  # nothing the facts do not already hold: one query, no write
     LifeEvent.objects.bulk_create([row for row, _ in new], ignore_conflicts=True)
     by_conversation: dict[str, list[tuple[LifeEvent, Message]]] = {}
     for row, message in new:
         by_conversation.setdefault(row.conversation_id, []).append((row, message))
     for conversation_id, added in by_conversation.items():
         _add_message_facts(conversation_id, added, source=source)
+    return len(new)
 
 
 def _message_row(conversation_id: str, message: Message, *, source: Source) -> LifeEvent:

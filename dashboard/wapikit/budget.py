@@ -183,6 +183,37 @@ def give_back(client: HasBaseUrl, bucket: str) -> None:
         cache.incr(_Keys(client, bucket).remaining)
 
 
+def take_share(client: HasBaseUrl, bucket: str, *, share: float) -> float | None:
+    """Count one request of work that may spend only `share` of the bucket's limit in each of
+    WapiKit's windows (the timeline's background reads). None when it may go (it is counted);
+    else the Unix time the bucket returns (the window's reset, or the end of a hold-off), and
+    nothing is counted. A bucket WapiKit never stated a budget for is counted against a short
+    window of its own, so the first answers, which state it, are not spent uncounted."""
+    current = state(client, bucket)
+    now = time.time()
+    if current is not None and current.held_off:
+        return current.held_off_until
+    key = _Keys(client, bucket).share
+    if current is None or current.limit is None or current.reset_at is None:
+        cache.add(key, 0, DEFAULT_HOLD_SECONDS)
+        window, allowed = None, None
+    else:
+        window = math.ceil(current.reset_at - now) + 1
+        cache.add(key, 0, window)
+        # Created before WapiKit stated the window, it ends with it.
+        cache.touch(key, window)
+        allowed = math.floor(share * current.limit)
+    try:
+        spent = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window
+        cache.add(key, 1, window or DEFAULT_HOLD_SECONDS)
+        spent = 1
+    if allowed is not None and spent > allowed:
+        cache.decr(key)
+        return current.reset_at
+    return None
+
+
 # What the status page, the metrics and the bulk pre-flight read
 
 
@@ -255,6 +286,7 @@ class _Keys:
         self.state = f"{prefix}state:{bucket}"
         self.remaining = f"{prefix}remaining:{bucket}"
         self.hold = f"{prefix}hold:{bucket}"
+        self.share = f"{prefix}share:{bucket}"
 
 
 # The one gate before a send of many requests (a bulk action, an API call): what each route would

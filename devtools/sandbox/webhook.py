@@ -7,6 +7,9 @@ what WapiKit's WhatsApp webhook does when a contact writes (055becef's
     {"type": "NewConversation", "text": "Hello", "name": "Ada", "phone": "+447700900123"}
         creates the contact (unless one has that phone), an Active conversation and its first
         inbound message, and publishes NewConversation, then NewMessage, as the webhook does
+    {"type": "Reply", "conversation_id": "<id>", "text": "On it"}
+        stores an outbound message in that conversation and publishes nothing: the team answered
+        outside the dashboard (from WhatsApp's own app, say), which no event tells it of
 
 The answer names what was stored and how many event subscribers got each event:
     {"conversation_id": "...", "message_id": "...", "delivered": {"NewMessage": 1}}
@@ -57,9 +60,13 @@ def events_hook_view(request: Request) -> Response:
     text = _text(body.get("text", "Hello from the sandbox"))
     if kind == "NewMessage":
         return Response(_new_message(_conversation_id(body), text))
+    if kind == "Reply":
+        conversation = one_conversation(_conversation_id(body))
+        message = _store(conversation, text, direction="OutBound")
+        return Response({"conversation_id": str(conversation.unique_id), "message_id": str(message.unique_id), "delivered": {}})
     if kind == "NewConversation":
         return Response(_new_conversation(text, name=str(body.get("name", "New contact")), phone=body.get("phone")))
-    raise SandboxError(400, "type must be NewMessage or NewConversation")
+    raise SandboxError(400, "type must be NewMessage, NewConversation or Reply")
 
 
 def _text(value: Any) -> str:
@@ -110,11 +117,15 @@ def _random_phone() -> str:
 
 
 def _store_inbound(conversation: Conversation, text: str) -> Message:
+    return _store(conversation, text, direction="InBound")
+
+
+def _store(conversation: Conversation, text: str, *, direction: str) -> Message:
     # WhatsApp stamps messages in whole seconds.
     now = timezone.now().replace(microsecond=0)
     message = Message.objects.create(
         conversation=conversation,
-        direction="InBound",
+        direction=direction,
         status="Sent",
         message_type="Text",
         created_at=now,

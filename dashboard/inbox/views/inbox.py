@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from dashboard.conversations import selectors, services
+from dashboard.conversations import backfill, selectors, services
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
@@ -123,6 +123,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
             query, member_id=powers.member.unique_id, members=context["members"]
         )
         context["inbox"] = page
+        backfill.wanted(c.unique_id for c in page.conversations)
         context["status_ignored"] = services.status_updates_ignored()
         context["campaigns"] = campaign_choices()
     except errors.WapiKitError as exc:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.conversations import backfill
 from devtools.sandbox.demo import ensure_demo_logins
 from devtools.sandbox.serve import sandbox_command
 
@@ -61,11 +62,16 @@ class Command(BaseCommand):
         # dashboard over loopback.
         listener_env = {"LIVE_INGEST_URL": f"http://127.0.0.1:{port}/live/ingest/", **env}
         processes.append(subprocess.Popen([*manage, "listen_events"], env=listener_env))
+        # The background reads (dashboard/conversations/backfill.py): Django's Tasks, kept in the
+        # database and run by their own worker; the first run is planned here.
+        processes.append(subprocess.Popen([*manage, "db_worker", "--no-reload"], env=env))
+        backfill.start()
 
         out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"WapiKit dashboard: http://127.0.0.1:{port}/"))
         out.write("Live events: manage.py listen_events is running (its state: /status/ for owners)")
+        out.write("Background reads: manage.py db_worker is running (the timeline's backfill)")
         if use_sandbox:
             out.write(f"Embedded WapiKit sandbox: {settings.WAPIKIT_BASE_URL}")
             out.write(f"  answering as: {PROFILE_DESCRIPTIONS[settings.SANDBOX_PROFILE]} (SANDBOX_PROFILE={settings.SANDBOX_PROFILE})")
