@@ -25,6 +25,11 @@ logger = logging.getLogger("dashboard.conversations")
 # A week: longer than any target a team would keep, short enough to catch a typo.
 MOST_MINUTES = 7 * 24 * 60
 DAY_STARTS, DAY_ENDS = time(9), time(17)
+# The team's row's fields that an Owner sets (the form has one of each).
+STORED = (
+    "first_response_minutes", "next_response_minutes", "due_soon_minutes", "window_warning_minutes",
+    "business_hours", "time_zone", "working_days", "day_starts", "day_ends",
+)
 
 # The targets read in this request, beside its id: a page of 50 clocks reads them once.
 _read: contextvars.ContextVar[tuple[str, Targets] | None] = contextvars.ContextVar("targets", default=None)
@@ -81,6 +86,20 @@ def saved() -> ResponseTargets | None:
     return ResponseTargets.objects.filter(pk=ResponseTargets.TEAM).first()
 
 
+def applying() -> dict:
+    """What applies now, field by field as the team's row keeps it: the row, else the defaults."""
+    row = saved()
+    if row is not None:
+        return {name: getattr(row, name) for name in STORED}
+    found = defaults()
+    return {
+        "first_response_minutes": found.first_response, "next_response_minutes": found.next_response,
+        "due_soon_minutes": found.due_soon, "window_warning_minutes": found.window_warning,
+        "business_hours": False, "time_zone": settings.TIME_ZONE, "working_days": "01234",
+        "day_starts": DAY_STARTS, "day_ends": DAY_ENDS,
+    }
+
+
 @cache
 def time_zone_names() -> list[str]:
     return sorted(available_timezones())
@@ -128,19 +147,8 @@ class TargetsForm(forms.Form):
     @classmethod
     def for_current(cls) -> TargetsForm:
         """The form filled with what applies now: the team's row, else the settings' defaults."""
-        row = saved()
-        if row is not None:
-            initial = {name: getattr(row, name) for name in cls.base_fields}
-            initial["working_days"] = [int(day) for day in row.working_days]
-        else:
-            found = defaults()
-            initial = {
-                "first_response_minutes": found.first_response, "next_response_minutes": found.next_response,
-                "due_soon_minutes": found.due_soon, "window_warning_minutes": found.window_warning,
-                "business_hours": False, "time_zone": settings.TIME_ZONE, "working_days": [0, 1, 2, 3, 4],
-                "day_starts": DAY_STARTS, "day_ends": DAY_ENDS,
-            }
-        return cls(initial=initial)
+        initial = applying()
+        return cls(initial={**initial, "working_days": [int(day) for day in initial["working_days"]]})
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()
@@ -162,14 +170,10 @@ class TargetsForm(forms.Form):
 def targets_save(*, form: TargetsForm, user) -> Targets:
     """The one write: the team's row from a valid form, logged with what changed and by whom."""
     data = form.cleaned_data
-    values = {name: data[name] for name in form.fields if name != "working_days"}
+    values = {name: data[name] for name in STORED if name != "working_days"}
     values["working_days"] = "".join(str(day) for day in sorted(set(data["working_days"])))
-    before = saved()
-    changes = {
-        name: (getattr(before, name) if before is not None else None, value)
-        for name, value in values.items()
-        if before is None or getattr(before, name) != value
-    }
+    before = applying()
+    changes = {name: (before[name], value) for name, value in values.items() if before[name] != value}
     row, _ = ResponseTargets.objects.update_or_create(
         pk=ResponseTargets.TEAM, defaults={**values, "changed_at": timezone.now(), "changed_by": user.email}
     )
