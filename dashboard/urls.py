@@ -19,6 +19,7 @@ urlpatterns = [
     path("bulk/", bulk.bulk_action, name="bulk"),
     path("workload/", workload.workload, name="workload"),
     path("settings/targets/", targets.response_targets, name="response_targets"),
+    path("settings/targets/save/", targets.response_targets_save, name="response_targets_save"),
     path("conversations/<str:conversation_id>/", conversation.conversation_detail, name="conversation"),
     path("conversations/<str:conversation_id>/close/", actions.conversation_action, {"action": "close"}, name="close"),
     path("conversations/<str:conversation_id>/reopen/", actions.conversation_action, {"action": "reopen"}, name="reopen"),

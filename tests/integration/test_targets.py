@@ -18,6 +18,7 @@ from tests.integration.conftest import body_of
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 URL = "/settings/targets/"
+SAVE = "/settings/targets/save/"
 LINK = f'href="{URL}"'
 GOOD = {
     "first_response_minutes": "30",
@@ -59,7 +60,7 @@ def test_an_owner_saves_the_targets_and_the_clock_counts_with_them(wapikit, logi
     assert clocks.clock_for(waiting, targets.current(), now).state is clocks.State.OVERDUE  # 15 by default
 
     with caplog.at_level(logging.INFO, logger="dashboard.conversations"):
-        answer = owner.post(URL, GOOD)
+        answer = owner.post(SAVE, GOOD)
 
     assert answer.status_code == 302 and answer["Location"] == URL
     page = body_of(owner.get(URL))
@@ -87,7 +88,7 @@ def test_staff_may_set_the_targets_without_a_wapikit_member(wapikit, make_user, 
     staff.save()
     client.force_login(staff)
 
-    answer = client.post(URL, {**GOOD, "business_hours": ""})
+    answer = client.post(SAVE, {**GOOD, "business_hours": ""})
 
     assert answer.status_code == 302
     assert targets.current().hours is None
@@ -99,7 +100,7 @@ def test_a_member_who_is_not_an_owner_is_refused_with_a_page_that_says_why(wapik
     member = login_as(kind)
 
     shown = member.get(URL)
-    posted = member.post(URL, GOOD)
+    posted = member.post(SAVE, GOOD)
 
     assert shown.status_code == posted.status_code == 403
     assert "Only WapiKit owners and dashboard staff may set the team's response targets." in body_of(shown)
@@ -123,7 +124,7 @@ def test_a_member_who_is_not_an_owner_is_refused_with_a_page_that_says_why(wapik
 def test_bad_input_is_refused_with_what_is_wrong_and_nothing_is_saved(wapikit, login_as, field, value, message):
     owner = login_as("owner")
 
-    answer = owner.post(URL, {**GOOD, field: value})
+    answer = owner.post(SAVE, {**GOOD, field: value})
 
     body = body_of(answer)
     assert answer.status_code == 400
@@ -133,5 +134,10 @@ def test_bad_input_is_refused_with_what_is_wrong_and_nothing_is_saved(wapikit, l
     assert targets.current() == targets.defaults()
 
 
-def test_the_page_answers_only_get_and_post(wapikit, login_as):
-    assert login_as("owner").put(URL).status_code == 405
+def test_the_page_is_read_with_get_and_the_form_posted_to_its_own_route(wapikit, login_as):
+    owner = login_as("owner")
+
+    assert owner.post(URL, GOOD).status_code == 405
+    assert owner.get(SAVE).status_code == 405
+    assert f'action="{SAVE}"' in body_of(owner.get(URL))
+    assert not ResponseTargets.objects.exists()
