@@ -9,7 +9,7 @@ real elapsed time inside each working day's span, from the last moment the wall 
 team's time zone shows the opening time to the first moment it shows the closing time. Around a
 DST change that keeps every instant of a span on a wall time between opening and closing; an
 opening or closing time that does not exist that night (the clocks jump over it) is the jump.
-The reply window is WhatsApp's rule and always counts wall time."""
+The reply window is WhatsApp's rule and always counts real hours, day and night."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ class Window:
     state: WindowState
     ends_at: datetime | None = None
     warn_at: datetime | None = None
-    minutes_left: int | None = None  # wall minutes, rounded up; 0 once closed
+    minutes_left: int | None = None  # real minutes, rounded up; 0 once closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +186,7 @@ def _minutes_up(span: timedelta) -> int:
 
 
 def window_for(last_inbound_at: datetime | None, targets: Targets, now: datetime) -> Window:
-    """WhatsApp's window for free-form replies: 24 hours of wall time after the customer's last message."""
+    """WhatsApp's window for free-form replies: 24 real hours after the customer's last message."""
     if last_inbound_at is None:
         return Window(WindowState.NONE)
     now = now.astimezone(UTC)
@@ -214,6 +214,7 @@ def clock_for(life: Life, targets: Targets, now: datetime) -> Clock:
     if now >= due:
         over = targets.elapsed(due, now)
         return Clock(State.OVERDUE, minutes_left=0, minutes_over=int(over.total_seconds() // 60), **clock)
-    left = targets.elapsed(now, due)
+    # A message stamped a little ahead of this server's clock has its whole target left.
+    left = targets.elapsed(max(now, since), due)
     state = State.DUE_SOON if left <= timedelta(minutes=targets.due_soon) else State.ON_TIME
     return Clock(state, minutes_left=_minutes_up(left), **clock)

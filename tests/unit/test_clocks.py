@@ -42,7 +42,9 @@ class Life:
 
 
 def targets(first=15, nxt=60, due_soon=5, window_warning=120, hours=None) -> Targets:
-    return Targets(first_response=first, next_response=nxt, due_soon=due_soon, window_warning=window_warning, hours=hours)
+    return Targets(
+        first_response=first, next_response=nxt, due_soon=due_soon, window_warning=window_warning, hours=hours
+    )
 
 
 # --- Hand-computed examples, to the minute ------------------------------------------------------
@@ -132,6 +134,11 @@ def test_a_clock_is_due_soon_within_the_warning_and_rounds_what_is_left_up():
     assert (clock.state, clock.minutes_left) == (State.DUE_SOON, 5)
 
 
+def test_a_message_stamped_ahead_of_the_server_s_clock_has_its_whole_target_left():
+    clock = clock_for(Life(first_inbound_at=NOW + timedelta(minutes=2)), targets(first=15), NOW)
+    assert (clock.state, clock.minutes_left) == (State.ON_TIME, 15)
+
+
 def test_an_overdue_clock_says_by_how_many_whole_minutes():
     life = Life(first_inbound_at=NOW - timedelta(minutes=40, seconds=50))
     clock = clock_for(life, targets(first=15), NOW)
@@ -177,7 +184,12 @@ def test_a_customer_who_never_wrote_has_no_window():
 
 @pytest.mark.parametrize(
     ("days", "opens", "closes"),
-    [(frozenset(), time(9), time(17)), (WEEKDAYS, time(17), time(9)), (WEEKDAYS, time(9), time(9)), (frozenset({7}), time(9), time(17))],
+    [
+        (frozenset(), time(9), time(17)),
+        (WEEKDAYS, time(17), time(9)),
+        (WEEKDAYS, time(9), time(9)),
+        (frozenset({7}), time(9), time(17)),
+    ],
 )
 def test_business_hours_that_could_never_count_are_refused(days, opens, closes):
     with pytest.raises(ValueError):
