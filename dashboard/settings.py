@@ -320,6 +320,13 @@ BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
 # this often, in case a push was lost.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "120"))
+# Response clocks' defaults, until an Owner sets the team's targets (/settings/targets/): minutes
+# for the team's first answer to a customer, for each answer after it, and how long before either
+# is due a clock warns; how long before WhatsApp's 24-hour reply window closes a card warns.
+FIRST_RESPONSE_TARGET_MINUTES = int(os.environ.get("FIRST_RESPONSE_TARGET_MINUTES", "15"))
+NEXT_RESPONSE_TARGET_MINUTES = int(os.environ.get("NEXT_RESPONSE_TARGET_MINUTES", "60"))
+DUE_SOON_WARNING_MINUTES = int(os.environ.get("DUE_SOON_WARNING_MINUTES", "5"))
+REPLY_WINDOW_WARNING_MINUTES = int(os.environ.get("REPLY_WINDOW_WARNING_MINUTES", "120"))
 
 # Plain text for a terminal (`make run`); LOG_FORMAT=json in production: one JSON object per
 # line, with a line per request and per upstream call (dashboard/observability).

@@ -5,7 +5,7 @@ from dashboard import errors
 from dashboard.accounts.views import SignInView, account, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
-from dashboard.inbox.views import actions, bulk, conversation, inbox, workload
+from dashboard.inbox.views import actions, bulk, conversation, inbox, targets, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
 from dashboard.operations import metrics
@@ -18,6 +18,8 @@ urlpatterns = [
     path("inbox/changes/", inbox.inbox_changes, name="inbox_changes"),
     path("bulk/", bulk.bulk_action, name="bulk"),
     path("workload/", workload.workload, name="workload"),
+    path("settings/targets/", targets.response_targets, name="response_targets"),
+    path("settings/targets/save/", targets.response_targets_save, name="response_targets_save"),
     path("conversations/<str:conversation_id>/", conversation.conversation_detail, name="conversation"),
     path("conversations/<str:conversation_id>/close/", actions.conversation_action, {"action": "close"}, name="close"),
     path("conversations/<str:conversation_id>/reopen/", actions.conversation_action, {"action": "reopen"}, name="reopen"),

@@ -228,3 +228,25 @@ class ReadingPlan(models.Model):
 
     name = models.CharField(max_length=40, unique=True)
     run_at = models.DateTimeField(null=True, blank=True)
+
+
+# The team's response targets: what the response clocks (clocks.py) count against.
+
+
+class ResponseTargets(models.Model):
+    """One row, the team's (`TEAM`); until an Owner saves it the settings' defaults apply
+    (targets.py). Who changed it last, and when, is kept beside the values; each change is logged."""
+
+    TEAM = 1
+
+    first_response_minutes = models.PositiveIntegerField()
+    next_response_minutes = models.PositiveIntegerField()
+    due_soon_minutes = models.PositiveIntegerField()
+    window_warning_minutes = models.PositiveIntegerField()
+    business_hours = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64)  # an IANA name, checked with zoneinfo
+    working_days = models.CharField(max_length=7, default="01234")  # weekday digits, 0 is Monday
+    day_starts = models.TimeField()
+    day_ends = models.TimeField()
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.EmailField(blank=True)

@@ -13,6 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from dashboard.conversations import reads
 from dashboard.conversations.audit import may_read_audit
 from dashboard.conversations.members import powers_for
+from dashboard.conversations.targets import may_change_targets
 from dashboard.wapikit.types import Member
 
 
@@ -22,6 +23,7 @@ class Nav:
     workload: bool = False
     audit: bool = False
     status: bool = False
+    targets: bool = False
 
 
 def nav_for(request: HttpRequest) -> Nav:
@@ -33,10 +35,13 @@ def nav_for(request: HttpRequest) -> Nav:
     if powers is None:
         members = reads.cached_members()
         if members is None:
-            return Nav(audit=user.is_staff, status=user.is_staff)
+            return Nav(audit=user.is_staff, status=user.is_staff, targets=user.is_staff)
         powers = powers_for(user, members)
     readable = may_read_audit(user, powers)
-    return Nav(member=powers.member, workload=powers.can_assign, audit=readable, status=readable)
+    return Nav(
+        member=powers.member, workload=powers.can_assign, audit=readable, status=readable,
+        targets=may_change_targets(user, powers),
+    )
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """No axe-core violation of WCAG 2.2 A and AA on each page a manager meets, in the states that
 matter: signed out, the inbox, the reassign picker open over it, a conversation, the workload,
-the audit log, a bulk action's report, the status page and the profile page. axe-core comes bundled with axe-playwright-python
-(requirements-dev.txt) and is injected by the test, never served by the dashboard."""
+the audit log, a bulk action's report, the status page, the profile page and the response targets
+(with errors too). axe-core comes bundled with axe-playwright-python (requirements-dev.txt) and is injected by the test, never served by the dashboard."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-STATES = ["login", "inbox", "picker", "conversation", "workload", "audit", "bulk-report", "status", "profile"]
+STATES = [
+    "login", "inbox", "picker", "conversation", "workload", "audit", "bulk-report", "status", "profile", "targets",
+    "targets-errors",
+]
 
 
 def violations(page) -> list[str]:
@@ -47,6 +50,14 @@ def reach(state: str, page, dashboard: str) -> None:
     elif state == "profile":
         page.goto(f"{dashboard}/account/")
         expect(page.get_by_label("Time zone")).to_be_visible()
+    elif state.startswith("targets"):
+        page.goto(f"{dashboard}/settings/targets/")
+        if state == "targets-errors":
+            page.get_by_label("First response (minutes)").fill("-5")
+            page.get_by_label("Day ends").fill("08:00")
+            page.get_by_role("button", name="Save targets").click()
+            expect(page.get_by_text("Nothing was saved.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Response targets")).to_be_visible()
     elif state in ("audit", "bulk-report"):
         boxes = page.locator("#cards [name=ids]")
         boxes.nth(0).check()

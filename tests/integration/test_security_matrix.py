@@ -36,7 +36,11 @@ CONVERSATION_ACTIONS = {"close", "reopen", "delete", "assign", "unassign"}
 TOKEN_FORMS = {"token_new", "token_revoke"}
 # The profile page's form (dashboard/accounts/views.py): the user's own time zone.
 PROFILE_FORMS = {"account_time_zone"}
-EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | PROFILE_FORMS | {"logout", "bulk"}
+# The team's settings (dashboard/inbox/views/targets.py): no upstream either, and only for
+# Owners and staff, so they get the forbidden cells too.
+SETTINGS_FORMS = {"response_targets_save"}
+SETTINGS_FORBIDDEN = ["manager", "agent", "closer"]
+EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | PROFILE_FORMS | SETTINGS_FORMS | {"logout", "bulk"}
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 
@@ -128,6 +132,8 @@ def build_cases() -> list:
     for route in STATE_CHANGING:
         cases += [Case(route, "anonymous"), Case(route, "anonymous-htmx"), Case(route, "no-csrf")]
         cases.append(Case(route, "wrong-method"))
+        if route in SETTINGS_FORMS:
+            cases += [Case(route, "forbidden", who=who) for who in SETTINGS_FORBIDDEN]
         if route in CONVERSATION_ACTIONS:
             for who in FORBIDDEN[route]:
                 cases.append(Case(route, "forbidden", who=who))
@@ -306,7 +312,10 @@ def test_matrix(case: Case, client, make_user, wapikit, upstream_calls):
         _warm(client, upstream_calls)
         response = client.post(url, data, **HTMX)
         assert response.status_code == 403
-        assert "does not allow" in response.content.decode()
+        if case.route in SETTINGS_FORMS:
+            assert "Only WapiKit owners and dashboard staff may" in response.content.decode()
+        else:
+            assert "does not allow" in response.content.decode()
 
     elif case.kind == "bad-action":
         client.force_login(make_user("owner"))
@@ -435,7 +444,9 @@ def test_inbox_csp_forbids_inline_and_eval_scripts(login_as, wapikit):
     assert directives.get("frame-ancestors") == ["'none'"]
 
 
-@pytest.mark.parametrize("page", ["inbox", "inbox-all", "conversation", "reassign", "reassign-htmx", "audit", "login"])
+@pytest.mark.parametrize(
+    "page", ["inbox", "inbox-all", "conversation", "reassign", "reassign-htmx", "audit", "targets", "login"]
+)
 def test_pages_have_no_inline_script_nor_event_handlers(page, client, make_user, wapikit):
     if page != "login":
         client.force_login(make_user("owner"))
@@ -448,6 +459,7 @@ def test_pages_have_no_inline_script_nor_event_handlers(page, client, make_user,
         "reassign": (f"/conversations/{cid}/assign/", {}),
         "reassign-htmx": (f"/conversations/{cid}/assign/", HTMX),
         "audit": ("/audit/", {}),
+        "targets": ("/settings/targets/", {}),
         "login": (LOGIN, {}),
     }[page]
     if page.startswith("reassign"):  # the card's Reassign button: assign, nobody chosen yet
