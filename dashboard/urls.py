@@ -5,7 +5,7 @@ from dashboard import errors
 from dashboard.accounts.views import SignInView, account, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
-from dashboard.inbox.views import actions, bulk, conversation, inbox, targets, workload
+from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, targets, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
 from dashboard.operations import metrics
@@ -16,6 +16,7 @@ urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
     path("inbox/changes/", inbox.inbox_changes, name="inbox_changes"),
+    path("alerts/<int:alert_id>/", alerts.alert, name="alert"),
     path("bulk/", bulk.bulk_action, name="bulk"),
     path("workload/", workload.workload, name="workload"),
     path("settings/targets/", targets.response_targets, name="response_targets"),

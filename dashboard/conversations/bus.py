@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -38,6 +39,11 @@ def _redis_url() -> str:
     return settings.REDIS_URL
 
 
+# Without Redis, a process that serves no streams (the task worker) hands its messages to the
+# one that does: the live face sets this (dashboard/live/apps.py) and LIVE_HANDS_OVER says so.
+hand_over: Callable[[dict[str, Any]], None] | None = None
+
+
 def publish(message: dict[str, Any]) -> None:
     """Send a message to every stream of the deployment. Never raises: a failed push only
     means browsers learn of the change at their next refresh."""
@@ -46,6 +52,9 @@ def publish(message: dict[str, Any]) -> None:
             _redis(url).publish(CHANNEL, json.dumps(message))
         except Exception:  # noqa: BLE001 - any Redis failure: the change is already in the cache
             logger.warning("live update not pushed: Redis refused the publish", exc_info=False)
+        return
+    if settings.LIVE_HANDS_OVER and hand_over is not None:
+        hand_over(message)
         return
     _hand_out(message)
 

@@ -10,7 +10,7 @@ the answer's own messages where the timeline knows nothing yet."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
 from django.db import DatabaseError
@@ -18,13 +18,11 @@ from django.utils import timezone
 
 from dashboard.wapikit.types import Conversation, Life, Message
 
+from . import clocks
 from .models import ConversationLife
 
 logger = logging.getLogger("dashboard.conversations")
 
-# WhatsApp allows free-form replies for 24 hours after the contact's last message.
-REPLY_WINDOW = timedelta(hours=24)
-WINDOW_CLOSING_SOON = timedelta(hours=2)
 # Ids per query: well under every database's limit on a query's parameters.
 _CHUNK = 500
 
@@ -109,14 +107,16 @@ def last_activity(conversation: Conversation) -> datetime:
 
 def reply_window_ends(conversation: Conversation) -> datetime | None:
     last_inbound = facts(conversation).last_inbound_at
-    return last_inbound + REPLY_WINDOW if last_inbound else None
+    return last_inbound + clocks.REPLY_WINDOW if last_inbound else None
 
 
-def reply_window_left(conversation: Conversation, now: datetime | None = None) -> timedelta | None:
-    ends = reply_window_ends(conversation)
-    if ends is None:
-        return None
-    return max(ends - (now or timezone.now()), timedelta(0))
+def clock_of(conversation: Conversation, team: clocks.Targets, now: datetime | None = None) -> clocks.Clock:
+    """The conversation's response clock and reply window; a closed one's clock does not run."""
+    life = facts(conversation)
+    moment = now or timezone.now()
+    if conversation.status in ("Closed", "Deleted"):
+        return clocks.Clock(clocks.State.NONE, clocks.window_for(life.last_inbound_at, team, moment))
+    return clocks.clock_for(life, team, moment)
 
 
 def _decoded(body: str) -> Message | None:

@@ -250,3 +250,31 @@ class ResponseTargets(models.Model):
     day_ends = models.TimeField()
     changed_at = models.DateTimeField(default=timezone.now)
     changed_by = models.EmailField(blank=True)
+
+
+# Alerts before a breach (alerts.py): raised once per kind and waiting cycle.
+
+
+class Alert(models.Model):
+    """A response clock about to run out: raised once for a conversation's waiting cycle and
+    kind, at the moment the clock turned "due soon" (or the reply window "closing"), for the
+    assignee as it was then, or for the managers when nobody was assigned."""
+
+    class Kind(models.TextChoices):
+        RESPONSE = "response", "response due"
+        WINDOW = "window", "reply window closing"
+
+    conversation_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The cycle: the contact's first waiting message (response) or last message (window).
+    cycle_at = models.DateTimeField()
+    due_at = models.DateTimeField()  # when the target is breached, or the window closes
+    raised_at = models.DateTimeField(default=timezone.now)
+    member_id = models.CharField(max_length=64, blank=True)  # "" for the managers
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation_id", "kind", "cycle_at"], name="one_alert_per_cycle"),
+        ]
+        indexes = [models.Index(fields=["member_id", "-raised_at"])]

@@ -17,7 +17,7 @@ from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.budget import background
 from dashboard.wapikit.types import Conversation, ConversationPage, Message
 
-from . import acting, assignees, bus, reads, scan, shared, timeline
+from . import acting, alerts, assignees, bus, reads, scan, shared, timeline
 from .models import Source
 
 logger = logging.getLogger("dashboard.conversations")
@@ -79,6 +79,8 @@ def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> 
             )
     except DatabaseError as exc:
         logger.warning("the timeline could not learn a fact of a conversation: %s", type(exc).__name__)
+        return
+    alerts.plan(conversation_id)
 
 
 def messages_read(conversation_id: str, messages: list[Message]) -> int:
@@ -93,6 +95,7 @@ def messages_read(conversation_id: str, messages: list[Message]) -> int:
         return 0
     if learned:
         bus.publish({"conversation": conversation_id, "why": "read"})
+        alerts.plan(conversation_id)
     return learned
 
 

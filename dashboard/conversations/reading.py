@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from .models import ConversationLife, Reading, ReadingPlan
 

@@ -20,6 +20,7 @@ from dashboard.wapikit.types import Conversation, ConversationPage
 from . import reads, shared, timeline
 from .models import Source
 
+
 class _Cached(msgspec.Struct, array_like=True):
     conversations: list[Conversation]
     total: int | None

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
+from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import capabilities, get_client
 from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message
 
-from . import assignees, lives, members, reads, scan, timeline
+from . import assignees, clocks, lives, reads, scan, targets, timeline
 from .models import Source
 
 # The inbox's status filter: URL value -> WapiKit statuses it covers. `None` is WapiKit's list
@@ -147,7 +148,9 @@ def conversation_with_messages(
 
 # Views that need the scan: ownership, search and sorts WapiKit does not offer.
 
-VIEWS = ("all", "mine", "unassigned", "member")
+VIEWS = ("all", "mine", "unassigned", "member", "due", "overdue")
+# Views by response clock: the conversations whose clock is in this state.
+CLOCK_VIEWS = {"due": clocks.State.DUE_SOON, "overdue": clocks.State.OVERDUE}
 SORTS = {
     "recent": "Most recent activity",
     "waiting": "Oldest waiting first",
@@ -197,7 +200,16 @@ def in_view(conversation: Conversation, query: InboxQuery, *, member_id: str) ->
     """Whether the inbox view `query` describes shows the conversation as it is now: its status
     under the view's status filter, then the view's own matching."""
     listed = any(reads.listed_under(status, conversation) for status in STATUS_FILTERS[query.status])
-    return listed and _matches(conversation, query, member_id)
+    if query.view in CLOCK_VIEWS:
+        conversation = lives.attach([conversation])[0]
+    return listed and _matches(conversation, query, member_id) and _on_clock(conversation, query.view)
+
+
+def _on_clock(conversation: Conversation, view: str, team: clocks.Targets | None = None, now=None) -> bool:
+    """For the Due soon and Overdue views: whether the conversation's clock is in their state."""
+    if view not in CLOCK_VIEWS:
+        return True
+    return lives.clock_of(conversation, team or targets.current(), now).state is CLOCK_VIEWS[view]
 
 
 def _sort_key(sort: str):
@@ -243,6 +255,9 @@ def matching_conversations(query: InboxQuery, *, member_id: str) -> tuple[list[C
     it the order could go by."""
     scans = scanned(query.status)
     found = lives.attach([c for s in scans for c in s.conversations if _matches(c, query, member_id)])
+    if query.view in CLOCK_VIEWS:
+        team, moment = targets.current(), timezone.now()
+        found = [c for c in found if _on_clock(c, query.view, team, moment)]
     found.sort(key=_sort_key(query.sort))
     description = "; ".join(s.description for s in scans)
     if query.sort != "unread" and found:
@@ -287,77 +302,16 @@ def inbox_requests_needed(query: InboxQuery) -> int:
 
 
 def view_counts(status_filter: str, *, member_id: str) -> dict[str, int]:
-    """Tab counts within the scanned window."""
-    conversations = [c for s in scanned(status_filter) for c in s.conversations]
+    """Tab counts within the scanned window, the response clocks' from the timeline."""
+    conversations = lives.attach([c for s in scanned(status_filter) for c in s.conversations])
     mine = sum(1 for c in conversations if c.assigned_to and c.assigned_to.unique_id == member_id)
     unassigned = sum(1 for c in conversations if c.assigned_to is None)
-    return {"all": len(conversations), "mine": mine, "unassigned": unassigned}
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    member: Member
-    open: int
-    with_unread: int
-    waiting: int  # the contact spoke last, as the timeline knows
-    not_known: int  # whose last message the timeline does not know yet
-    oldest_waiting: Conversation | None
-    oldest_waiting_since: datetime | None
-
-    @property
-    def warnings(self) -> list[str]:
-        return member_warnings(self.member)
-
-
-def member_warnings(member: Member) -> list[str]:
-    """Why assigning to this member may not work out."""
-    warnings = []
-    if not member.can("Get:Conversation"):
-        warnings.append("cannot see conversations (no Get:Conversation)")
-    if not member.can("Update:Conversation"):
-        warnings.append("cannot close or reopen (no Update:Conversation)")
-    return warnings
-
-
-def team_workload() -> tuple[list[Workload], int, str]:
-    """Active conversations per member, within the scanned window, and who is waiting among
-    them, from the timeline."""
-    active = scan.scan_conversations("Active")
-    by_member: dict[str, list[Conversation]] = {}
-    unassigned = 0
-    for conversation in lives.attach(active.conversations):
-        if conversation.assigned_to is None:
-            unassigned += 1
-        else:
-            by_member.setdefault(conversation.assigned_to.unique_id, []).append(conversation)
-    rows = []
-    for member in members.members_list():
-        mine = by_member.get(member.unique_id, [])
-        waiting = [(since, c) for c in mine if (since := lives.waiting_since(c)) is not None]
-        oldest = min(waiting, key=lambda pair: pair[0]) if waiting else None
-        rows.append(
-            Workload(
-                member=member,
-                open=len(mine),
-                with_unread=sum(1 for c in mine if c.number_of_unread_messages),
-                waiting=len(waiting),
-                not_known=sum(1 for c in mine if not lives.messages_known(c)),
-                oldest_waiting=oldest[1] if oldest else None,
-                oldest_waiting_since=oldest[0] if oldest else None,
-            )
-        )
-    rows.sort(key=lambda row: (-row.open, row.member.name.casefold()))
-    return rows, unassigned, active.description
-
-
-def open_counts() -> dict[str, int]:
-    """Active conversations per member id, for the reassign picker."""
-    counts: dict[str, int] = {}
-    for conversation in scan.scan_conversations("Active").conversations:
-        if conversation.assigned_to is not None:
-            key = conversation.assigned_to.unique_id
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+    team, moment = targets.current(), timezone.now()
+    states = [lives.clock_of(c, team, moment).state for c in conversations]
+    return {
+        "all": len(conversations), "mine": mine, "unassigned": unassigned,
+        "due": states.count(clocks.State.DUE_SOON), "overdue": states.count(clocks.State.OVERDUE),
+    }
 
 
 def card_version(conversation: Conversation) -> str:

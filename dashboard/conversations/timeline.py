@@ -13,9 +13,8 @@ holds the facts a manager's clocks need, each with where it came from and when i
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import logging
+from datetime import datetime
 
 import msgspec
 from django.db import DatabaseError, transaction

@@ -36,7 +36,7 @@ class _Handed(msgspec.Struct, frozen=True):
     """What the listener posts to the dashboard: an event, or its own state. When it was sent
     and a nonce, both signed with it, so that a body seen on the way cannot be posted again."""
 
-    kind: str  # "event" or "state"
+    kind: str  # "event", "state" or "message" (what another process published: `Published`)
     type: str = ""
     body: msgspec.Raw = msgspec.Raw(b"null")
     sent_at: float = 0.0  # Unix seconds
@@ -48,6 +48,21 @@ def deliver(event: Event) -> None:
         apply(event)
     else:
         _hand_over(_Handed("event", type(event).__name__, msgspec.Raw(msgspec.json.encode(event))))
+
+
+class Published(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What a process without streams may hand over for publishing: a card that changed, or an
+    alert raised; nothing else reaches the browsers this way."""
+
+    conversation: str = ""
+    why: str = ""
+    alert: int = 0
+
+
+def hand_over_message(message: dict) -> None:
+    """`bus.hand_over`: a message published by a process that serves no streams."""
+    published = msgspec.convert(message, Published)
+    _hand_over(_Handed("message", body=msgspec.Raw(msgspec.json.encode(published))))
 
 
 def report_state(reported: state.StreamState) -> None:
@@ -127,6 +142,9 @@ def ingest(request: HttpRequest) -> HttpResponse:
             return HttpResponse(status=403)
         if handed.kind == "state":
             store_state(msgspec.json.decode(handed.body, type=state.StreamState))
+        elif handed.kind == "message":
+            published = msgspec.json.decode(handed.body, type=Published)
+            bus.publish(msgspec.structs.asdict(published) if published.conversation else {"alert": published.alert})
         elif handed.type in _EVENTS:
             apply(msgspec.json.decode(handed.body, type=_EVENTS[handed.type]))
         else:

@@ -160,6 +160,9 @@ class Stream:
         if "conversation" in message:
             changed = {"id": str(message["conversation"]), "why": str(message.get("why", ""))}
             return await self._write(frame("changed", json.dumps(changed)))
+        if "alert" in message:
+            # Only its number: the page asks whether it is for this user (inbox/views/alerts.py).
+            return await self._write(frame("alert", str(int(message["alert"]))))
         return True
 
     async def _finish(self, why: str) -> None:

@@ -147,6 +147,11 @@ class Life(Struct, kw_only=True):
     def messages_known(self) -> bool:
         return self.last_message_at is not None
 
+    @property
+    def first_inbound_at(self) -> datetime | None:
+        """The timeline's name for `waiting_since`, as the response clocks read it."""
+        return self.waiting_since
+
 
 class Conversation(Struct, kw_only=True):
     unique_id: str

@@ -121,6 +121,8 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
     setLive(message.data === "1");
   } else if (message.type === "ended") {
     streamEnded(message.data);
+  } else if (message.type === "alert") {
+    alertRaised(message.data);
   } else if (message.type === "changed") {
     try {
       conversationChanged(JSON.parse(message.data).id);
@@ -326,4 +328,44 @@ document.addEventListener("htmx:configRequest", (event) => {
   if (event.detail.elt && event.detail.elt.id === "bulk") {
     event.detail.parameters.screen = Array.from(document.querySelectorAll("#cards .card"), (c) => c.id.slice(2)).join(",");
   }
+});
+
+// Alerts before a breach. The stream says only an alert's number; the page asks whether it is
+// for this user (an empty answer if not) and adds it to the list. Each alert is notified once
+// per browser, where the user allowed notifications from the button (never asked on load).
+function alertRaised(id) {
+  const section = document.querySelector(".clock-alerts");
+  if (!section || !window.htmx || !/^[0-9]+$/.test(id)) return;
+  if (section.querySelector('[data-alert="' + id + '"]')) return;
+  const url = section.dataset.alertUrl.replace(/0\/$/, id + "/");
+  window.htmx.ajax("GET", url, { target: "#clock-alerts", swap: "beforeend", source: document.body });
+}
+function notifiedAlerts() {
+  try { return JSON.parse(localStorage.getItem("notified-alerts") || "[]"); } catch (error) { return []; }
+}
+function showAlerts() {
+  const section = document.querySelector(".clock-alerts");
+  if (!section || !section.querySelector(".clock-alert")) return;
+  section.hidden = false;
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  const notified = notifiedAlerts();
+  section.querySelectorAll(".clock-alert").forEach((item) => {
+    const id = item.dataset.alert;
+    if (notified.includes(id)) return;
+    notified.push(id);
+    new Notification("WapiKit dashboard", { body: item.textContent.replace(/\s+/g, " ").trim(), tag: "alert-" + id });
+  });
+  localStorage.setItem("notified-alerts", JSON.stringify(notified.slice(-200)));
+}
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target && event.detail.target.id === "clock-alerts") showAlerts();
+});
+document.addEventListener("DOMContentLoaded", () => {
+  showAlerts();
+  const button = document.getElementById("notify");
+  if (!button || !("Notification" in window) || Notification.permission !== "default") return;
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    Notification.requestPermission().then(() => { button.hidden = true; showAlerts(); });
+  });
 });

@@ -12,8 +12,8 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.conversations import clocks, lives, targets
 from dashboard.conversations.acting import Seen
-from dashboard.conversations import lives
 from dashboard.conversations.selectors import card_version
 from dashboard.wapikit.types import Message
 
@@ -135,18 +135,31 @@ def get_item(mapping: dict, key):
 
 
 @register.simple_tag
-def reply_window(conversation) -> dict:
-    """WhatsApp's 24-hour window for free-form replies: what is left of it, for display."""
-    left = lives.reply_window_left(conversation)
-    if left is None:
+def response_clock(conversation) -> dict:
+    """The card's response clock against the team's targets ("due in 4 min", "overdue 12 min")
+    and what is left of WhatsApp's 24-hour window for free-form replies."""
+    clock = lives.clock_of(conversation, targets.current())
+    return {"state": clock.state, "text": _clock_text(clock), **_window(conversation, clock.window)}
+
+
+def _clock_text(clock: clocks.Clock) -> str:
+    which = "First response" if clock.response is clocks.Response.FIRST else "Reply"
+    if clock.state is clocks.State.OVERDUE:
+        return f"{which} overdue {duration(timedelta(minutes=clock.minutes_over))}"
+    if clock.state in (clocks.State.DUE_SOON, clocks.State.ON_TIME):
+        return f"{which} due in {duration(timedelta(minutes=clock.minutes_left))}"
+    return ""
+
+
+def _window(conversation, window: clocks.Window) -> dict:
+    if window.state is clocks.WindowState.NONE:
         if lives.messages_known(conversation):
-            return {"state": "unknown", "text": "No message from the contact yet"}
-        return {"state": "unknown", "text": "Reply window not known yet"}
-    if not left:
-        return {"state": "closed", "text": "Reply window closed"}
-    hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
-    text = f"{hours} h {minutes} min left to reply" if hours else f"{minutes} min left to reply"
-    return {"state": "closing" if left <= lives.WINDOW_CLOSING_SOON else "open", "text": text}
+            return {"window_state": "unknown", "window_text": "No message from the contact yet"}
+        return {"window_state": "unknown", "window_text": "Reply window not known yet"}
+    if window.state is clocks.WindowState.CLOSED:
+        return {"window_state": "closed", "window_text": "Reply window closed"}
+    state = "closing" if window.state is clocks.WindowState.CLOSING else "open"
+    return {"window_state": state, "window_text": f"{duration(timedelta(minutes=window.minutes_left))} left to reply"}
 
 
 @register.filter

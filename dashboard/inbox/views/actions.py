@@ -14,7 +14,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from dashboard.conversations import lives, selectors, services
+from dashboard.conversations import lives, selectors, services, workload
 from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
@@ -41,7 +41,7 @@ def member_picker(
     conversations. Under the card with htmx, a page of its own without."""
     try:
         members = current_members(request)
-        counts = selectors.open_counts()
+        counts = workload.open_counts()
     except errors.WapiKitError as exc:
         return card_problem(
             request, conversation_id=conversation_id, message=exc.user_message,
@@ -49,7 +49,7 @@ def member_picker(
         )
     context = {
         "conversation_id": conversation_id,
-        "members": [(m, counts.get(m.unique_id, 0), selectors.member_warnings(m)) for m in members],
+        "members": [(m, counts.get(m.unique_id, 0), workload.member_warnings(m)) for m in members],
         "seen": seen,
         "next": next_url,
     }

@@ -18,6 +18,7 @@ from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
 from dashboard.wapikit.client import MAX_PAGE
 
+from .alerts import open_alerts
 from .answers import (
     HtmxHttpRequest,
     current_members,
@@ -34,7 +35,9 @@ campaign_names = ChangeLog(
 )
 
 
-VIEW_LABELS = (("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
+VIEW_LABELS = (
+    ("all", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"), ("due", "Due soon"), ("overdue", "Overdue"),
+)
 
 
 def inbox_query(get) -> selectors.InboxQuery:
@@ -123,6 +126,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
             query, member_id=powers.member.unique_id, members=context["members"]
         )
         context["inbox"] = page
+        context["open_alerts"] = open_alerts(powers)
         backfill.wanted(c.unique_id for c in page.conversations)
         context["status_ignored"] = services.status_updates_ignored()
         context["campaigns"] = campaign_choices()

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.conversations import selectors
+from dashboard.conversations import workload as team
 from dashboard.wapikit import budget, errors
 
 from .answers import HtmxHttpRequest, current_powers
@@ -20,7 +20,7 @@ def workload(request: HtmxHttpRequest) -> HttpResponse:
         if not powers.can_assign:
             return render(request, "inbox/workload.html", {"forbidden": True, "powers": powers}, status=403)
         with budget.background():
-            rows, unassigned, description = selectors.team_workload()
+            rows, unassigned, description = team.team_workload()
     except errors.WapiKitError as exc:
         return render(request, "inbox/workload.html", {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
     return render(

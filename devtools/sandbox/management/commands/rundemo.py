@@ -62,16 +62,18 @@ class Command(BaseCommand):
         # dashboard over loopback.
         listener_env = {"LIVE_INGEST_URL": f"http://127.0.0.1:{port}/live/ingest/", **env}
         processes.append(subprocess.Popen([*manage, "listen_events"], env=listener_env))
-        # The background reads (dashboard/conversations/backfill.py): Django's Tasks, kept in the
-        # database and run by their own worker; the first run is planned here.
-        processes.append(subprocess.Popen([*manage, "db_worker", "--no-reload"], env=env))
+        # Background and timed work (the timeline's reads, alerts before a breach): Django's Tasks,
+        # kept in the database and run by their own worker, which without Redis hands what it
+        # publishes to this dashboard over loopback too; the first run of the reads is planned here.
+        worker_env = {**listener_env, "LIVE_HANDS_OVER": "true"}
+        processes.append(subprocess.Popen([*manage, "db_worker", "--no-reload"], env=worker_env))
         backfill.start()
 
         out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"WapiKit dashboard: http://127.0.0.1:{port}/"))
         out.write("Live events: manage.py listen_events is running (its state: /status/ for owners)")
-        out.write("Background reads: manage.py db_worker is running (the timeline's backfill)")
+        out.write("Background work: manage.py db_worker is running (the timeline's reads, alerts before a breach)")
         if use_sandbox:
             out.write(f"Embedded WapiKit sandbox: {settings.WAPIKIT_BASE_URL}")
             out.write(f"  answering as: {PROFILE_DESCRIPTIONS[settings.SANDBOX_PROFILE]} (SANDBOX_PROFILE={settings.SANDBOX_PROFILE})")

@@ -1,0 +1,128 @@
+"""Alerts before a breach: when a waiting conversation's response clock turns "due soon", and
+when the contact's 24-hour reply window starts closing, the assignee's open dashboards (the
+managers', for a conversation nobody has) are told, once.
+
+Timed work on Django's Tasks framework, not polling: whenever the timeline learns that someone
+is waiting (`plan`, called by `now`), a task is enqueued for the moment the clock turns. Run
+then (`raise_due`), it looks again: still waiting in the same cycle and not yet breached, it
+raises the alert, once (the database keeps one per conversation, kind and waiting cycle); the
+targets moved the moment later, it waits for the new one; answered or closed, it does nothing.
+A conversation found already breached gets no alert: its card and the Overdue view say so."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import DatabaseError, IntegrityError, transaction
+from django.tasks import task
+from django.utils import timezone
+
+from . import bus, clocks, targets
+from .models import Alert, ConversationLife
+
+logger = logging.getLogger("dashboard.conversations.alerts")
+
+_ENDED = ("Closed", "Deleted")
+# How long "this cycle's alert is planned" is remembered, so that every message of a waiting
+# cycle does not enqueue another task (a repeat is harmless: the alert is raised once).
+_PLANNED_SECONDS = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One clock an alert watches: its cycle, when it turns, when it runs out."""
+
+    kind: str
+    cycle_at: datetime
+    warn_at: datetime
+    due_at: datetime
+
+
+def watched(life: ConversationLife, team: clocks.Targets, now: datetime) -> list[Due]:
+    """The clocks of a waiting conversation an alert may still be raised for."""
+    if life.first_inbound_at is None or life.status in _ENDED:
+        return []
+    clock = clocks.clock_for(life, team, now)
+    found = []
+    if clock.waiting_since is not None and clock.due_at is not None and now < clock.due_at:
+        found.append(Due(Alert.Kind.RESPONSE, clock.waiting_since, clock.warn_at, clock.due_at))
+    window = clock.window
+    if life.last_inbound_at is not None and window.ends_at is not None and now < window.ends_at:
+        found.append(Due(Alert.Kind.WINDOW, life.last_inbound_at, window.warn_at, window.ends_at))
+    return found
+
+
+def plan(conversation_id: str) -> None:
+    """Enqueue the alerts the conversation's clocks call for, each once per cycle. Never raises:
+    a lost plan only means no alert for this cycle (logged)."""
+    try:
+        life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
+        if life is None:
+            return
+        for due in watched(life, targets.current(), timezone.now()):
+            key = f"alerts:planned:{conversation_id}:{due.kind}:{due.cycle_at.isoformat()}"
+            if cache.add(key, 1, timeout=_PLANNED_SECONDS):
+                raise_due.using(run_after=due.warn_at).enqueue(conversation_id, due.kind)
+    except DatabaseError as exc:
+        logger.warning("alerts for a conversation could not be planned: %s", type(exc).__name__)
+
+
+@task
+def raise_due(conversation_id: str, kind: str) -> None:
+    """The moment a clock was planned to turn: raise its alert if it still applies."""
+    moment = timezone.now()
+    life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
+    if life is None:
+        return
+    due = next((d for d in watched(life, targets.current(), moment) if d.kind == kind), None)
+    if due is None:
+        return  # answered, closed, or already breached
+    if moment < due.warn_at:
+        # The targets changed since it was planned: wait for the clock's new moment.
+        raise_due.using(run_after=due.warn_at).enqueue(conversation_id, kind)
+        return
+    member_id = life.assignee_id if life.assignee_known else ""
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                conversation_id=conversation_id, kind=kind, cycle_at=due.cycle_at, due_at=due.due_at,
+                raised_at=moment, member_id=member_id,
+            )
+    except IntegrityError:
+        return  # raised already, by another run of this task
+    bus.publish({"alert": alert.pk})
+
+
+def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:
+    """The alert, if it is for this reader: their own conversation's, or any unassigned one's
+    for a member who may assign."""
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None or not _addressed_to(alert, member_id=member_id, manages=manages):
+        return None
+    return alert
+
+
+def open_for(*, member_id: str, manages: bool, now: datetime | None = None) -> list[Alert]:
+    """The reader's alerts whose clocks have not run out and whose contact still waits in the
+    same cycle: what an inbox opened after they were raised shows."""
+    moment = now or timezone.now()
+    members = [member_id, ""] if manages else [member_id]
+    raised = list(Alert.objects.filter(member_id__in=members, due_at__gt=moment)[:50])
+    lives = ConversationLife.objects.filter(conversation_id__in={a.conversation_id for a in raised})
+    waiting = {life.conversation_id: life for life in lives if life.first_inbound_at and life.status not in _ENDED}
+    return [alert for alert in raised if _still_due(alert, waiting.get(alert.conversation_id))][:20]
+
+
+def _still_due(alert: Alert, life: ConversationLife | None) -> bool:
+    if life is None:
+        return False
+    if alert.kind == Alert.Kind.RESPONSE:
+        return life.first_inbound_at == alert.cycle_at
+    return life.last_inbound_at == alert.cycle_at
+
+
+def _addressed_to(alert: Alert, *, member_id: str, manages: bool) -> bool:
+    return alert.member_id == member_id if alert.member_id else manages

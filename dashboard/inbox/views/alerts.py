@@ -1,0 +1,52 @@
+"""Alerts before a breach, as a reader's page shows them: one raised while the page is open
+arrives by the live stream as a number, and the page asks here whether it is for this reader
+(their own conversation's, or an unassigned one's for those who may assign) and how to say it."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from dashboard.conversations import alerts, now
+from dashboard.conversations.models import Alert
+from dashboard.wapikit import errors
+
+from .answers import HtmxHttpRequest, current_powers
+
+
+@require_GET
+def alert(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
+    """The alert for this reader, or an empty 204: not theirs, not there, or WapiKit cannot
+    say who they are now (the page simply shows nothing)."""
+    try:
+        powers = current_powers(request)
+    except errors.WapiKitError:
+        return HttpResponse(status=204)
+    if not powers.can_view or powers.member is None:
+        return HttpResponse(status=204)
+    found = alerts.for_reader(alert_id, member_id=powers.member.unique_id, manages=powers.can_assign)
+    if found is None:
+        return HttpResponse(status=204)
+    return render(request, "inbox/inbox.html#clock_alert", {"alert": shown(found)})
+
+
+def open_alerts(powers) -> list[dict]:
+    """The reader's alerts still running, for an inbox opened after they were raised."""
+    if not powers.can_view or powers.member is None:
+        return []
+    return [shown(a) for a in alerts.open_for(member_id=powers.member.unique_id, manages=powers.can_assign)]
+
+
+def shown(found: Alert) -> dict:
+    """What the alert says: the contact's name as the dashboard last read it (no request to
+    WapiKit for it), what is about to run out and when."""
+    known = now.known(found.conversation_id)
+    return {
+        "id": found.pk,
+        "conversation_id": found.conversation_id,
+        "name": known.contact.name if known is not None else "",
+        "window": found.kind == Alert.Kind.WINDOW,
+        "due_at": found.due_at,
+        "for_managers": not found.member_id,
+    }
