@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.conversations import alerts, now
+from dashboard.conversations import alerts, now, reads
 from dashboard.conversations.models import Alert
 from dashboard.wapikit import errors
 
@@ -28,7 +28,7 @@ def alert(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     found = alerts.for_reader(alert_id, member_id=powers.member.unique_id, manages=powers.can_assign)
     if found is None:
         return HttpResponse(status=204)
-    return render(request, "inbox/inbox.html#clock_alert", {"alert": shown(found)})
+    return render(request, "inbox/inbox.html#clock_alert", {"alert": shown(found, read=True)})
 
 
 def open_alerts(powers) -> list[dict]:
@@ -38,10 +38,15 @@ def open_alerts(powers) -> list[dict]:
     return [shown(a) for a in alerts.open_for(member_id=powers.member.unique_id, manages=powers.can_assign)]
 
 
-def shown(found: Alert) -> dict:
-    """What the alert says: the contact's name as the dashboard last read it (no request to
-    WapiKit for it), what is about to run out and when."""
+def shown(found: Alert, *, read: bool = False) -> dict:
+    """What the alert says: the contact's name as the dashboard last read it (`read`: else
+    through the shared reads, once), what is about to run out and when."""
     known = now.known(found.conversation_id)
+    if known is None and read:
+        try:
+            known = reads.conversation(found.conversation_id)
+        except errors.WapiKitError:
+            known = None
     return {
         "id": found.pk,
         "conversation_id": found.conversation_id,
