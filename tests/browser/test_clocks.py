@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -24,6 +24,20 @@ from dashboard.wapikit.types import Message, MessageData
 from tests.conftest import PASSWORD
 
 PUSHED_MS = 5_000  # an event or a published alert, to the open page
+
+# Registered before any page script: records each browser notification the page shows.
+NOTIFICATION_RECORDER = """
+window.__notifications = [];
+if ("Notification" in window) {
+  const Shown = window.Notification;
+  window.Notification = class extends Shown {
+    constructor(title, options) {
+      super(title, options);
+      window.__notifications.push((options && options.tag) || title);
+    }
+  };
+}
+"""
 
 
 def sign_in(page, base: str, user) -> None:
@@ -100,6 +114,7 @@ def test_a_clock_turning_due_soon_raises_one_alert_on_the_open_inbox(
     settings.WAPIKIT_LIST_CACHE_SECONDS = 15
     page = new_page()
     page.context.grant_permissions(["notifications"])
+    page.context.add_init_script(NOTIFICATION_RECORDER)
     # A manager: the alert of a conversation nobody is assigned is for those who may assign.
     sign_in(page, asgi_dashboard, make_user("manager"))
     streaming(page)
@@ -114,6 +129,7 @@ def test_a_clock_turning_due_soon_raises_one_alert_on_the_open_inbox(
     # The contact wrote 12 minutes ago and nobody has answered yet: 3 of the 15 minutes left, due
     # soon (the last 5). Learnt as WapiKit's NewMessage event is, in this process: the live
     # server's database and bus.
+    wrote_at = (timezone.now() - timedelta(minutes=12)).replace(microsecond=0)
     now.message_arrived(
         conversation,
         Message(
@@ -121,12 +137,16 @@ def test_a_clock_turning_due_soon_raises_one_alert_on_the_open_inbox(
             conversation_id=conversation_id,
             direction="InBound",
             status="Sent",
-            created_at=(timezone.now() - timedelta(minutes=12)).replace(microsecond=0),
+            created_at=wrote_at,
             message_data=MessageData(text="Hello? Still waiting on my refund."),
             type_camel="Text",
         ),
     )
-    expect(card.locator(".waiting .clock")).to_have_text(re.compile(r"^First response due in [23] min$"), timeout=PUSHED_MS)
+    # Without a reload: the pushed change redraws the card, its clock due soon.
+    clock = card.locator(".waiting .clock")
+    expect(clock).to_have_text(re.compile(r"^First response due in [23] min$"), timeout=PUSHED_MS)
+    expect(clock).to_have_class(re.compile(r"\bclock-due_soon\b"))
+    expect(card.locator(".waiting")).to_contain_text(re.compile(r"waiting 1[23] min"))
     expect(card).to_have_class(re.compile(r"\bclock-due_soon\b"))
     expect(page.locator(".clock-alert")).to_have_count(0)
 
@@ -138,12 +158,21 @@ def test_a_clock_turning_due_soon_raises_one_alert_on_the_open_inbox(
     expect(alert).to_contain_text("a reply is due at")
     expect(alert).to_contain_text("(nobody is assigned)")
     expect(page.locator(".clock-alerts")).to_be_visible()
+    raised = Alert.objects.get(conversation_id=conversation_id)
+    due_at = wrote_at + timedelta(minutes=django_settings.FIRST_RESPONSE_TARGET_MINUTES)
+    assert (raised.kind, raised.member_id, raised.due_at) == (Alert.Kind.RESPONSE, "", due_at)
+    expect(alert).to_have_attribute("data-alert", str(raised.pk))
+    assert datetime.fromisoformat(alert.locator("time").get_attribute("datetime")) == due_at
+    # Notifications are allowed: the alert is notified, once.
+    page.wait_for_function("window.__notifications.length > 0")
+    assert page.evaluate("window.__notifications") == [f"alert-{raised.pk}"]
 
     alerts.raise_due.call(conversation_id, "response")
 
     page.wait_for_timeout(1_500)  # time for a second push to arrive, were there one
     expect(alert).to_have_count(1)
     assert Alert.objects.filter(conversation_id=conversation_id).count() == 1
+    assert page.evaluate("window.__notifications") == [f"alert-{raised.pk}"]
     assert page.console_errors == []
     assert page.evaluate("window.__cspViolations") == []
     assert no_failed_requests(page) == []
@@ -154,5 +183,7 @@ def test_a_clock_turning_due_soon_raises_one_alert_on_the_open_inbox(
     expect(page.locator("#clock-alerts .clock-alert")).to_contain_text(name)
     expect(page.locator(f"#c-{conversation_id}")).to_have_class(re.compile(r"\bclock-due_soon\b"))
     expect(page.locator(f"#c-{conversation_id} .waiting .clock.clock-due_soon")).to_be_visible()
+    # The alert this browser notified already is not notified again.
+    assert page.evaluate("window.__notifications") == []
     assert page.console_errors == []
     assert page.evaluate("window.__cspViolations") == []
