@@ -35,10 +35,12 @@ SCOPES = {
 STATUS_ACTIONS = {"Closed": Action.CLOSE, "Active": Action.REOPEN, "Deleted": Action.DELETE}
 
 def _if_match(request) -> Seen | None:
-    """`If-Match: "<version>"` (the conversation's ETag); `*` or none: no check."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
+    """`If-Match: "<version>"` (the conversation's ETag); `*` or none: no check. An empty one is
+    a mistake the caller should hear of, not a write without a check."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
         return None
+    header = header.strip()
     value = header.removeprefix("W/").strip().strip('"')
     seen = Seen.parse(value)
     if seen is None:

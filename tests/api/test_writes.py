@@ -71,6 +71,21 @@ def test_assigning_to_someone_outside_the_organisation_is_refused_before_wapikit
     assert [c.route for c in upstream_calls] == ["/organization/members"]  # the role, read fresh for a write
 
 
+def test_an_empty_if_match_is_refused_and_sends_nothing(caller, fresh_wapikit, warm, upstream_calls):
+    """Found by the schema's negative chains: an empty If-Match was taken for none, and the write
+    went through unchecked."""
+    who = caller("owner", name="closer bot")
+    cid = first_conversation(fresh_wapikit, "Active", assigned=False)["uniqueId"]
+    warm(upstream_calls)
+
+    answer = who.post(f"/api/v1/conversations/{cid}/unassign", {}, HTTP_IF_MATCH="")
+
+    assert answer.status_code == 400, answer.content
+    assert "If-Match" in answer.content.decode()
+    assert [c.route for c in upstream_calls if c.route.startswith("/conversation/")] == []
+    assert not AuditEntry.objects.exists()
+
+
 @pytest.mark.parametrize("how", ["if-match", "seen"])
 def test_a_stale_version_answers_409_with_what_changed_and_sends_nothing(how, caller, fresh_wapikit, warm, upstream_calls):
     who = caller("owner", name="closer bot")
