@@ -17,8 +17,7 @@ from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.client import MAX_PER_PAGE
 from dashboard.wapikit.types import Conversation, ConversationPage
 
-from . import reads, shared, timeline
-from .models import Source
+from . import reads, shared
 
 
 class _Cached(msgspec.Struct, array_like=True):
@@ -120,7 +119,6 @@ def _scanned(status: str | None) -> _Cached:
                 short = short or len(answer.conversations) < MAX_PER_PAGE
     # A conversation that moved between pages while they were read would appear twice.
     unique = list({c.unique_id: c for c in conversations}.values())
-    timeline.learn_answered({c.unique_id: c.messages for c in unique}, source=Source.LIST)
     unique = reads.with_delivered_messages(ConversationPage(conversation_list=unique)).conversations
     complete = not reserved and (short if total is None else len(conversations) >= total)
     return _Cached(unique, total, time.time(), complete)

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.urls.converters import IntConverter
 
 from dashboard import urls as dashboard_urls
 from tests.conftest import ROOT
@@ -218,7 +219,10 @@ DUMMY_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def _reverse_any(pattern: URLPattern) -> str:
-    return reverse(pattern.name, kwargs={name: DUMMY_ID for name in pattern.pattern.converters})
+    converters = pattern.pattern.converters
+    return reverse(pattern.name, kwargs={
+        name: 1 if isinstance(converter, IntConverter) else DUMMY_ID for name, converter in converters.items()
+    })
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX, {"HTTP_X_LIVE_SIGNATURE": "0" * 64}], ids=["plain", "htmx", "forged"])
