@@ -364,6 +364,10 @@ WAPIKIT_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_BUDGET_RESERVE", "0.2"))
 # WAPIKIT_BACKGROUND_READ_SHARE of the messages route's limit in each of WapiKit's rate-limit windows.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 WAPIKIT_BACKGROUND_READ_SHARE = float(os.environ.get("WAPIKIT_BACKGROUND_READ_SHARE", "0.25"))
+# How long the timeline keeps its log of what happened (new, messages, assignments, closes): the
+# reports look this far back. Older entries are deleted once a day; each conversation's current
+# facts (who is waiting, since when) are kept.
+TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
 
 # WapiKit's live events and the browsers' live streams: dashboard/live_settings.py.
 from dashboard.live_settings import *  # noqa: E402, F403

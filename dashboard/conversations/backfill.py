@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from dashboard.wapikit import budget, errors, get_client
 
-from . import now, reading, scan
+from . import now, reading, scan, timeline
 from .models import Reading
 
 logger = logging.getLogger("dashboard.conversations.backfill")
@@ -40,6 +40,8 @@ BATCH = 20
 # The newest page is all the timeline needs: the last message, and the open cycle's start.
 PAGE_SIZE = 50
 SWEEP_EVERY = timedelta(minutes=10)
+# The timeline's retention (TIMELINE_RETENTION_DAYS) is applied once a day, by a run of the reads.
+RETENTION_EVERY = timedelta(days=1)
 
 
 def wanted(conversation_ids: Iterable[str]) -> None:
@@ -68,11 +70,13 @@ def read_due() -> dict[str, int]:
     budget's share; then the next run planned. What it did, for the task's result."""
     moment = timezone.now()
     reading.run_began(now=moment)
-    done = {"read": 0, "learned": 0, "failed": 0, "swept": 0}
+    done = {"read": 0, "learned": 0, "failed": 0, "swept": 0, "expired": 0}
     next_at: datetime | None = None
     try:
         if reading.sweep_due(every=SWEEP_EVERY, now=moment):
             done["swept"] = sweep_active(moment=moment)
+        if reading.sweep_due(every=RETENTION_EVERY, now=moment, name="retention"):
+            done["expired"] = timeline.expire(before=moment - timedelta(days=settings.TIMELINE_RETENTION_DAYS))
         reading.plan_waiting(now=moment)
         stopped_until = _read(done, token=uuid.uuid4().hex, moment=moment)
         next_at = _next_run(stopped_until, full=done["read"] + done["failed"] >= BATCH)

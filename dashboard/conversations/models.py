@@ -37,6 +37,11 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("the timeline's log is never deleted")
 
+    def expire(self, *, before) -> int:
+        """Retention, the one deletion the log allows: what happened before `before`."""
+        deleted, _ = models.QuerySet.delete(self.filter(at__lt=before))
+        return deleted
+
 
 class AuditEntry(models.Model):
     class Outcome(models.TextChoices):

@@ -189,13 +189,14 @@ def run_began(*, now: datetime) -> None:
     ReadingPlan.objects.filter(name=_RUNS, run_at__lte=now).update(run_at=None)
 
 
-def sweep_due(*, every: timedelta, now: datetime) -> bool:
-    """Whether this run sweeps the Active list: one run in `every`, across the deployment."""
-    if ReadingPlan.objects.filter(name=_SWEEPS).filter(Q(run_at__isnull=True) | Q(run_at__lte=now)).update(
+def sweep_due(*, every: timedelta, now: datetime, name: str = _SWEEPS) -> bool:
+    """Whether this run sweeps the Active list (or does the work `name` says): one run in
+    `every`, across the deployment."""
+    if ReadingPlan.objects.filter(name=name).filter(Q(run_at__isnull=True) | Q(run_at__lte=now)).update(
         run_at=now + every
     ):
         return True
-    _, created = ReadingPlan.objects.get_or_create(name=_SWEEPS, defaults={"run_at": now + every})
+    _, created = ReadingPlan.objects.get_or_create(name=name, defaults={"run_at": now + every})
     return created
 
 

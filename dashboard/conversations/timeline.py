@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from dashboard.wapikit.types import Message
 
-from .models import ConversationLife, LifeEvent, Source
+from .models import Alert, ConversationLife, LifeEvent, Source
 
 logger = logging.getLogger("dashboard.conversations")
 
@@ -117,6 +117,13 @@ def learn_state(
         life.save()
         for kind, detail, member_id in changes:
             _log(conversation_id, kind, at=as_of, source=source, detail=detail, member_id=member_id)
+
+
+def expire(*, before: datetime) -> int:
+    """Retention: the log's entries for what happened before `before` are deleted, and the
+    alerts raised before it; each conversation's facts stay. How many log entries went."""
+    Alert.objects.filter(raised_at__lt=before).delete()
+    return LifeEvent.objects.expire(before=before)
 
 
 def life_of(conversation_id: str) -> ConversationLife | None:

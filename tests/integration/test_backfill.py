@@ -13,8 +13,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from dashboard.conversations import backfill, now, reading, timeline
-from dashboard.conversations.models import Reading, ReadingPlan
+from dashboard.conversations.models import LifeEvent, Reading, ReadingPlan, Source
 from dashboard.wapikit import get_client
+from dashboard.wapikit.types import Message
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -232,3 +233,24 @@ def test_a_conversation_claimed_by_one_worker_is_not_read_by_another_until_its_c
     assert sorted(r.conversation_id for r in first) == ["c-1", "c-2", "c-3"]
     assert second == []
     assert sorted(r.conversation_id for r in after_a_crash) == ["c-1", "c-2", "c-3"]
+
+
+def test_a_run_applies_the_timeline_s_retention_once_a_day(server_wapikit, no_sweep, settings):
+    settings.TIMELINE_RETENTION_DAYS = 30
+    cid = server_wapikit.get("/conversations", page=1, per_page=1, status="Active")["conversations"][0]["uniqueId"]
+    old = timezone.now() - timedelta(days=31)
+
+    def logged(n: int) -> None:
+        timeline.learn_messages(cid, [Message(
+            unique_id=f"00000000-0000-4000-8000-{n:012d}", conversation_id=cid, direction="InBound", created_at=old,
+            type_camel="Text",
+        )], source=Source.READ)
+
+    logged(1)
+    first = backfill.read_due.call()
+    logged(2)
+    second = backfill.read_due.call()
+
+    assert first["expired"] == 1
+    assert second["expired"] == 0, "once a day"
+    assert LifeEvent.objects.filter(conversation_id=cid).count() == 1

@@ -3,12 +3,16 @@ HTTP to the sandbox, and keeps it in the database."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import msgspec
 import pytest
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.utils import timezone
 
-from dashboard.conversations import now, timeline
+from dashboard.conversations import backfill, now, timeline
 from dashboard.conversations.models import AuditEntry, LifeEvent
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Message
@@ -66,3 +70,33 @@ def test_an_action_wapikit_applied_stands_when_the_timeline_cannot_take_it(login
     assert response.status_code == 200
     assert "Closed the conversation" in response.content.decode()
     assert AuditEntry.objects.get(conversation_id=cid).outcome == "succeeded"
+
+
+def test_after_a_restart_cards_show_who_waits_at_once_and_nothing_known_is_read_again(
+    login_as, server_wapikit, upstream_calls
+):
+    """The dashboard's memory is its database: a restart (every cache gone, a new client) keeps
+    what the timeline learned, so the cards say who waits without a read, and the background
+    reads spend nothing on it."""
+    active = [c["uniqueId"] for c in server_wapikit.get("/conversations", page=1, per_page=3, status="Active")[
+        "conversations"]]
+    waiting, read = active[0], active[1]
+    conversation = get_client().get_conversation(waiting)
+    now.message_arrived(msgspec.structs.replace(conversation, message_list=[]), Message(
+        unique_id="7d0c1e2a-0000-4000-8000-0000000000aa", conversation_id=waiting, direction="InBound",
+        created_at=timezone.now() - timedelta(minutes=7), type_camel="Text",
+    ))
+    backfill.wanted([read])
+    backfill.read_due.call()
+
+    cache.clear()  # the restart: no process keeps anything but the database
+    get_client.cache_clear()
+    upstream_calls.clear()
+    body = login_as("manager").get("/").content.decode()
+
+    assert re.search(rf'id="c-{waiting}".*?waiting 7 min', body, re.S)
+    assert [c for c in upstream_calls if c.route == "/conversation/:id/messages"] == []
+    upstream_calls.clear()
+    backfill.read_due.call()
+    read_again = {c.path.split("/")[2] for c in upstream_calls if c.route == "/conversation/:id/messages"}
+    assert waiting not in read_again and read not in read_again

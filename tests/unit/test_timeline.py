@@ -95,6 +95,19 @@ def test_the_log_is_never_changed_nor_deleted():
         LifeEvent.objects.all().delete()
 
 
+def test_retention_deletes_only_what_happened_before_it_and_keeps_the_facts():
+    timeline.learn_messages(
+        CID, [message(1, minutes=0, inbound=True), message(2, minutes=60 * 24, inbound=True)], source=Source.EVENT
+    )
+
+    expired = timeline.expire(before=T0 + timedelta(days=1) - timedelta(minutes=1))
+
+    assert expired == 1
+    assert [e.at for e in LifeEvent.objects.filter(conversation_id=CID)] == [T0 + timedelta(days=1)]
+    life = timeline.life_of(CID)
+    assert life.first_inbound_at == T0 and life.last_inbound_at == T0 + timedelta(days=1)
+
+
 sources = st.sampled_from(list(Source))
 observed_facts = st.lists(
     st.one_of(
