@@ -4,6 +4,7 @@ hard-coding ids, and read the few things the tests need out of the dashboard's H
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 import requests
@@ -46,6 +47,19 @@ def _pages(sandbox, status: str, pages: int):
 def conversations_with(sandbox, status: str = "Active", *, pages: int = 5) -> list[dict]:
     """Every conversation of a status, straight from the sandbox (newest activity first)."""
     return [c for batch in _pages(sandbox, status, pages) for c in batch]
+
+
+def as_listed(sandbox, status: str = "Active", *, page: int = 1, per_page: int = 25) -> list[dict]:
+    """A page of the inbox's default view ("Most recent activity") as the dashboard shows it.
+    Documented WapiKit lists conversations newest activity first, and the dashboard shows its
+    pages as they are. The server's lists carry no messages and come in no order: the dashboard
+    orders the whole status by what its timeline knows, which, in a test that taught it nothing,
+    is when each conversation began (ties in the order WapiKit listed them)."""
+    if sandbox.profile != "server":
+        return sandbox.get("/conversations", page=page, per_page=per_page, status=status, order="desc")["conversations"]
+    everything = conversations_with(sandbox, status, pages=20)
+    everything.sort(key=lambda c: datetime.fromisoformat(c["createdAt"]), reverse=True)
+    return everything[(page - 1) * per_page : page * per_page]
 
 
 def first_conversation(sandbox, status: str = "Active", *, assigned: bool | None = None) -> dict:

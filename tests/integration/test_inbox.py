@@ -8,13 +8,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.integration.conftest import body_of, card_ids, card_statuses, conversations_with, html
+from tests.integration.conftest import as_listed, body_of, card_ids, card_statuses, conversations_with, html
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def sandbox_page(sandbox, *, status="Active", page=1, per_page=25) -> list[dict]:
-    return sandbox.get("/conversations", page=page, per_page=per_page, status=status, order="desc")["conversations"]
+    return as_listed(sandbox, status, page=page, per_page=per_page)
 
 
 def test_a_signed_out_visitor_is_sent_to_the_login_page(client, wapikit, upstream_calls):
@@ -206,6 +206,10 @@ def test_with_a_warm_member_cache_the_inbox_makes_one_upstream_call(login_as, wa
 
     assert client.get("/").status_code == 200
 
+    if wapikit.profile == "server":
+        # Its unordered lists are read through the scan, which the first visit has just read.
+        assert upstream_calls == []
+        return
     assert [(c.method, c.path, c.status) for c in upstream_calls] == [("GET", "/conversations", 200)]
 
 

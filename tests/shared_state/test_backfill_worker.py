@@ -1,5 +1,5 @@
 """The background reads through real workers: two `manage.py db_worker` processes on one
-PostgreSQL database run the runs an inbox page's wish and a burst of enqueues planned, against
+PostgreSQL database, sharing Redis (the budget's count, the live bus), run the runs an inbox page's wish and a burst of enqueues planned, against
 the sandbox answering as WapiKit's server does (its lists carry no messages). The timeline
 learns every wanted conversation's last message, and no conversation is read twice."""
 
@@ -13,6 +13,7 @@ import uuid
 
 import psycopg
 import pytest
+import redis
 
 from tests.conftest import API_KEY, ROOT
 from tests.shared_state.test_two_processes import PG, services_missing
@@ -20,6 +21,8 @@ from tests.shared_state.test_two_processes import PG, services_missing
 pytestmark = pytest.mark.shared_state
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# A database of Redis's own: the other shared-state tests flush theirs.
+REDIS = "redis://127.0.0.1:6379/11"
 
 
 @pytest.fixture
@@ -42,7 +45,8 @@ def database(server_sandbox, tmp_path):
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("REDIS_URL", None)  # each worker counts its own budget: one sandbox, few reads
+    redis.Redis.from_url(REDIS).flushdb()
+    env["REDIS_URL"] = REDIS  # one budget and one bus for both workers, as a deployment has
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     server_sandbox.control(reset=True)
@@ -51,6 +55,7 @@ def database(server_sandbox, tmp_path):
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        redis.Redis.from_url(REDIS).flushdb()
 
 
 def manage(env, *args) -> None:

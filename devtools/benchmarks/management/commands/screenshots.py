@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -54,12 +55,30 @@ class Command(BaseCommand):
                 }
                 manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
                 subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True)
-                with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
-                    # Chromium keeps Secure cookies on http://localhost (a secure context), not
-                    # on 127.0.0.1.
-                    written = shoot(served.replace("127.0.0.1", "localhost"), out_dir)
+                # The task worker reads what WapiKit's lists leave out (the server's carry no
+                # messages), as `make run`'s does: the inbox is shot once the cards know it.
+                with open(directory / "worker.log", "w") as log:
+                    worker = subprocess.Popen([*manage, "db_worker", "--no-reload"], env=env, stdout=log,
+                                              stderr=subprocess.STDOUT)
+                try:
+                    with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
+                        # Chromium keeps Secure cookies on http://localhost (a secure context), not
+                        # on 127.0.0.1.
+                        written = shoot(served.replace("127.0.0.1", "localhost"), out_dir)
+                finally:
+                    worker.terminate()
+                    worker.wait(timeout=15)
         for path in written:
             self.stdout.write(str(path))
+
+
+def settle(page, seconds: float = 60) -> None:
+    """Until the cards know their last messages (the worker reads them), or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while page.get_by_text("Last message not known yet").count() and time.monotonic() < deadline:
+        time.sleep(2)
+        page.reload()
+    page.wait_for_load_state("networkidle")
 
 
 def shoot(dashboard: str, out_dir: Path) -> list[Path]:
@@ -87,7 +106,7 @@ def shoot(dashboard: str, out_dir: Path) -> list[Path]:
                 page.wait_for_url(f"{dashboard}/")
                 cards = page.locator("#cards article.card")
                 expect(cards.first).to_be_visible()
-                page.wait_for_load_state("networkidle")
+                settle(page)
                 snap("inbox")
 
                 card = cards.filter(has=page.get_by_role("button", name="Reassign", exact=True)).first
