@@ -107,13 +107,14 @@ def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:
 
 def open_for(*, member_id: str, manages: bool, now: datetime | None = None) -> list[Alert]:
     """The reader's alerts whose clocks have not run out and whose contact still waits in the
-    same cycle: what an inbox opened after they were raised shows."""
+    same cycle, the soonest first: what an inbox opened after they were raised shows."""
     moment = now or timezone.now()
     members = [member_id, ""] if manages else [member_id]
-    raised = list(Alert.objects.filter(member_id__in=members, due_at__gt=moment)[:50])
+    raised = list(Alert.objects.filter(member_id__in=members, due_at__gt=moment).order_by("due_at")[:50])
     lives = ConversationLife.objects.filter(conversation_id__in={a.conversation_id for a in raised})
     waiting = {life.conversation_id: life for life in lives if life.first_inbound_at and life.status not in _ENDED}
-    return [alert for alert in raised if _still_due(alert, waiting.get(alert.conversation_id))][:20]
+    running = [alert for alert in raised if _still_due(alert, waiting.get(alert.conversation_id))]
+    return sorted(running, key=lambda alert: alert.due_at)
 
 
 def _still_due(alert: Alert, life: ConversationLife | None) -> bool:

@@ -145,3 +145,17 @@ def test_an_inbox_opened_after_the_alert_shows_it_until_the_customer_is_answered
 
     assert re.search(rf'<li class="clock-alert" data-alert="\d+">\s*<a href="/conversations/{cid}/">', shown)
     assert 'class="clock-alert"' not in after_answer
+
+
+def test_an_inbox_lists_the_five_soonest_alerts_and_says_how_many_more(login_as, server_wapikit):
+    unassigned = [c["uniqueId"] for c in server_wapikit.get(
+        "/conversations", page=1, per_page=50, status="Active")["conversations"] if not c.get("assignedTo")][:7]
+    for n, cid in enumerate(unassigned):
+        arrives(cid, message(cid, minutes_ago=10.5 + n / 2))  # the later in the list, the sooner due
+        alerts.raise_due.call(cid, "response")
+
+    body = body_of(login_as("manager").get("/"))
+
+    shown = re.findall(r'<li class="clock-alert" data-alert="\d+">\s*<a href="/conversations/([0-9a-f-]+)/">', body)
+    assert shown == unassigned[::-1][:5]
+    assert "And 2 more, due later." in body

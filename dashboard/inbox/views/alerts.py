@@ -31,11 +31,18 @@ def alert(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     return render(request, "inbox/inbox.html#clock_alert", {"alert": shown(found, read=True)})
 
 
-def open_alerts(powers) -> list[dict]:
-    """The reader's alerts still running, for an inbox opened after they were raised."""
+# An inbox opened later lists this many of the reader's running alerts, the soonest first, and
+# says how many more there are.
+SHOWN_ALERTS = 5
+
+
+def open_alerts(powers) -> tuple[list[dict], int]:
+    """The reader's alerts still running, for an inbox opened after they were raised: the
+    soonest SHOWN_ALERTS, and how many more."""
     if not powers.can_view or powers.member is None:
-        return []
-    return [shown(a) for a in alerts.open_for(member_id=powers.member.unique_id, manages=powers.can_assign)]
+        return [], 0
+    running = alerts.open_for(member_id=powers.member.unique_id, manages=powers.can_assign)
+    return [shown(a) for a in running[:SHOWN_ALERTS]], max(0, len(running) - SHOWN_ALERTS)
 
 
 def shown(found: Alert, *, read: bool = False) -> dict:

@@ -126,7 +126,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
             query, member_id=powers.member.unique_id, members=context["members"]
         )
         context["inbox"] = page
-        context["open_alerts"] = open_alerts(powers)
+        context["open_alerts"], context["more_alerts"] = open_alerts(powers)
         backfill.wanted(c.unique_id for c in page.conversations)
         context["status_ignored"] = services.status_updates_ignored()
         context["campaigns"] = campaign_choices()
