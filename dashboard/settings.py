@@ -314,9 +314,16 @@ INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "1
 # Response clocks' defaults, until an Owner sets the team's targets (/settings/targets/): minutes
 # for the team's first answer to a customer, for each answer after it, and how long before either
 # is due a clock warns; how long before WhatsApp's 24-hour reply window closes a card warns.
-FIRST_RESPONSE_TARGET_MINUTES = int(os.environ.get("FIRST_RESPONSE_TARGET_MINUTES", "15"))
-NEXT_RESPONSE_TARGET_MINUTES = int(os.environ.get("NEXT_RESPONSE_TARGET_MINUTES", "60"))
-DUE_SOON_WARNING_MINUTES = int(os.environ.get("DUE_SOON_WARNING_MINUTES", "5"))
+# The first three may be fractions of a minute (`make bench-day` compresses a day into minutes);
+# whole numbers stay ints, as the targets form shows them.
+def _minutes(name: str, default: str) -> int | float:
+    value = float(os.environ.get(name, default))
+    return int(value) if value.is_integer() else value
+
+
+FIRST_RESPONSE_TARGET_MINUTES = _minutes("FIRST_RESPONSE_TARGET_MINUTES", "15")
+NEXT_RESPONSE_TARGET_MINUTES = _minutes("NEXT_RESPONSE_TARGET_MINUTES", "60")
+DUE_SOON_WARNING_MINUTES = _minutes("DUE_SOON_WARNING_MINUTES", "5")
 REPLY_WINDOW_WARNING_MINUTES = int(os.environ.get("REPLY_WINDOW_WARNING_MINUTES", "120"))
 
 # Plain text for a terminal (`make run`); LOG_FORMAT=json in production: one JSON object per
@@ -364,6 +371,12 @@ WAPIKIT_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_BUDGET_RESERVE", "0.2"))
 # WAPIKIT_BACKGROUND_READ_SHARE of the messages route's limit in each of WapiKit's rate-limit windows.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 WAPIKIT_BACKGROUND_READ_SHARE = float(os.environ.get("WAPIKIT_BACKGROUND_READ_SHARE", "0.25"))
+# Their timing, in seconds (fractions allowed, for `make bench-day`'s compressed day): a waiting
+# conversation is re-read this long after news, the wait doubling with each read that finds none,
+# up to the longest; and this often a run looks through the Active list for unknown conversations.
+WAPIKIT_REREAD_FIRST_SECONDS = float(os.environ.get("WAPIKIT_REREAD_FIRST_SECONDS", "120"))
+WAPIKIT_REREAD_LONGEST_SECONDS = float(os.environ.get("WAPIKIT_REREAD_LONGEST_SECONDS", "3600"))
+WAPIKIT_SWEEP_SECONDS = float(os.environ.get("WAPIKIT_SWEEP_SECONDS", "600"))
 
 # WapiKit's live events and the browsers' live streams: dashboard/live_settings.py.
 from dashboard.live_settings import *  # noqa: E402, F403
