@@ -87,6 +87,8 @@ class Day:
     # (Unix seconds, messages-route reads so far), about once a simulated minute.
     reads: list[tuple[float, int]]
     lag: list[float]
+    # Conversations whose background read was due a simulated minute before the day ended, unmade.
+    overdue: int = 0
 
 
 class Sandbox:
@@ -245,7 +247,8 @@ def run_day(sandbox: Sandbox, dashboard: Dashboard, database: DashboardDatabase,
                          f"{inbound} inbound, {replies} replies")
     ended = max(time.time(), began + length)
     reads.append((ended, deployment.messages_reads(deployment.upstream_calls(dashboard))))
-    return Day(conversations, truth, accuracy, began, ended, replies, inbound, reads, lag)
+    overdue = database.overdue_reads(before=ended - minute)
+    return Day(conversations, truth, accuracy, began, ended, replies, inbound, reads, lag, overdue)
 
 
 def _sample(database: DashboardDatabase, truth: Truth, conversations: list[str], compression: Compression,

@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
-from dashboard.conversations.models import Alert, ConversationLife
+from dashboard.conversations.models import Alert, ConversationLife, Reading
 from devtools.benchlive import deployment as live
 from devtools.benchmarks import benchkit
 from devtools.sandbox import ratelimit
@@ -197,6 +197,16 @@ class DashboardDatabase:
             f"SELECT conversation_id, first_inbound_at IS NOT NULL, last_message_at IS NOT NULL FROM {table}"  # noqa: S608
         )
         return {cid: (bool(waiting), bool(known)) for cid, waiting, known in rows}
+
+    def overdue_reads(self, *, before: float) -> int:
+        """Conversations whose background read was due before `before` (Unix seconds) and not made."""
+        table = Reading._meta.db_table
+        moment = datetime.fromtimestamp(before, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        (count,) = self.connection.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE next_read_at IS NOT NULL AND next_read_at < ?",  # noqa: S608
+            (moment,),
+        ).fetchone()
+        return count
 
     def response_alerts(self) -> list[tuple[str, float, float, float]]:
         """The response clocks' alerts: (conversation, cycle_at, due_at, raised_at), Unix seconds."""

@@ -54,7 +54,10 @@ def day_rows(*, conversations: int, messages: int, members: int, hours: float, s
     finally:
         if shared is not None:
             shared.flushdb()
-        shutil.rmtree(directory, ignore_errors=True)
+        if os.environ.get("BENCH_DAY_KEEP"):
+            progress(f"  kept: {directory} (logs, the sandbox's and the dashboard's databases)")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
     return [
         figures.day_row(the_day, compression, members, hours),
         *figures.accuracy_rows(the_day),

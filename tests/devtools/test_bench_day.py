@@ -49,14 +49,16 @@ def test_a_tiny_day_prints_every_row_with_figures(tmp_path):
         right = table[f"waiting state right on the dashboard, {grace} simulated min after the truth changed"]
         assert re.match(r"[\d.]+% of [\d,]+ \(conversation, instant\) pairs.* · target ≥ \d+%" + verdict, right), right
     reads = table["messages-route reads per simulated hour (the day, background reads)"]
-    assert re.match(r"\d+ in the 24 min day, \d+ an hour at that pace · mean \d+ an hour · share 150 "
+    assert re.match(r"\d+ in the 24 min day, \d+ an hour at that pace · mean \d+ an hour · \d+ reads overdue at the "
+                    r"day's end · share 150 "
                     r"\(0\.25 × 600 per window\) · target ≤ share" + verdict, reads), reads
     assert re.match(r"\d+ · target 0" + verdict, table["429s received by the dashboard (every route, cold start and day)"])
     alerted = table["response alerts raised before their deadline"]
     assert re.match(r"\d+ of \d+ waits past their due-soon moment \(targets 6/8 min, warned 3 before\) · \d+ late, "
                     r"\d+ never · target all" + verdict, alerted), alerted
     repeated = table["response alerts repeated (a wait alerted twice)"]
-    assert re.match(r"\d+ of \d+ alerts · \d+ raised while the team had answered · target 0" + verdict, repeated), repeated
+    assert re.match(r"\d+ of \d+ alerts · \d+ raised before their wait's due-soon moment \(counted from a wait already "
+                    r"answered\) · \d+ raised while the team had answered · target 0" + verdict, repeated), repeated
     cold = table["messages-route reads, a cold start's default view (fresh database, inbox opened once)"]
-    assert re.match(r"\d+ until its \d+ conversations were known \([\d.]+ s\) · \d+ until the backfill settled "
-                    r"\(6 of 6 Active known, [\d.]+ s\) · target ≤ 1 a conversation" + verdict, cold), cold
+    assert re.match(r"\d+ until the backfill settled \(6 of 6 Active known, [\d.]+ s\) · its \d+ cards known after "
+                    r"[\d.]+ s \(\d+ reads by then\) · target ≤ 1 a conversation" + verdict, cold), cold
