@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test bench bench-live screenshots venv deps chromium clean
+.PHONY: run test bench bench-day bench-live screenshots venv deps chromium clean
 
 # The development settings: production's with the tools (devtools/: the sandbox, the benchmarks)
 # installed. `make test` gets them through tests/settings.py; a deployment uses dashboard.settings.
@@ -35,7 +35,7 @@ test: deps chromium
 	@scripts/test-on-postgres
 	@scripts/test-server-profile
 
-## Print the benchmark table (render times, upstream calls, bytes, overhead, a 60 s load run).
+## Print the benchmark table (render times, upstream calls, bytes, overhead, a 60 s load run, a short simulated day).
 bench: deps
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	@mkdir -p var
@@ -52,6 +52,16 @@ bench-live: deps chromium
 		$(PY) manage.py migrate -v0
 	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-live.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench_live --compare-bench $(BENCH_LIVE_ARGS)
+
+## Print a simulated day's figures (waiting state right, background reads, 429s, alerts, a cold start's reads): 200 conversations,
+## 2,000 inbound messages, 8 members, 8 hours in about 10 minutes; BENCH_DAY_ARGS for another day (manage.py bench_day --help).
+BENCH_DAY_ARGS ?= --conversations 200 --messages 2000 --members 8 --hours 8
+bench-day: deps
+	@mkdir -p var
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/bench-day.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py migrate -v0
+	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-day.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py bench_day $(BENCH_DAY_ARGS)
 
 ## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.
 screenshots: deps chromium

@@ -314,9 +314,16 @@ INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "1
 # Response clocks' defaults, until an Owner sets the team's targets (/settings/targets/): minutes
 # for the team's first answer to a customer, for each answer after it, and how long before either
 # is due a clock warns; how long before WhatsApp's 24-hour reply window closes a card warns.
-FIRST_RESPONSE_TARGET_MINUTES = int(os.environ.get("FIRST_RESPONSE_TARGET_MINUTES", "15"))
-NEXT_RESPONSE_TARGET_MINUTES = int(os.environ.get("NEXT_RESPONSE_TARGET_MINUTES", "60"))
-DUE_SOON_WARNING_MINUTES = int(os.environ.get("DUE_SOON_WARNING_MINUTES", "5"))
+# The first three may be fractions of a minute (`make bench-day` compresses a day into minutes);
+# whole numbers stay ints, as the targets form shows them.
+def _minutes(name: str, default: str) -> int | float:
+    value = float(os.environ.get(name, default))
+    return int(value) if value.is_integer() else value
+
+
+FIRST_RESPONSE_TARGET_MINUTES = _minutes("FIRST_RESPONSE_TARGET_MINUTES", "15")
+NEXT_RESPONSE_TARGET_MINUTES = _minutes("NEXT_RESPONSE_TARGET_MINUTES", "60")
+DUE_SOON_WARNING_MINUTES = _minutes("DUE_SOON_WARNING_MINUTES", "5")
 REPLY_WINDOW_WARNING_MINUTES = int(os.environ.get("REPLY_WINDOW_WARNING_MINUTES", "120"))
 
 # Plain text for a terminal (`make run`); LOG_FORMAT=json in production: one JSON object per
@@ -357,17 +364,9 @@ LOGGING = {
 # reads (live refresh polling, tab counts, scans beyond the first page, the workload scan) stop.
 WAPIKIT_BUDGET_RESERVE = float(os.environ.get("WAPIKIT_BUDGET_RESERVE", "0.2"))
 
-# Background work, on Django's Tasks framework: the reads that teach the timeline what WapiKit's
-# list answers leave out (dashboard/conversations/backfill.py). By default the tasks are rows of
-# this database (django-tasks-db), run by `manage.py db_worker` (`make run` starts one); TASKS_BACKEND
-# names another backend (the README's production notes). Background reads spend at most
-# WAPIKIT_BACKGROUND_READ_SHARE of the messages route's limit in each of WapiKit's rate-limit windows.
-TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
-WAPIKIT_BACKGROUND_READ_SHARE = float(os.environ.get("WAPIKIT_BACKGROUND_READ_SHARE", "0.25"))
-# How long the timeline keeps its log of what happened (new, messages, assignments, closes): the
-# reports look this far back. Older entries are deleted once a day; each conversation's current
-# facts (who is waiting, since when) are kept.
-TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
+# Background work (Django's Tasks: the timeline's reads, alerts) and the timeline's retention:
+# dashboard/tasks_settings.py.
+from dashboard.tasks_settings import *  # noqa: E402, F403
 
 # WapiKit's live events and the browsers' live streams: dashboard/live_settings.py.
 from dashboard.live_settings import *  # noqa: E402, F403

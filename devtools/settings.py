@@ -1,7 +1,7 @@
 """The development settings: production's (`dashboard/settings.py`) with the development tools
-installed. `make run`, `make test` (through `tests/settings.py`), `make bench`, `make bench-live`
-and `make screenshots` use them; a deployment uses `dashboard.settings`, so its database never
-gets the sandbox's tables.
+installed. `make run`, `make test` (through `tests/settings.py`), `make bench`, `make bench-live`,
+`make bench-day` and `make screenshots` use them; a deployment uses `dashboard.settings`, so its
+database never gets the sandbox's tables.
 
 The sandbox process serves with `devtools/sandbox/settings.py`, built on these."""
 
@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "devtools.benchmarks",
     # `make bench-live`: issue 11's figures against a live deployment.
     "devtools.benchlive",
+    # `make bench-day`: a simulated day, time compressed, against a live deployment.
+    "devtools.benchday",
 ]
 
 # The sandbox answers with this key, and with this added latency (tests change it at run time).

@@ -11,8 +11,9 @@ messages route's limit in each of WapiKit's windows: past that, the run stops an
 at the window's reset, so background reads never meet a 429.
 
 One run is planned at a time (`reading.plan_run`); each plans the next when it ends: at once
-while more is due, at the budget's return, at the next due re-read, and at least every
-SWEEP_EVERY, when a run also looks through the Active list for conversations it does not know."""
+while more is due, at the budget's return, at the next due re-read, and at least once a sweep
+interval (WAPIKIT_SWEEP_SECONDS, 10 minutes unless set), when a run also looks through the Active
+list for conversations it does not know."""
 
 from __future__ import annotations
 
@@ -39,9 +40,12 @@ MESSAGES_BUCKET = "/conversation/:id/messages"
 BATCH = 20
 # The newest page is all the timeline needs: the last message, and the open cycle's start.
 PAGE_SIZE = 50
-SWEEP_EVERY = timedelta(minutes=10)
 # The timeline's retention (TIMELINE_RETENTION_DAYS) is applied once a day, by a run of the reads.
 RETENTION_EVERY = timedelta(days=1)
+
+
+def sweep_every() -> timedelta:
+    return timedelta(seconds=settings.WAPIKIT_SWEEP_SECONDS)
 
 
 def wanted(conversation_ids: Iterable[str]) -> None:
@@ -73,7 +77,7 @@ def read_due() -> dict[str, int]:
     done = {"read": 0, "learned": 0, "failed": 0, "swept": 0, "expired": 0}
     next_at: datetime | None = None
     try:
-        if reading.sweep_due(every=SWEEP_EVERY, now=moment):
+        if reading.sweep_due(every=sweep_every(), now=moment):
             done["swept"] = sweep_active(moment=moment)
         if reading.sweep_due(every=RETENTION_EVERY, now=moment, name="retention"):
             done["expired"] = timeline.expire(before=moment - timedelta(days=settings.TIMELINE_RETENTION_DAYS))
@@ -82,7 +86,7 @@ def read_due() -> dict[str, int]:
         next_at = _next_run(stopped_until, full=done["read"] + done["failed"] >= BATCH)
     finally:
         # Whatever failed, the work goes on: at the latest with the next sweep.
-        _plan(next_at or timezone.now() + SWEEP_EVERY, moment=timezone.now())
+        _plan(next_at or timezone.now() + sweep_every(), moment=timezone.now())
     return done
 
 
@@ -128,14 +132,14 @@ def _read(done: dict[str, int], *, token: str, moment: datetime) -> float | None
 
 def _next_run(stopped_until: float | None, *, full: bool) -> datetime:
     """When the next run goes: at the budget's return, at once when this one had more than it
-    could read, else at the next due read, and at least every SWEEP_EVERY."""
+    could read, else at the next due read, and at least every sweep interval."""
     moment = timezone.now()
     if stopped_until is not None:
         return max(datetime.fromtimestamp(stopped_until, tz=UTC), moment)
     if full:
         return moment
     candidates = [at for at in (reading.next_due(), reading.next_sweep()) if at is not None]
-    return max(min(candidates, default=moment + SWEEP_EVERY), moment)
+    return max(min(candidates, default=moment + sweep_every()), moment)
 
 
 def _plan(at: datetime, *, moment: datetime) -> None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 
 from .models import ConversationLife, Reading, ReadingPlan
 
-FIRST_REREAD = timedelta(minutes=2)
-LONGEST_REREAD = timedelta(minutes=60)
+# The backoff's first wait and its longest (WAPIKIT_REREAD_FIRST_SECONDS, …_LONGEST_SECONDS:
+# 2 minutes and an hour unless set), read when used.
 # A conversation waiting longer than this is no longer re-read: the team knows it waits.
 WAITING_HORIZON = timedelta(days=7)
 # A claim not finished within this is taken to be a dead worker's, and the row due again.
@@ -38,7 +39,12 @@ _SWEEPS = "sweep"
 
 def reread_after(attempts: int) -> timedelta:
     """The backoff: 2 minutes after a new message, doubling with each read that found none."""
-    return min(FIRST_REREAD * 2 ** min(attempts, 10), LONGEST_REREAD)
+    longest = timedelta(seconds=settings.WAPIKIT_REREAD_LONGEST_SECONDS)
+    return min(_first_reread() * 2 ** min(attempts, 10), longest)
+
+
+def _first_reread() -> timedelta:
+    return timedelta(seconds=settings.WAPIKIT_REREAD_FIRST_SECONDS)
 
 
 # Wishes
@@ -75,8 +81,8 @@ def wish(conversation_ids: Iterable[str], *, why: Reading.Why, now: datetime) ->
 
 
 def plan_waiting(*, now: datetime) -> None:
-    """Waiting conversations get their re-reads: due FIRST_REREAD after the timeline last learned
-    a message of one (a new one restarts the backoff). Those no longer waiting (answered, closed,
+    """Waiting conversations get their re-reads: due the backoff's first wait after the timeline
+    last learned a message of one (a new one restarts the backoff). Those no longer waiting (answered, closed,
     waiting beyond the horizon) are not re-read."""
     waiting = ConversationLife.objects.filter(
         first_inbound_at__isnull=False, last_inbound_at__gte=now - WAITING_HORIZON
@@ -88,7 +94,7 @@ def plan_waiting(*, now: datetime) -> None:
         .values_list("conversation_id", "messages_learned_at")
     )
     plans = [
-        Reading(conversation_id=cid, messages_as_of=learned, attempts=0, next_read_at=(learned or now) + FIRST_REREAD)
+        Reading(conversation_id=cid, messages_as_of=learned, attempts=0, next_read_at=(learned or now) + _first_reread())
         for cid, learned in news
     ]
     if plans:

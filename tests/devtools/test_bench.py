@@ -38,7 +38,7 @@ def table_of(run: subprocess.CompletedProcess) -> dict[str, str]:
 
 def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     run = bench(
-        tmp_path, "--runs", "8", "--load-seconds", "0", "--bulk", "5",
+        tmp_path, "--runs", "8", "--load-seconds", "0", "--bulk", "5", "--no-day",
         "--timed-bulk", "10", "--timed-bulk-runs", "1", "--faults", "connection_refused,500",
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -91,7 +91,7 @@ def test_the_bench_runs_twice_on_one_database_each_row_from_a_known_state(tmp_pa
     # A 429 row holds its route off for 30 s and the rows after it must not inherit that; the
     # second run meets the API token the first one created.
     options = ("--runs", "3", "--load-seconds", "0", "--bulk", "5", "--timed-bulk", "5",
-               "--timed-bulk-runs", "1", "--faults", "429,500")
+               "--timed-bulk-runs", "1", "--faults", "429,500", "--no-day")
     first = bench(tmp_path, *options)
     second = bench(tmp_path, *options)
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 PRODUCTION = "dashboard.settings"
 DEVELOPMENT = "devtools.settings"
 # The apps of the development tools, by label: the sandbox keeps its label (its migrations).
-TOOL_LABELS = {"sandbox", "benchmarks", "benchlive"}
+TOOL_LABELS = {"sandbox", "benchmarks", "benchlive", "benchday"}
 
 # Loads every app and the product's URLconf, as a production process does on its first request.
 APPS_AND_MODULES = """
@@ -82,6 +82,7 @@ def test_the_development_settings_install_every_tool(tmp_path):
         "sandbox": "devtools.sandbox",
         "benchmarks": "devtools.benchmarks",
         "benchlive": "devtools.benchlive",
+        "benchday": "devtools.benchday",
     }
 
 

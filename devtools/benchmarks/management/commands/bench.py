@@ -3,6 +3,8 @@
 Render times and bytes come from the whole Django stack in this process (`render`, `costs`);
 upstream calls are counted at the client; the load run serves the dashboard with gunicorn
 (production settings) against a sandbox answering in 50 ms, and drives it with wrk (`served`).
+Last, unless `--no-day`, `manage.py bench_day` with its defaults: a short simulated day against
+a live deployment, its table printed below this one (its rows: `devtools/benchday/figures.py`).
 
 The figures with a time target (`target < …`) are the ones the test suite checks only by
 counting calls, since a machine's speed varies: the fault matrix's slowest answer, the bulk
@@ -16,6 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
@@ -43,10 +46,11 @@ class Command(BaseCommand):
             "--faults", default="all",
             help=f"fault-matrix failures to time, comma-separated, 'all' or 'none': {', '.join(targets.FAULTS)}",
         )
+        parser.add_argument("--no-day", action="store_true", help="leave the short simulated day out (make bench-day runs it)")
 
     def handle(
         self, *args, runs: int, load_seconds: int, users: int, bulk: int,
-        timed_bulk: int, timed_bulk_runs: int, faults: str, **options,
+        timed_bulk: int, timed_bulk_runs: int, faults: str, no_day: bool, **options,
     ):
         if faults == "all":
             fault_ids = list(targets.FAULTS)
@@ -104,3 +108,6 @@ class Command(BaseCommand):
 
         for line in benchkit.table_lines(rows):
             self.stdout.write(line)
+        if not no_day:
+            self.stdout.write("")
+            call_command("bench_day", stdout=self.stdout, stderr=self.stderr)

@@ -1,0 +1,22 @@
+"""The settings of background work on Django's Tasks framework (the timeline's reads, alerts
+before a breach) and of the timeline's retention, read by dashboard/settings.py."""
+
+import os
+
+# Background work, on Django's Tasks framework: the reads that teach the timeline what WapiKit's
+# list answers leave out (dashboard/conversations/backfill.py). By default the tasks are rows of
+# this database (django-tasks-db), run by `manage.py db_worker` (`make run` starts one); TASKS_BACKEND
+# names another backend (the README's production notes). Background reads spend at most
+# WAPIKIT_BACKGROUND_READ_SHARE of the messages route's limit in each of WapiKit's rate-limit windows.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+WAPIKIT_BACKGROUND_READ_SHARE = float(os.environ.get("WAPIKIT_BACKGROUND_READ_SHARE", "0.25"))
+# Their timing, in seconds (fractions allowed, for `make bench-day`'s compressed day): a waiting
+# conversation is re-read this long after news, the wait doubling with each read that finds none,
+# up to the longest; and this often a run looks through the Active list for unknown conversations.
+WAPIKIT_REREAD_FIRST_SECONDS = float(os.environ.get("WAPIKIT_REREAD_FIRST_SECONDS", "120"))
+WAPIKIT_REREAD_LONGEST_SECONDS = float(os.environ.get("WAPIKIT_REREAD_LONGEST_SECONDS", "3600"))
+WAPIKIT_SWEEP_SECONDS = float(os.environ.get("WAPIKIT_SWEEP_SECONDS", "600"))
+# How long the timeline keeps its log of what happened (new, messages, assignments, closes): the
+# reports look this far back. Older entries are deleted once a day; each conversation's current
+# facts (who is waiting, since when) are kept.
+TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
