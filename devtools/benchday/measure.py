@@ -1,6 +1,6 @@
 """One simulated day, start to end, as rows: the deployment started (`deployment`), the
 conversations set up and a cold start timed, the day run (`day`), its figures (`figures`).
-`manage.py bench_day` prints them; `manage.py bench` adds a short day's to its table."""
+`manage.py bench_day` prints them (`manage.py bench` runs it with its defaults, a short day)."""
 
 from __future__ import annotations
 
