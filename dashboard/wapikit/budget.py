@@ -198,10 +198,11 @@ def take_share(client: HasBaseUrl, bucket: str, *, share: float) -> float | None
         cache.add(key, 0, DEFAULT_HOLD_SECONDS)
         window, allowed = None, None
     else:
-        window = math.ceil(current.reset_at - now) + 1
+        # A count lasts until the reset WapiKit stated when it began, never longer: carried into
+        # the next window (WapiKit's window slides on with every request), it would leave the
+        # next window's share spent before anything was read.
+        window = max(1, math.ceil(current.reset_at - now))
         cache.add(key, 0, window)
-        # Created before WapiKit stated the window, it ends with it.
-        cache.touch(key, window)
         allowed = math.floor(share * current.limit)
     try:
         spent = cache.incr(key)
@@ -210,7 +211,8 @@ def take_share(client: HasBaseUrl, bucket: str, *, share: float) -> float | None
         spent = 1
     if allowed is not None and spent > allowed:
         cache.decr(key)
-        return current.reset_at
+        # The count may outlive a reset that has just passed by less than a second.
+        return max(current.reset_at, now + 1)
     return None
 
 
