@@ -84,6 +84,10 @@ def raise_due(conversation_id: str, kind: str) -> None:
         # The targets changed since it was planned: wait for the clock's new moment.
         raise_due.using(run_after=due.warn_at).enqueue(conversation_id, kind)
         return
+    if Alert.objects.filter(conversation_id=conversation_id, kind=kind, due_at__gt=moment).exists():
+        # Its wait was alerted already, and that alert still runs: an earlier message of the same
+        # wait, learned late, moves the cycle's start but is not a new wait.
+        return
     member_id = life.assignee_id if life.assignee_known else ""
     try:
         with transaction.atomic():

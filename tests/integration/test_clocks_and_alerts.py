@@ -159,3 +159,16 @@ def test_an_inbox_lists_the_five_soonest_alerts_and_says_how_many_more(login_as,
     shown = re.findall(r'<li class="clock-alert" data-alert="\d+">\s*<a href="/conversations/([0-9a-f-]+)/">', body)
     assert shown == unassigned[::-1][:5]
     assert "And 2 more, due later." in body
+
+
+def test_an_earlier_message_of_the_same_wait_learned_late_raises_no_second_alert(server_wapikit):
+    """Found by `make bench-day`: an earlier message of the wait, read after the alert, moved the
+    cycle's start and the alert was raised again."""
+    cid = first_conversation(server_wapikit, "Active", assigned=False)["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=11))
+    alerts.raise_due.call(cid, "response")
+
+    arrives(cid, message(cid, minutes_ago=12))  # the wait began a minute earlier than known
+    alerts.raise_due.call(cid, "response")
+
+    assert Alert.objects.filter(conversation_id=cid, kind="response").count() == 1
