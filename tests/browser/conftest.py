@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.live import delivery
+from dashboard.live.listener import Listener
 from tests.conftest import PASSWORD, free_port
 
 # Playwright's sync API runs an asyncio loop in the main thread; Django's ORM (fixtures
@@ -164,3 +166,22 @@ def signed_in(page, dashboard, make_user):
         return target
 
     return sign_in
+
+
+def sign_in(page, base: str, user) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture
+def listening(server_wapikit):
+    """WapiKit's events read as `manage.py listen_events` reads them, applied in this process."""
+    listener = Listener(on_event=delivery.apply, on_state=delivery.store_state)
+    thread = threading.Thread(target=listener.run, name="listener", daemon=True)
+    thread.start()
+    yield server_wapikit
+    listener.stop()
+    thread.join(timeout=60)

@@ -6,11 +6,9 @@ one alert on the open inbox of the member it is for, however often its task runs
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 import requests
 from django.conf import settings as django_settings
 from django.utils import timezone
@@ -18,10 +16,8 @@ from playwright.sync_api import expect
 
 from dashboard.conversations import alerts, now, timeline
 from dashboard.conversations.models import Alert
-from dashboard.live import delivery
-from dashboard.live.listener import Listener
 from dashboard.wapikit.types import Message, MessageData
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 
 PUSHED_MS = 5_000  # an event or a published alert, to the open page
 
@@ -40,14 +36,6 @@ if ("Notification" in window) {
 """
 
 
-def sign_in(page, base: str, user) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
 def streaming(page) -> None:
     """The page's live stream is open (app.js marks the body), so what is published reaches it."""
     page.wait_for_selector('body[data-live="1"]', timeout=10_000)
@@ -56,17 +44,6 @@ def streaming(page) -> None:
 def no_failed_requests(page) -> list[str]:
     # A live stream cut short by a reload or by the page closing is not a failure of the page.
     return [failed for failed in page.failed_requests if "/live/stream/" not in failed]
-
-
-@pytest.fixture
-def listening(server_wapikit):
-    """WapiKit's events read as `manage.py listen_events` reads them, applied in this process."""
-    listener = Listener(on_event=delivery.apply, on_state=delivery.store_state)
-    thread = threading.Thread(target=listener.run, name="listener", daemon=True)
-    thread.start()
-    yield server_wapikit
-    listener.stop()
-    thread.join(timeout=60)
 
 
 def test_a_new_message_makes_its_open_card_waiting_with_its_clock(

@@ -4,35 +4,12 @@ Close shows on another user's open inbox."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from dashboard.live import delivery
-from dashboard.live.listener import Listener
-from tests.conftest import PASSWORD
+from tests.browser.conftest import sign_in
 from tests.integration.conftest import first_conversation
-
-
-def sign_in(page, base: str, user) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-
-
-@pytest.fixture
-def listening(server_wapikit):
-    """WapiKit's events read as `manage.py listen_events` reads them, applied in this process."""
-    listener = Listener(on_event=delivery.apply, on_state=delivery.store_state)
-    thread = threading.Thread(target=listener.run, name="listener", daemon=True)
-    thread.start()
-    yield server_wapikit
-    listener.stop()
-    thread.join(timeout=60)
 
 
 def test_a_message_published_by_wapikit_shows_on_the_open_card(
