@@ -4,9 +4,11 @@ managers', for a conversation nobody has) are told, once.
 
 Timed work on Django's Tasks framework, not polling: whenever the timeline learns that someone
 is waiting (`plan`, called by `now`), a task is enqueued for the moment the clock turns. Run
-then (`raise_due`), it looks again: still waiting in the same cycle and not yet breached, it
-raises the alert, once (the database keeps one per conversation, kind and waiting cycle); the
-targets moved the moment later, it waits for the new one; answered or closed, it does nothing.
+then (`raise_due`), it looks again, in the timeline and then in WapiKit (the newest messages, one
+background read: a reply made in WapiKit's own UI sends no event): still waiting in the same cycle
+and not yet breached, it raises the alert, once (the database keeps one per conversation, kind
+and waiting cycle); the targets moved the moment later, it waits for the new one; answered or
+closed, it does nothing.
 A conversation found already breached gets no alert: its card and the Overdue view say so."""
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from . import bus, clocks, targets
-from .models import Alert, ConversationLife
+from dashboard.wapikit import errors
+from dashboard.wapikit.types import Message
+
+from . import bus, clocks, newest, targets, timeline
+from .models import Alert, ConversationLife, Source
 
 logger = logging.getLogger("dashboard.conversations.alerts")
 
@@ -72,22 +77,21 @@ def plan(conversation_id: str) -> None:
 
 @task
 def raise_due(conversation_id: str, kind: str) -> None:
-    """The moment a clock was planned to turn: raise its alert if it still applies."""
+    """The moment a clock was planned to turn: raise its alert if it still applies. The team may
+    have answered in WapiKit's own UI, which sends no event: the conversation's newest messages
+    are read first (one background read), so no alert is raised for a customer already answered
+    and a wait that began since is planned for its own moment."""
     moment = timezone.now()
-    life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
-    if life is None:
-        return
-    due = next((d for d in watched(life, targets.current(), moment) if d.kind == kind), None)
+    due = _still_due_now(conversation_id, kind, moment)
     if due is None:
-        return  # answered, closed, or already breached
-    if moment < due.warn_at:
-        # The targets changed since it was planned: wait for the clock's new moment.
-        raise_due.using(run_after=due.warn_at).enqueue(conversation_id, kind)
         return
     if Alert.objects.filter(conversation_id=conversation_id, kind=kind, due_at__gt=moment).exists():
         # Its wait was alerted already, and that alert still runs: an earlier message of the same
         # wait, learned late, moves the cycle's start but is not a new wait.
         return
+    if _looked_again(conversation_id) and (due := _still_due_now(conversation_id, kind, moment)) is None:
+        return
+    life = ConversationLife.objects.get(conversation_id=conversation_id)
     member_id = life.assignee_id if life.assignee_known else ""
     try:
         with transaction.atomic():
@@ -98,6 +102,49 @@ def raise_due(conversation_id: str, kind: str) -> None:
     except IntegrityError:
         return  # raised already, by another run of this task
     bus.publish({"alert": alert.pk})
+
+
+def learn_read(conversation_id: str, messages: list[Message]) -> int:
+    """A page of the conversation's messages read from WapiKit: the timeline takes in those it did
+    not hold, open pages redraw the card when there were any, and a wait they reveal is planned.
+    How many were new; none when the database could not take them (logged, never raised)."""
+    try:
+        with transaction.atomic():
+            learned = timeline.learn_messages(conversation_id, messages, source=Source.READ)
+    except DatabaseError as exc:
+        logger.warning("the timeline could not learn a read of a conversation: %s", type(exc).__name__)
+        return 0
+    if learned:
+        bus.publish({"conversation": conversation_id, "why": "read"})
+        plan(conversation_id)
+    return learned
+
+
+def _still_due_now(conversation_id: str, kind: str, moment: datetime) -> Due | None:
+    """The clock's alert if it is to be raised now; None when answered, closed or already
+    breached, and when it turns later (the targets moved since it was planned: it is planned
+    again for its new moment)."""
+    life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
+    if life is None:
+        return None
+    due = next((d for d in watched(life, targets.current(), moment) if d.kind == kind), None)
+    if due is not None and moment < due.warn_at:
+        raise_due.using(run_after=due.warn_at).enqueue(conversation_id, kind)
+        return None
+    return due
+
+
+def _looked_again(conversation_id: str) -> bool:
+    """Read the conversation's newest messages and learn them. False when the read could not be
+    made (the share spent, WapiKit failing): the alert is raised on what is known, since a
+    missed alert costs more than one the team did not need."""
+    try:
+        messages = newest.read(conversation_id, share=newest.check_share())
+    except errors.WapiKitError as exc:
+        logger.info("an alert's check read could not be made: %s", exc.kind)
+        return False
+    learn_read(conversation_id, messages)
+    return True
 
 
 def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:

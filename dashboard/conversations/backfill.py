@@ -5,10 +5,10 @@ delivered one, or once its newest page of messages is read here.
 Work, on Django's Tasks framework (`manage.py db_worker` runs it): `read_due` reads the
 conversations that `reading` says are due (what users are looking at first, then the Active
 list's, then the waiting conversations' re-reads) and gives what it read to the timeline through
-`now.messages_read`. Every read is a background read (`budget.background()`: never into the
-reserve kept for what users open and do), and spends at most WAPIKIT_BACKGROUND_READ_SHARE of the
-messages route's limit in each of WapiKit's windows: past that, the run stops and plans the next
-at the window's reset, so background reads never meet a 429.
+`now.messages_read`. Every read is a background read (`newest.read`: never into the reserve kept
+for what users open and do), and spends at most the routine part of WAPIKIT_BACKGROUND_READ_SHARE
+of the messages route's limit in each of WapiKit's windows: past that, the run stops and plans the
+next at the window's reset, so background reads never meet a 429.
 
 One run is planned at a time (`reading.plan_run`); each plans the next when it ends: at once
 while more is due, at the budget's return, at the next due re-read, and at least once a sweep
@@ -28,18 +28,15 @@ from django.db import DatabaseError, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from dashboard.wapikit import budget, errors, get_client
+from dashboard.wapikit import budget, errors
 
-from . import now, reading, scan, timeline
+from . import newest, now, reading, scan, timeline
 from .models import Reading
 
 logger = logging.getLogger("dashboard.conversations.backfill")
 
-MESSAGES_BUCKET = "/conversation/:id/messages"
 # Reads in one run; a run that reads as many plans the next at once.
 BATCH = 20
-# The newest page is all the timeline needs: the last message, and the open cycle's start.
-PAGE_SIZE = 50
 # The timeline's retention (TIMELINE_RETENTION_DAYS) is applied once a day, by a run of the reads.
 RETENTION_EVERY = timedelta(days=1)
 
@@ -105,28 +102,22 @@ def sweep_active(*, moment: datetime) -> int:
 def _read(done: dict[str, int], *, token: str, moment: datetime) -> float | None:
     """Read the rows this run claims. None when all were read; else when the budget returns
     (Unix seconds), the rows not read left due."""
-    client = get_client()
     rows = reading.claim(token, limit=BATCH, now=moment)
-    with budget.background():
-        for index, row in enumerate(rows):
-            until = budget.take_share(client, MESSAGES_BUCKET, share=settings.WAPIKIT_BACKGROUND_READ_SHARE)
-            if until is not None:  # this window's share is spent
-                reading.release(rows[index:], token)
-                return until
-            try:
-                page = client.list_messages(row.conversation_id, page=1, per_page=PAGE_SIZE, order="desc")
-            except errors.RateLimited as exc:  # the reserve reached, the bucket held off, or a 429
-                reading.release(rows[index:], token)
-                return exc.reset_at or time.time() + budget.DEFAULT_HOLD_SECONDS
-            except errors.WapiKitError as exc:
-                done["failed"] += 1
-                gone = isinstance(exc, errors.NotFound | errors.InvalidId)
-                reading.failed(row, token, gone=gone, now=timezone.now())
-                continue
-            learned = now.messages_read(row.conversation_id, page.messages)
-            reading.read(row, token, learned=learned, now=timezone.now())
-            done["read"] += 1
-            done["learned"] += learned
+    for index, row in enumerate(rows):
+        try:
+            messages = newest.read(row.conversation_id, share=newest.routine_share())
+        except errors.RateLimited as exc:  # the share spent, the reserve reached, or a 429
+            reading.release(rows[index:], token)
+            return exc.reset_at or time.time() + budget.DEFAULT_HOLD_SECONDS
+        except errors.WapiKitError as exc:
+            done["failed"] += 1
+            gone = isinstance(exc, errors.NotFound | errors.InvalidId)
+            reading.failed(row, token, gone=gone, now=timezone.now())
+            continue
+        learned = now.messages_read(row.conversation_id, messages)
+        reading.read(row, token, learned=learned, now=timezone.now())
+        done["read"] += 1
+        done["learned"] += learned
     return None
 
 

@@ -85,18 +85,9 @@ def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> 
 
 def messages_read(conversation_id: str, messages: list[Message]) -> int:
     """A page of the conversation's messages read from WapiKit (a background read): the
-    timeline takes in those it did not hold, and open pages redraw the card when there were
-    any. How many were new; none when the database could not take them (logged, never raised)."""
-    try:
-        with transaction.atomic():
-            learned = timeline.learn_messages(conversation_id, messages, source=Source.READ)
-    except DatabaseError as exc:
-        logger.warning("the timeline could not learn a read of a conversation: %s", type(exc).__name__)
-        return 0
-    if learned:
-        bus.publish({"conversation": conversation_id, "why": "read"})
-        alerts.plan(conversation_id)
-    return learned
+    timeline takes them in (`alerts.learn_read`, which an alert's own check read uses too). How
+    many were new."""
+    return alerts.learn_read(conversation_id, messages)
 
 
 def message_arrived(conversation: Conversation, message: Message) -> None:

@@ -137,3 +137,13 @@ def conversation_calls(calls) -> list:
 def fast_password_hashing(settings):
     """Users are signed in with force_login: their password hash only costs time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def sandbox_event(sandbox, **body) -> dict:
+    """What WapiKit's webhook does when a contact writes ("NewMessage"), or a reply sent outside
+    the dashboard ("Reply"); no listener runs here, so no event reaches the dashboard."""
+    answer = requests.post(
+        f"{sandbox.root_url}/_sandbox/events", json=body, headers={"x-access-token": sandbox.api_key}, timeout=5
+    )
+    answer.raise_for_status()
+    return answer.json()

@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from dashboard.conversations import backfill, now, reading, timeline
+from dashboard.conversations import backfill, newest, now, reading, timeline
 from dashboard.conversations.models import LifeEvent, Reading, ReadingPlan, Source
-from dashboard.wapikit import get_client
+from dashboard.wapikit import errors, get_client
 from dashboard.wapikit.types import Message
+from tests.integration.conftest import sandbox_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -53,16 +53,6 @@ def active_ids(count: int | None = None) -> list[str]:
 def newest_message(conversation_id: str):
     page = get_client().list_messages(conversation_id, per_page=50, order="desc")
     return max(page.messages, key=lambda m: (m.created_at, not m.inbound))
-
-
-def sandbox_event(sandbox, **body) -> dict:
-    """What WapiKit's webhook does when a contact writes ("NewMessage"), or a reply sent outside
-    the dashboard ("Reply"); no listener runs here, so no event reaches the dashboard."""
-    answer = requests.post(
-        f"{sandbox.root_url}/_sandbox/events", json=body, headers={"x-access-token": sandbox.api_key}, timeout=5
-    )
-    answer.raise_for_status()
-    return answer.json()
 
 
 def messages_read(calls) -> list[str]:
@@ -141,7 +131,7 @@ def test_background_reads_spend_only_their_share_of_the_messages_budget_and_wait
     server_wapikit, no_sweep, upstream_calls, settings
 ):
     settings.WAPIKIT_BACKGROUND_READ_SHARE = 0.25
-    server_wapikit.control(rate_limits={"messages": {"limit": 8, "window_seconds": 60}})
+    server_wapikit.control(rate_limits={"messages": {"limit": 20, "window_seconds": 60}})
     ids = active_ids(6)
     upstream_calls.clear()
 
@@ -150,10 +140,14 @@ def test_background_reads_spend_only_their_share_of_the_messages_budget_and_wait
     backfill.read_due.call()  # a run too early reads nothing more
 
     read = messages_read(upstream_calls)
-    assert len(read) == 2  # a quarter of 8
+    # A quarter of 20 is 5; the routine reads leave a fifth of it to alerts' check reads.
+    assert len(read) == 4
     assert all(call.status != 429 for call in upstream_calls)
     unknown = [cid for cid in ids if (life := timeline.life_of(cid)) is None or life.last_message_at is None]
-    assert len(unknown) == 4
+    assert len(unknown) == 2
+    assert newest.read(unknown[0], share=newest.check_share()), "an alert's check still reads"
+    with pytest.raises(errors.BudgetExhausted):
+        newest.read(unknown[1], share=newest.check_share())
     # The next run waits for the window's reset, not spinning meanwhile.
     planned = DBTaskResult.objects.filter(status="READY", run_after__year__lt=9999).order_by("-enqueued_at").first()
     assert timezone.now() + timedelta(seconds=30) < planned.run_after <= timezone.now() + timedelta(seconds=62)

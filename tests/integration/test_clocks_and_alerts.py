@@ -5,6 +5,7 @@ of who is waiting comes from the timeline, here from WapiKit's NewMessage events
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import msgspec
@@ -12,15 +13,18 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from dashboard.conversations import alerts, now
+from dashboard.conversations import alerts, now, timeline
 from dashboard.conversations.models import Alert
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Message
-from tests.integration.conftest import body_of, card_ids, first_conversation, html
+from tests.integration.conftest import body_of, card_ids, first_conversation, html, sandbox_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 _serial = iter(range(1, 10_000))
+# Minutes a customer has waited for a next response when its clock is due soon (the default
+# target 60 minutes, warned 5 minutes before).
+NEXT_DUE_SOON = 56
 
 
 def message(cid: str, *, minutes_ago: float, inbound: bool = True) -> Message:
@@ -38,6 +42,27 @@ def arrives(cid: str, *messages: Message) -> None:
     conversation = get_client().get_conversation(cid)
     for each in messages:
         now.message_arrived(msgspec.structs.replace(conversation, message_list=[]), each)
+
+
+def answered_long_ago(sandbox, count: int = 1) -> list[dict]:
+    """Active unassigned conversations whose newest message in WapiKit is the team's, an hour old
+    or more, their messages read by the dashboard: a customer message the test then delivers
+    starts a wait for a next response (60 minutes by default, due soon 5 minutes before), and the
+    read an alert makes before it is raised finds nothing newer."""
+    found = []
+    hour_ago = timezone.now() - timedelta(hours=1)
+    for conversation in sandbox.get("/conversations", page=1, per_page=50, status="Active")["conversations"]:
+        if conversation.get("assignedTo"):
+            continue
+        cid = conversation["uniqueId"]
+        newest = get_client().list_messages(cid, per_page=50, order="desc").messages
+        last = max(newest, key=lambda m: m.created_at, default=None)
+        if last is not None and not last.inbound and last.created_at < hour_ago:
+            now.messages_read(cid, newest)
+            found.append(conversation)
+        if len(found) == count:
+            return found
+    pytest.fail(f"the sandbox has fewer than {count} Active conversations answered an hour ago")
 
 
 def card_of(body: str, cid: str) -> str:
@@ -101,9 +126,9 @@ def test_learning_that_someone_waits_plans_the_alert_for_the_moment_the_clock_tu
 
 
 def test_an_alert_is_raised_once_and_shown_only_to_whom_it_is_for(login_as, server_wapikit, client):
-    conversation = first_conversation(server_wapikit, "Active", assigned=False)
+    conversation = answered_long_ago(server_wapikit)[0]
     cid = conversation["uniqueId"]
-    arrives(cid, message(cid, minutes_ago=11))
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
 
     alerts.raise_due.call(cid, "response")
     alerts.raise_due.call(cid, "response")
@@ -133,9 +158,9 @@ def test_no_alert_for_a_customer_already_answered_or_a_clock_already_breached(se
 
 
 def test_an_inbox_opened_after_the_alert_shows_it_until_the_customer_is_answered(login_as, server_wapikit):
-    conversation = first_conversation(server_wapikit, "Active", assigned=False)
+    conversation = answered_long_ago(server_wapikit)[0]
     cid = conversation["uniqueId"]
-    arrives(cid, message(cid, minutes_ago=11))
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
     alerts.raise_due.call(cid, "response")
     client = login_as("manager")
 
@@ -148,11 +173,17 @@ def test_an_inbox_opened_after_the_alert_shows_it_until_the_customer_is_answered
 
 
 def test_an_inbox_lists_the_five_soonest_alerts_and_says_how_many_more(login_as, server_wapikit):
+    """Seven alerts raised for unassigned conversations (as `raise_due` records them: raising is
+    the other tests' subject), each for the wait the timeline knows."""
     unassigned = [c["uniqueId"] for c in server_wapikit.get(
         "/conversations", page=1, per_page=50, status="Active")["conversations"] if not c.get("assignedTo")][:7]
     for n, cid in enumerate(unassigned):
         arrives(cid, message(cid, minutes_ago=10.5 + n / 2))  # the later in the list, the sooner due
-        alerts.raise_due.call(cid, "response")
+        waiting_since = timeline.life_of(cid).first_inbound_at
+        Alert.objects.create(
+            conversation_id=cid, kind="response", cycle_at=waiting_since, due_at=waiting_since + timedelta(minutes=15),
+            raised_at=timezone.now(), member_id="",
+        )
 
     body = body_of(login_as("manager").get("/"))
 
@@ -164,11 +195,47 @@ def test_an_inbox_lists_the_five_soonest_alerts_and_says_how_many_more(login_as,
 def test_an_earlier_message_of_the_same_wait_learned_late_raises_no_second_alert(server_wapikit):
     """Found by `make bench-day`: an earlier message of the wait, read after the alert, moved the
     cycle's start and the alert was raised again."""
-    cid = first_conversation(server_wapikit, "Active", assigned=False)["uniqueId"]
-    arrives(cid, message(cid, minutes_ago=11))
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
     alerts.raise_due.call(cid, "response")
 
-    arrives(cid, message(cid, minutes_ago=12))  # the wait began a minute earlier than known
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON + 1))  # the wait began a minute earlier than known
     alerts.raise_due.call(cid, "response")
 
     assert Alert.objects.filter(conversation_id=cid, kind="response").count() == 1
+
+
+def test_a_reply_made_in_wapikits_own_ui_is_read_before_the_alert_and_none_is_raised(
+    login_as, server_wapikit, upstream_calls
+):
+    """Found by `make bench-day`: 238 of 612 alerts were raised for customers the team had
+    answered in WapiKit's own UI, which sends no event."""
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
+    sandbox_event(server_wapikit, type="Reply", conversation_id=cid, text="Sorted, all done")
+    upstream_calls.clear()
+
+    alerts.raise_due.call(cid, "response")
+
+    assert not Alert.objects.filter(conversation_id=cid).exists()
+    assert [call.route for call in upstream_calls] == ["/conversation/:id/messages"], "one read, then no alert"
+    card = card_of(body_of(login_as("manager").get("/")), cid)
+    assert re.search(r"answered (just now|\d+ min ago)", card) and not re.search(r"waiting \d", card)
+
+
+def test_a_customer_who_wrote_again_after_a_reply_in_wapikits_ui_is_alerted_for_the_new_wait_at_its_own_moment(
+    server_wapikit,
+):
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
+    sandbox_event(server_wapikit, type="Reply", conversation_id=cid, text="Sorted, all done")
+    time.sleep(1.1)  # WapiKit stamps messages in whole seconds: the new message comes after the reply
+    sandbox_event(server_wapikit, type="NewMessage", conversation_id=cid, text="One more question")
+
+    alerts.raise_due.call(cid, "response")
+
+    assert not Alert.objects.filter(conversation_id=cid).exists()
+    waiting_since = timeline.life_of(cid).first_inbound_at
+    assert timezone.now() - waiting_since < timedelta(seconds=10), "the new message starts the wait"
+    planned = DBTaskResult.objects.filter(task_path__endswith="alerts.raise_due", args_kwargs__args=[cid, "response"])
+    assert waiting_since + timedelta(minutes=55) - timedelta(seconds=1) <= max(p.run_after for p in planned)
