@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
@@ -25,7 +25,7 @@ from django.utils import timezone
 from dashboard.wapikit import errors
 from dashboard.wapikit.types import Message
 
-from . import bus, clocks, newest, targets, timeline
+from . import bus, clocks, newest, reading, targets, timeline
 from .models import Alert, ConversationLife, Source
 
 logger = logging.getLogger("dashboard.conversations.alerts")
@@ -89,8 +89,20 @@ def raise_due(conversation_id: str, kind: str) -> None:
         # Its wait was alerted already, and that alert still runs: an earlier message of the same
         # wait, learned late, moves the cycle's start but is not a new wait.
         return
-    if _looked_again(conversation_id) and (due := _still_due_now(conversation_id, kind, moment)) is None:
-        return
+    try:
+        _look_again(conversation_id)
+    except errors.RateLimited as exc:
+        # The share is spent: look when it returns, if that still leaves half the warning.
+        if exc.reset_at is not None and (returns := datetime.fromtimestamp(exc.reset_at, UTC)) < _latest(due):
+            raise_due.using(run_after=returns).enqueue(conversation_id, kind)
+            return
+        logger.info("an alert is raised on what is known: its check read waits for the budget too long")
+    except errors.WapiKitError as exc:
+        # A missed alert costs more than one the team did not need.
+        logger.info("an alert is raised on what is known: its check read failed (%s)", exc.kind)
+    else:
+        if (due := _still_due_now(conversation_id, kind, moment)) is None:
+            return
     life = ConversationLife.objects.get(conversation_id=conversation_id)
     member_id = life.assignee_id if life.assignee_known else ""
     try:
@@ -134,17 +146,17 @@ def _still_due_now(conversation_id: str, kind: str, moment: datetime) -> Due | N
     return due
 
 
-def _looked_again(conversation_id: str) -> bool:
-    """Read the conversation's newest messages and learn them. False when the read could not be
-    made (the share spent, WapiKit failing): the alert is raised on what is known, since a
-    missed alert costs more than one the team did not need."""
-    try:
-        messages = newest.read(conversation_id, share=newest.check_share())
-    except errors.WapiKitError as exc:
-        logger.info("an alert's check read could not be made: %s", exc.kind)
-        return False
-    learn_read(conversation_id, messages)
-    return True
+def _look_again(conversation_id: str) -> None:
+    """Read the conversation's newest messages and learn them (raising the client's errors): its
+    next routine re-read moves on as if a run had read it."""
+    messages = newest.read(conversation_id, part=newest.check_share())
+    learned = learn_read(conversation_id, messages)
+    reading.read_elsewhere(conversation_id, learned=learned, now=timezone.now())
+
+
+def _latest(due: Due) -> datetime:
+    """The latest moment a deferred check may still raise the alert: half the warning gone."""
+    return due.warn_at + (due.due_at - due.warn_at) / 2
 
 
 def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:

@@ -105,7 +105,7 @@ def _read(done: dict[str, int], *, token: str, moment: datetime) -> float | None
     rows = reading.claim(token, limit=BATCH, now=moment)
     for index, row in enumerate(rows):
         try:
-            messages = newest.read(row.conversation_id, share=newest.routine_share())
+            messages = newest.read(row.conversation_id, part=newest.routine_share())
         except errors.RateLimited as exc:  # the share spent, the reserve reached, or a 429
             reading.release(rows[index:], token)
             return exc.reset_at or time.time() + budget.DEFAULT_HOLD_SECONDS

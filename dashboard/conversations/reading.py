@@ -149,6 +149,14 @@ def read(row: Reading, token: str, *, learned: int, now: datetime) -> None:
     )
 
 
+def read_elsewhere(conversation_id: str, *, learned: int, now: datetime) -> None:
+    """The conversation was read outside a run (an alert's check): its next re-read is planned
+    as if a run had read it, unless a run holds it claimed now."""
+    row = Reading.objects.filter(conversation_id=conversation_id, claim="").first()
+    if row is not None:
+        read(row, "", learned=learned, now=now)
+
+
 def failed(row: Reading, token: str, *, gone: bool, now: datetime) -> None:
     """The read failed: a conversation WapiKit no longer has is not read again; any other
     failure is tried again on the backoff."""

@@ -183,39 +183,6 @@ def give_back(client: HasBaseUrl, bucket: str) -> None:
         cache.incr(_Keys(client, bucket).remaining)
 
 
-def take_share(client: HasBaseUrl, bucket: str, *, share: float) -> float | None:
-    """Count one request of work that may spend only `share` of the bucket's limit in each of
-    WapiKit's windows (the timeline's background reads). None when it may go (it is counted);
-    else the Unix time the bucket returns (the window's reset, or the end of a hold-off), and
-    nothing is counted. A bucket WapiKit never stated a budget for is counted against a short
-    window of its own, so the first answers, which state it, are not spent uncounted."""
-    current = state(client, bucket)
-    now = time.time()
-    if current is not None and current.held_off:
-        return current.held_off_until
-    key = _Keys(client, bucket).share
-    if current is None or current.limit is None or current.reset_at is None:
-        cache.add(key, 0, DEFAULT_HOLD_SECONDS)
-        window, allowed = None, None
-    else:
-        # A count lasts until the reset WapiKit stated when it began, never longer: carried into
-        # the next window (WapiKit's window slides on with every request), it would leave the
-        # next window's share spent before anything was read.
-        window = max(1, math.ceil(current.reset_at - now))
-        cache.add(key, 0, window)
-        allowed = math.floor(share * current.limit)
-    try:
-        spent = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window
-        cache.add(key, 1, window or DEFAULT_HOLD_SECONDS)
-        spent = 1
-    if allowed is not None and spent > allowed:
-        cache.decr(key)
-        # The count may outlive a reset that has just passed by less than a second.
-        return max(current.reset_at, now + 1)
-    return None
-
-
 # What the status page, the metrics and the bulk pre-flight read
 
 
@@ -278,6 +245,10 @@ def _datetime(timestamp: float | None) -> datetime | None:
 
 def _absolute(reset: int, now: float) -> float:
     return float(reset) if reset > _UNIX_TIME_FLOOR else now + reset
+
+
+def keys_of(client: HasBaseUrl, bucket: str) -> _Keys:
+    return _Keys(client, bucket)
 
 
 class _Keys:

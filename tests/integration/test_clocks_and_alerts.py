@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import msgspec
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from dashboard.conversations import alerts, now, timeline
+from dashboard.conversations import alerts, newest, now, timeline
 from dashboard.conversations.models import Alert
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Message
@@ -239,3 +240,25 @@ def test_a_customer_who_wrote_again_after_a_reply_in_wapikits_ui_is_alerted_for_
     assert timezone.now() - waiting_since < timedelta(seconds=10), "the new message starts the wait"
     planned = DBTaskResult.objects.filter(task_path__endswith="alerts.raise_due", args_kwargs__args=[cid, "response"])
     assert waiting_since + timedelta(minutes=55) - timedelta(seconds=1) <= max(p.run_after for p in planned)
+
+
+@pytest.mark.parametrize(("waited", "deferred"), [(NEXT_DUE_SOON, True), (NEXT_DUE_SOON + 2, False)])
+def test_an_alert_whose_check_read_finds_the_share_spent_waits_for_it_only_while_half_its_warning_remains(
+    server_wapikit, waited, deferred
+):
+    """The check waits for the background share to return (within a minute here) when that leaves
+    half the 5-minute warning; later, the alert is raised on what the timeline knows."""
+    cid, other = [c["uniqueId"] for c in answered_long_ago(server_wapikit, 2)]
+    server_wapikit.control(rate_limits={"messages": {"limit": 4, "window_seconds": 60}})
+    cache.clear()  # the dashboard knows WapiKit's budget only from the answers that follow
+    arrives(cid, message(cid, minutes_ago=waited))
+    newest.read(other, part=newest.check_share())  # the stated limit's share: 1 read a minute, spent
+
+    alerts.raise_due.call(cid, "response")
+
+    assert Alert.objects.filter(conversation_id=cid).exists() is not deferred
+    planned = DBTaskResult.objects.filter(
+        task_path__endswith="alerts.raise_due", args_kwargs__args=[cid, "response"], run_after__gt=timezone.now()
+    )
+    if deferred:
+        assert planned.get().run_after <= timezone.now() + timedelta(seconds=62)
