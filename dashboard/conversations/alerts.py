@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
@@ -67,10 +67,16 @@ def plan(conversation_id: str) -> None:
         life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
         if life is None:
             return
-        for due in watched(life, targets.current(), timezone.now()):
+        team, moment = targets.current(), timezone.now()
+        for due in watched(life, team, moment):
             key = f"alerts:planned:{conversation_id}:{due.kind}:{due.cycle_at.isoformat()}"
             if cache.add(key, 1, timeout=_PLANNED_SECONDS):
                 raise_due.using(run_after=due.warn_at).enqueue(conversation_id, due.kind)
+        if (blind := _unwatched_from(life, team, moment)) is not None:
+            # One look a conversation at a time: the earliest message it is for covers the later.
+            seconds = max((blind - moment).total_seconds(), 0) + 1
+            if cache.add(f"alerts:recheck:{conversation_id}", 1, timeout=seconds):
+                recheck.using(run_after=blind).enqueue(conversation_id)
     except DatabaseError as exc:
         logger.warning("alerts for a conversation could not be planned: %s", type(exc).__name__)
 
@@ -90,7 +96,8 @@ def raise_due(conversation_id: str, kind: str) -> None:
         # wait, learned late, moves the cycle's start but is not a new wait.
         return
     try:
-        _look_again(conversation_id)
+        if not reading.read_since(conversation_id, moment - (due.due_at - due.warn_at) / 10):
+            _look_again(conversation_id)
     except errors.RateLimited as exc:
         # The share is spent: look when it returns, if that still leaves half the warning.
         if exc.reset_at is not None and (returns := datetime.fromtimestamp(exc.reset_at, UTC)) < _latest(due):
@@ -114,6 +121,37 @@ def raise_due(conversation_id: str, kind: str) -> None:
     except IntegrityError:
         return  # raised already, by another run of this task
     bus.publish({"alert": alert.pk})
+
+
+@task
+def recheck(conversation_id: str) -> None:
+    """A customer wrote again while the dashboard believed them still waiting from a wait it no
+    longer watches (alerted, or breached): the team may have answered in between, in WapiKit's
+    own UI, and this message begun a new wait. Read the newest messages at the moment such a wait
+    would turn due soon; a new wait they reveal is planned (and, due soon already, alerted now)."""
+    if reading.read_since(conversation_id, timezone.now() - timedelta(minutes=targets.current().due_soon) / 10):
+        return  # read a moment ago: what it found is planned already
+    try:
+        _look_again(conversation_id)
+    except errors.WapiKitError as exc:
+        logger.info("a conversation could not be read again for a wait begun unseen: %s", exc.kind)
+
+
+def _unwatched_from(life: ConversationLife, team: clocks.Targets, now: datetime) -> datetime | None:
+    """When a wait begun by the customer's last message would turn due soon, if the dashboard
+    believes them waiting since earlier and no longer watches that wait (its alert raised, or
+    its clock breached): else None."""
+    if life.first_inbound_at is None or life.status in _ENDED or life.last_inbound_at is None:
+        return None
+    if life.last_inbound_at <= life.first_inbound_at:
+        return None
+    clock = clocks.clock_for(life, team, now)
+    watching = clock.due_at is not None and now < clock.due_at and not Alert.objects.filter(
+        conversation_id=life.conversation_id, kind=Alert.Kind.RESPONSE, cycle_at=life.first_inbound_at
+    ).exists()
+    if watching:
+        return None
+    return team.deadline(life.last_inbound_at, max(team.next_response - team.due_soon, 0))
 
 
 def learn_read(conversation_id: str, messages: list[Message]) -> int:

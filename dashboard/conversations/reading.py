@@ -149,6 +149,11 @@ def read(row: Reading, token: str, *, learned: int, now: datetime) -> None:
     )
 
 
+def read_since(conversation_id: str, moment: datetime) -> bool:
+    """Whether the conversation's newest messages were read at or after `moment`."""
+    return Reading.objects.filter(conversation_id=conversation_id, last_read_at__gte=moment).exists()
+
+
 def read_elsewhere(conversation_id: str, *, learned: int, now: datetime) -> None:
     """The conversation was read outside a run (an alert's check): its next re-read is planned
     as if a run had read it, unless a run holds it claimed now."""

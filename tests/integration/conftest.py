@@ -4,10 +4,11 @@ hard-coding ids, and read the few things the tests need out of the dashboard's H
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 from django.utils.html import escape
 
 from dashboard.conversations import members
@@ -147,3 +148,19 @@ def sandbox_event(sandbox, **body) -> dict:
     )
     answer.raise_for_status()
     return answer.json()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The dashboard's clock, moved on by `clock.advance(minutes=…)`."""
+
+    class Clock:
+        offset = timedelta(0)
+
+        def advance(self, **delta) -> None:
+            self.offset += timedelta(**delta)
+
+    real_now = timezone.now
+    moved = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + moved.offset)
+    return moved

@@ -28,22 +28,6 @@ def no_sweep(db):
     ReadingPlan.objects.create(name="sweep", run_at=timezone.now() + timedelta(days=1))
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """The dashboard's clock, moved on by `clock.advance(minutes=…)`."""
-
-    class Clock:
-        offset = timedelta(0)
-
-        def advance(self, **delta) -> None:
-            self.offset += timedelta(**delta)
-
-    real_now = timezone.now
-    moved = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: real_now() + moved.offset)
-    return moved
-
-
 def active_ids(count: int | None = None) -> list[str]:
     page = get_client().list_conversations(status="Active", per_page=50)
     ids = [c.unique_id for c in page.conversations]

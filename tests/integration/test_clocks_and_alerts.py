@@ -262,3 +262,28 @@ def test_an_alert_whose_check_read_finds_the_share_spent_waits_for_it_only_while
     )
     if deferred:
         assert planned.get().run_after <= timezone.now() + timedelta(seconds=62)
+
+
+def test_a_customer_writing_again_after_an_unseen_reply_is_read_when_the_new_wait_turns_due_soon_and_alerted(
+    server_wapikit, clock
+):
+    """Found by `make bench-day` (114 waits never alerted): the dashboard believed a customer
+    still waiting from a wait whose clock had run out, so their next message, sent after a reply
+    made in WapiKit's own UI, planned nothing."""
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=130))  # a wait whose next-response clock has run out
+    sandbox_event(server_wapikit, type="Reply", conversation_id=cid, text="Sorted, all done")  # no event
+    time.sleep(1.1)  # WapiKit stamps messages in whole seconds: the new message comes after the reply
+    sandbox_event(server_wapikit, type="NewMessage", conversation_id=cid, text="One more question")
+    written = max(get_client().list_messages(cid, per_page=50, order="desc").messages, key=lambda m: m.created_at)
+    arrives(cid, written)  # its NewMessage event
+
+    rechecks = DBTaskResult.objects.filter(task_path__endswith="alerts.recheck", args_kwargs__args=[cid])
+    assert abs(rechecks.get().run_after - (written.created_at + timedelta(minutes=55))) < timedelta(seconds=1)
+    clock.advance(minutes=55, seconds=30)
+    alerts.recheck.call(cid)
+    assert timeline.life_of(cid).first_inbound_at == written.created_at, "the reply was read: a new wait"
+    alerts.raise_due.call(cid, "response")
+
+    raised = Alert.objects.get(conversation_id=cid)
+    assert raised.cycle_at == written.created_at
