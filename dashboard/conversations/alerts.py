@@ -100,7 +100,7 @@ def raise_due(conversation_id: str, kind: str) -> None:
             _look_again(conversation_id)
     except errors.RateLimited as exc:
         # The share is spent: look when it returns, if that still leaves half the warning.
-        if exc.reset_at is not None and (returns := datetime.fromtimestamp(exc.reset_at, UTC)) < _latest(due):
+        if returns := _returns_before(exc, due.warn_at + (due.due_at - due.warn_at) / 2):
             raise_due.using(run_after=returns).enqueue(conversation_id, kind)
             return
         logger.info("an alert is raised on what is known: its check read waits for the budget too long")
@@ -129,10 +129,14 @@ def recheck(conversation_id: str) -> None:
     longer watches (alerted, or breached): the team may have answered in between, in WapiKit's
     own UI, and this message begun a new wait. Read the newest messages at the moment such a wait
     would turn due soon; a new wait they reveal is planned (and, due soon already, alerted now)."""
-    if reading.read_since(conversation_id, timezone.now() - timedelta(minutes=targets.current().due_soon) / 10):
+    moment, warning = timezone.now(), timedelta(minutes=targets.current().due_soon)
+    if reading.read_since(conversation_id, moment - warning / 10):
         return  # read a moment ago: what it found is planned already
     try:
         _look_again(conversation_id)
+    except errors.RateLimited as exc:
+        if returns := _returns_before(exc, moment + warning / 2):
+            recheck.using(run_after=returns).enqueue(conversation_id)
     except errors.WapiKitError as exc:
         logger.info("a conversation could not be read again for a wait begun unseen: %s", exc.kind)
 
@@ -192,9 +196,12 @@ def _look_again(conversation_id: str) -> None:
     reading.read_elsewhere(conversation_id, learned=learned, now=timezone.now())
 
 
-def _latest(due: Due) -> datetime:
-    """The latest moment a deferred check may still raise the alert: half the warning gone."""
-    return due.warn_at + (due.due_at - due.warn_at) / 2
+def _returns_before(exc: errors.RateLimited, latest: datetime) -> datetime | None:
+    """When the spent share returns, if that is before `latest`."""
+    if exc.reset_at is None:
+        return None
+    returns = datetime.fromtimestamp(exc.reset_at, UTC)
+    return returns if returns < latest else None
 
 
 def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:
