@@ -135,8 +135,9 @@ def recheck(conversation_id: str) -> None:
     try:
         _look_again(conversation_id)
     except errors.RateLimited as exc:
-        if returns := _returns_before(exc, moment + warning / 2):
-            recheck.using(run_after=returns).enqueue(conversation_id)
+        # The share is spent: look when it returns, however late (the new wait is still to find).
+        returns = datetime.fromtimestamp(exc.reset_at, UTC) if exc.reset_at else moment + warning
+        recheck.using(run_after=returns).enqueue(conversation_id)
     except errors.WapiKitError as exc:
         logger.info("a conversation could not be read again for a wait begun unseen: %s", exc.kind)
 
