@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.live import delivery
+from dashboard.live.listener import Listener
 from devtools.benchmarks.benchkit import free_port, wait_for_port
 from devtools.sandbox.serve import sandbox_command
 from tests.browser.conftest import sign_in
@@ -125,4 +128,35 @@ def test_an_outage_keeps_the_last_copy_and_the_page_comes_back_by_itself(new_pag
     # No reload: the page asks again every few seconds and swaps itself back.
     expect(note).to_have_count(0, timeout=15_000)
     expect(page.locator("#cards .card").first.get_by_role("button", name="Close")).to_be_enabled()
+    assert page.console_errors == []
+
+
+@pytest.fixture
+def listening_to(stoppable) -> Iterator[StoppableSandbox]:
+    """WapiKit's events read from the stoppable sandbox as `manage.py listen_events` reads them."""
+    listener = Listener(on_event=delivery.apply, on_state=delivery.store_state)
+    thread = threading.Thread(target=listener.run, name="listener", daemon=True)
+    thread.start()
+    yield stoppable
+    listener.stop()
+    thread.join(timeout=60)
+
+
+def test_the_live_note_names_wapikit_unreachable_and_live_updates_return_within_seconds(
+    new_page, asgi_dashboard, listening_to, make_user
+):
+    page = new_page()
+    sign_in(page, asgi_dashboard, make_user("owner"))
+    live_note = page.locator("#live-note")
+    expect(live_note).to_be_hidden(timeout=10_000)
+
+    listening_to.stop()
+
+    expect(live_note).to_be_visible(timeout=10_000)
+    expect(live_note).to_contain_text("Live updates are paused: WapiKit is unreachable.", timeout=10_000)
+
+    listening_to.start()
+
+    # The listener asks an unreachable WapiKit again every 3 s at most.
+    expect(live_note).to_be_hidden(timeout=8_000)
     assert page.console_errors == []
