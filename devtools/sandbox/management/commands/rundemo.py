@@ -64,7 +64,8 @@ class Command(BaseCommand):
             # Background and timed work (the timeline's reads, alerts before a breach): Django's Tasks,
             # kept in the database and run by their own worker, which without Redis hands what it
             # publishes to this dashboard over loopback too; the first run of the reads is planned here.
-            processes.start("worker", [*manage, "db_worker", "--no-reload"], env={**listener_env, "LIVE_HANDS_OVER": "true"})
+            worker_env = {**listener_env, "LIVE_HANDS_OVER": "true"}
+            processes.start("worker", [*manage, "db_worker", "--no-reload"], env=worker_env)
             backfill.start()
             if use_sandbox and settings.SANDBOX_DEMO_TRAFFIC_SECONDS > 0:
                 traffic = DemoTraffic(root_url=_root_url(), every_seconds=settings.SANDBOX_DEMO_TRAFFIC_SECONDS)
@@ -93,9 +94,10 @@ class Command(BaseCommand):
             out.write(f"  answering as: {PROFILE_DESCRIPTIONS[settings.SANDBOX_PROFILE]} (SANDBOX_PROFILE={settings.SANDBOX_PROFILE})")
             if settings.SANDBOX_PROFILE != "spec":
                 out.write("  a non-Owner member's key: SANDBOX_MEMBER_KEY (default: the API key + \"-member\")")
-            if settings.SANDBOX_DEMO_TRAFFIC_SECONDS > 0:
-                out.write(f"  a customer writes every {settings.SANDBOX_DEMO_TRAFFIC_SECONDS:.0f} s (SANDBOX_DEMO_TRAFFIC_SECONDS=0: none)")
-            out.write(f"  to watch an outage: manage.py sandbox stop (and start) --port {port}")
+            if (every := settings.SANDBOX_DEMO_TRAFFIC_SECONDS) > 0:
+                out.write(f"  a customer writes every {every:.0f} s (SANDBOX_DEMO_TRAFFIC_SECONDS=0: none)")
+            port_set = "" if port == 8000 else f"PORT={port} "
+            out.write(f"  to watch an outage: {port_set}make sandbox-stop, then {port_set}make sandbox-start")
             out.write("Demo logins (email / password):")
             for kind, email, password, powers in logins:
                 out.write(f"  {kind:<8} {email:<22} {password:<20} {powers}")
@@ -117,7 +119,7 @@ class Command(BaseCommand):
                 wanted = None
             if wanted == "stop" and processes.running("sandbox"):
                 processes.stop("sandbox")
-                self.stdout.write(self.style.WARNING("The WapiKit sandbox is stopped: the dashboard now meets an outage."))
+                self.stdout.write(self.style.WARNING("The WapiKit sandbox is stopped: the dashboard meets an outage."))
             elif wanted == "start" and not processes.running("sandbox"):
                 processes.start_sandbox()
                 self.stdout.write(self.style.SUCCESS("The WapiKit sandbox answers again."))
