@@ -381,7 +381,7 @@ let outageTimer = null;
 function holdActionsDuringOutage() {
   const note = document.getElementById("outage-note");
   if (note) {
-    document.querySelectorAll("#cards .actions button, #bulk button").forEach((button) => {
+    document.querySelectorAll(".card .actions button, #bulk button").forEach((button) => {
       button.disabled = true;
       button.setAttribute("aria-describedby", "outage-note");
     });

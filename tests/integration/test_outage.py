@@ -9,13 +9,22 @@ import time
 from dashboard.conversations import live_state as state
 from dashboard.live import delivery
 from dashboard.live.streams import live_data
-from dashboard.wapikit import get_client
-from tests.integration.conftest import body_of, card_ids
+from dashboard.wapikit import capabilities, get_client
+from tests.integration.conftest import body_of, card_ids, first_conversation, html
 
 
 def reported(**fields) -> state.StreamState:
     now = time.time()
     return state.StreamState(since=now, reported_at=now, **fields)
+
+
+def wapikit_gone(settings) -> None:
+    """Nothing listens at WapiKit's address any more, and every shared copy is past its lifetime.
+    What the dashboard learned of this WapiKit is kept, as it is when the address stays."""
+    settings.WAPIKIT_BASE_URL = "http://127.0.0.1:9/api"
+    get_client.cache_clear()
+    get_client().capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, True)
+    time.sleep(1.1)
 
 
 def live_note(page: str) -> str:
@@ -62,10 +71,7 @@ def test_a_reload_while_wapikit_is_unreachable_shows_the_last_copy_and_since_whe
     settings.WAPIKIT_SCAN_CACHE_SECONDS = 1
     client = login_as("owner")
     before = body_of(client.get("/"))
-    # WapiKit gone: nothing listens at its address any more.
-    settings.WAPIKIT_BASE_URL = "http://127.0.0.1:9/api"
-    get_client.cache_clear()
-    time.sleep(1.1)  # every shared copy is past its lifetime
+    wapikit_gone(settings)
 
     response = client.get("/")
     page = body_of(response)
@@ -74,3 +80,33 @@ def test_a_reload_while_wapikit_is_unreachable_shows_the_last_copy_and_since_whe
     assert card_ids(page) == card_ids(before)
     assert "WapiKit unreachable since" in page and "showing what was read at" in page
     assert 'class="query"' in page, "the filters stay"
+
+
+def test_a_view_never_read_before_wapikit_went_keeps_the_top_bar_s_links(login_as, wapikit, settings):
+    settings.WAPIKIT_MEMBERS_CACHE_SECONDS = 1
+    client = login_as("manager")
+    assert ">Workload</a>" in body_of(client.get("/"))
+    wapikit_gone(settings)
+
+    # No copy of the Closed list was ever kept: the page says what failed, under the usual top bar.
+    page = body_of(client.get("/?status=closed"))
+
+    assert "Conversations could not be loaded." in page
+    assert ">Workload</a>" in page
+
+
+def test_a_conversation_page_reloaded_while_wapikit_is_unreachable_shows_its_last_copy(login_as, wapikit, settings):
+    settings.WAPIKIT_CONVERSATION_CACHE_SECONDS = 1
+    settings.WAPIKIT_MEMBERS_CACHE_SECONDS = 1
+    client = login_as("owner")
+    conversation = first_conversation(wapikit)
+    path = f"/conversations/{conversation['uniqueId']}/"
+    assert client.get(path).status_code == 200
+    wapikit_gone(settings)
+
+    response = client.get(path)
+    page = body_of(response)
+
+    assert response.status_code == 200
+    assert 'id="outage-note"' in page and "WapiKit unreachable since" in page
+    assert html(conversation["contact"]["name"]) in page
