@@ -23,6 +23,7 @@ from dashboard.live.listener import Listener
 from devtools.benchmarks.benchkit import free_port, wait_for_port
 from devtools.sandbox.serve import sandbox_command
 from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import violations
 from tests.conftest import API_KEY, ROOT, Sandbox, pointed_at
 
 pytestmark = pytest.mark.browser
@@ -122,6 +123,7 @@ def test_an_outage_keeps_the_last_copy_and_the_page_comes_back_by_itself(new_pag
     expect(close).to_be_disabled()
     assert close.get_attribute("aria-describedby") == "outage-note"
     expect(page.locator(".banner-error")).to_have_count(0)
+    assert violations(page) == [], "the outage keeps axe-core at 0 violations"
 
     stoppable.start()
 
