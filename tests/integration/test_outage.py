@@ -9,7 +9,7 @@ import time
 from dashboard.conversations import live_state as state
 from dashboard.live import delivery
 from dashboard.live.streams import live_data
-from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit import get_client
 from tests.integration.conftest import body_of, card_ids, first_conversation, html
 
 
@@ -21,9 +21,12 @@ def reported(**fields) -> state.StreamState:
 def wapikit_gone(settings) -> None:
     """Nothing listens at WapiKit's address any more, and every shared copy is past its lifetime.
     What the dashboard learned of this WapiKit is kept, as it is when the address stays."""
+    learned = get_client().capabilities.all()
     settings.WAPIKIT_BASE_URL = "http://127.0.0.1:9/api"
     get_client.cache_clear()
-    get_client().capabilities.learn(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE, True)
+    for name, value in learned.items():
+        if value is not None:
+            get_client().capabilities.learn(name, value)
     time.sleep(1.1)
 
 
@@ -77,7 +80,9 @@ def test_a_reload_while_wapikit_is_unreachable_shows_the_last_copy_and_since_whe
     page = body_of(response)
 
     assert response.status_code == 200
-    assert card_ids(page) == card_ids(before)
+    # The same conversations (the server profile's lists come in no order: the dashboard's own
+    # order may have learned more since).
+    assert set(card_ids(page)) == set(card_ids(before))
     assert "WapiKit unreachable since" in page and "showing what was read at" in page
     assert 'class="query"' in page, "the filters stay"
 
