@@ -26,7 +26,9 @@ pytestmark = pytest.mark.integration
 
 KEY = "demo-test-key"
 # What a newcomer should never read in the terminal of a run that went well.
-PUZZLING = ("lifespan", "Traceback", "SIGKILL", "CommandError", "Error 1", "Not Found: /api/events")
+PUZZLING = (
+    "lifespan", "Traceback", "SIGKILL", "CommandError", "Error 1", "Not Found: /api/events", "Control socket",
+)
 
 
 @dataclass
