@@ -374,7 +374,8 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // While WapiKit is unreachable a page shows the last copy the dashboard read (#outage-note says
-// since when): its actions wait, pointing at the note, and every few seconds the page asks again.
+// since when): its actions wait, pointing at the note, and every few seconds the page asks again,
+// as does a page that had no copy to show and failed for a reason that passes ([data-recovers]).
 // Once WapiKit answers, the inbox's results are swapped in place (any other page reloads itself).
 const OUTAGE_CHECK_MS = 3000;
 let outageTimer = null;
@@ -385,6 +386,8 @@ function holdActionsDuringOutage() {
       button.disabled = true;
       button.setAttribute("aria-describedby", "outage-note");
     });
+  }
+  if (note || document.querySelector("[data-recovers]")) {
     if (!outageTimer) outageTimer = setInterval(checkWapiKitAnswers, OUTAGE_CHECK_MS);
   } else if (outageTimer) {
     clearInterval(outageTimer);
@@ -397,7 +400,7 @@ function checkWapiKitAnswers() {
   const headers = results ? { "HX-Request": "true", "HX-Target": "results" } : {};
   fetch(location.href, { headers: headers, credentials: "same-origin" })
     .then((response) => response.text().then((text) => {
-      if (!response.ok || text.includes('id="outage-note"')) return;
+      if (!response.ok || text.includes('id="outage-note"') || text.includes("data-recovers")) return;
       if (!results || !window.htmx) { location.reload(); return; }
       window.htmx.swap(results, text, { swapStyle: "outerHTML" });
       holdActionsDuringOutage();

@@ -72,3 +72,15 @@ def test_a_page_that_was_read_still_says_when(login_as, wapikit):
     client = login_as("owner")
 
     assert READ_AT in body_of(client.get("/"))
+
+
+def test_only_a_page_that_failed_for_a_passing_reason_asks_again_by_itself(login_as, wapikit, settings):
+    client = login_as("owner")
+    invalid = body_of(client.get("/conversations/not-an-id/"))
+    settings.WAPIKIT_BASE_URL = "http://127.0.0.1:9/api"
+    get_client.cache_clear()
+
+    unreachable = body_of(client.get(f"/conversations/{uuid.uuid4()}/"))
+
+    assert "data-recovers" not in invalid
+    assert "data-recovers" in unreachable
