@@ -5,7 +5,12 @@ WapiKit's server code does (see `devtools/sandbox/urls.py`).
 The development settings (`devtools/settings.py`: production's, DEBUG off unless DEBUG=true is
 set, with the tools installed), which the processes it starts inherit, and the few settings that
 a local run over http needs (LOCAL_RUN), since a team also points it at a real WapiKit.
-SECRET_KEY, unless set, is this checkout's own (settings.checkout_secret_key)."""
+SECRET_KEY, unless set, is this checkout's own (settings.checkout_secret_key).
+
+With the sandbox, a customer writes now and then by itself (`demo_traffic`), and `make
+sandbox-stop` / `make sandbox-start` stop and start the sandbox alone, to watch an outage. Every
+process runs in a session of its own and is stopped in order (`processes`): Ctrl-C ends it all
+quietly, with exit code 0."""
 
 import os
 import queue
@@ -106,8 +111,8 @@ class Command(BaseCommand):
         out.write("Press Ctrl-C to stop.")
 
     def _supervise(self, processes: Processes, use_sandbox: bool) -> None:
-        """Until Ctrl-C: SIGUSR1 stops the sandbox and SIGUSR2 starts it again (`manage.py
-        sandbox`), so an outage can be watched; any other process that stops ends the run."""
+        """Until Ctrl-C: SIGUSR1 stops the sandbox and SIGUSR2 starts it again (`make sandbox-stop`,
+        `make sandbox-start`), so an outage can be watched; any other process that stops ends the run."""
         asked: queue.SimpleQueue[str] = queue.SimpleQueue()
         if use_sandbox:
             signal.signal(signal.SIGUSR1, lambda *_: asked.put("stop"))
