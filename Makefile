@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test bench bench-day bench-live screenshots venv deps chromium clean
+.PHONY: run sandbox-stop sandbox-start test bench bench-day bench-live screenshots venv deps chromium clean
 
 # The development settings: production's with the tools (devtools/: the sandbox, the benchmarks)
 # installed. `make test` gets them through tests/settings.py; a deployment uses dashboard.settings.
@@ -27,6 +27,10 @@ deps: $(STAMP)
 ## Start the embedded WapiKit sandbox and the dashboard (or only the dashboard when WAPIKIT_BASE_URL is set).
 run: deps
 	$(DEV) $(PY) manage.py rundemo
+
+## Stop only the embedded WapiKit sandbox of a running `make run` (PORT= if not 8000), to watch an outage; then start it again.
+sandbox-stop sandbox-start: deps
+	@$(DEV) $(PY) manage.py sandbox $(@:sandbox-%=%)
 
 ## Run the whole test suite (installs Debian's chromium for browser tests when it can).
 test: deps chromium

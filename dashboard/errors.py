@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import loader
+from django.urls import Resolver404, resolve
 
 from dashboard.api.problems import problem_document, too_large_detail
 from dashboard.observability.context import current_request_id
@@ -53,3 +55,25 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
             return problem_document(413, too_large_detail(), kind="too_large")
         return _too_large(request, exception)
     return _bad_request(request, exception)
+
+
+class OwnNotFoundPageMiddleware:
+    """The dashboard's own 404 page under DEBUG too (`DEBUG=true make run`), where Django would
+    answer its debug page listing every URL pattern. Inside CommonMiddleware, so that a path
+    missing its slash is still redirected to the one with it."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG:
+            try:
+                resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404 as exc:
+                return page_not_found(request, exc)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None

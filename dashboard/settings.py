@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Under DEBUG too, a missing page is the dashboard's 404, not Django's list of URL patterns.
+    "dashboard.errors.OwnNotFoundPageMiddleware",
     "dashboard.observability.middleware.UserContextMiddleware",
     # Times shown in the user's chosen zone, else their browser's (a cookie), else TIME_ZONE.
     "dashboard.accounts.middleware.TimeZoneMiddleware",

@@ -35,3 +35,6 @@ SANDBOX_PROFILES = ("spec", "server", "legacy")
 SANDBOX_PROFILE = os.environ.get("SANDBOX_PROFILE", "spec").strip().lower() or "spec"
 if SANDBOX_PROFILE not in SANDBOX_PROFILES:
     raise ImproperlyConfigured(f"SANDBOX_PROFILE must be one of {', '.join(SANDBOX_PROFILES)}, not {SANDBOX_PROFILE!r}")
+# `make run`'s demo: a customer writes again this often (devtools/sandbox/demo_traffic.py), so the
+# inbox shows live updates by itself; 0 turns it off (the tests' settings do).
+SANDBOX_DEMO_TRAFFIC_SECONDS = float(os.environ.get("SANDBOX_DEMO_TRAFFIC_SECONDS", "45"))

@@ -12,3 +12,6 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-secret-key-do-not-use-in
 os.environ.setdefault("DEBUG", "true")
 
 from devtools.settings import *  # noqa: E402, F403
+
+# No demo traffic: a test's conversations change only when it says so.
+SANDBOX_DEMO_TRAFFIC_SECONDS = 0

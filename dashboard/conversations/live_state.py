@@ -23,6 +23,9 @@ REFUSED = "refused"  # WapiKit refused the key on /events
 STANDBY = "standby"  # another process holds the lock and listens
 NOT_RUNNING = "not running"  # no listener has reported lately
 
+# Why a connecting stream failed, when it was WapiKit itself that could not be reached.
+UNREACHABLE = "unreachable"
+
 
 class StreamState(msgspec.Struct, frozen=True, kw_only=True):
     state: str
@@ -34,11 +37,25 @@ class StreamState(msgspec.Struct, frozen=True, kw_only=True):
     undecodable: int = 0  # frames skipped since the listener started
     reconnects: int = 0
     holder: str = ""  # which listener process (host:pid) holds the lock
+    failure: str = ""  # UNREACHABLE while (re)connecting because WapiKit could not be reached
 
     @property
     def live(self) -> bool:
         """True while events reach the dashboard: browsers need not poll WapiKit."""
         return self.state == CONNECTED
+
+    @property
+    def paused_because(self) -> str:
+        """Why live updates do not flow, for the inbox's note ("Live updates are paused: …")."""
+        if self.state == CONNECTING and self.failure == UNREACHABLE:
+            return "WapiKit is unreachable"
+        if self.state == UNAVAILABLE:
+            return "this WapiKit publishes no live events"
+        if self.state == REFUSED:
+            return "WapiKit refused the dashboard's key for its event stream"
+        if self.state in (NOT_RUNNING, STANDBY):
+            return "the dashboard's events listener is not running"
+        return "WapiKit's event stream is not connected"
 
 
 _encoder = msgspec.json.Encoder()

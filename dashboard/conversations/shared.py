@@ -6,9 +6,11 @@ shares the dashboard's one address.
 Single flight: while one request (in any process sharing the cache) fetches a key, the others
 wait for its answer, bounded by the client's own timeouts, instead of fetching too.
 
-When WapiKit's budget is used up (a 429, or the dashboard holding off until the reset), a read
-answers with the last copy it had, however old, and the request notes it (`ages`), so that
-every page says what it shows and since when."""
+When WapiKit's budget is used up (a 429, or the dashboard holding off until the reset), or WapiKit
+cannot be reached (no connection, a timeout, a gateway's 502-504, the circuit open), a read answers
+with the last copy it had, however old, and the request notes it (`ages`), so that every page says
+what it shows and since when. The copies are those of the shared reads, which every user's view
+checks its own permissions against, as it does a fresh answer."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ _WAIT_STEP = 0.02
 class Ages:
     oldest: float | None = None  # Unix time of the oldest answer a page was drawn from
     stale: list[str] = field(default_factory=list)  # why older copies had to stand in
+    unreachable_since: float | None = None  # Unix time WapiKit began failing, when copies stood in for it
 
     def note(self, fetched_at: float) -> None:
         if self.oldest is None or fetched_at < self.oldest:
@@ -51,6 +54,11 @@ class Ages:
     @property
     def read_at(self) -> datetime | None:
         return datetime.fromtimestamp(self.oldest, tz=UTC) if self.oldest is not None else None
+
+    @property
+    def unreachable_at(self) -> datetime | None:
+        since = self.unreachable_since
+        return datetime.fromtimestamp(since, tz=UTC) if since is not None else None
 
     @property
     def seconds_old(self) -> int | None:
@@ -143,9 +151,26 @@ def fetch_and_keep(key: str, *, lifetime: int, fetch: Callable[[], T], type: Any
         ages().stale.append(exc.user_message)
         ages().note(stale[0])
         return stale[1]
+    except (errors.Unreachable, errors.TimedOut, errors.ServerError) as exc:
+        stale = load(stale_key(key), type) if _outage(exc) else None
+        if stale is None:
+            raise
+        ages().unreachable_since = _down_since()
+        ages().note(stale[0])
+        return stale[1]
     store(key, value, lifetime=lifetime)
     ages().note(time.time())
     return value
+
+
+def _outage(exc: errors.WapiKitError) -> bool:
+    """WapiKit is down rather than refusing this one request: a 500 may be about what was asked."""
+    return not isinstance(exc, errors.ServerError) or exc.status in (502, 503, 504)
+
+
+def _down_since() -> float:
+    breaker = get_client().breaker
+    return (breaker.down_since if breaker is not None else None) or time.time()
 
 
 def store(key: str, value: Any, *, lifetime: int, fetched_at: float | None = None) -> None:

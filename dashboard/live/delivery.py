@@ -90,8 +90,8 @@ def store_state(reported: state.StreamState) -> None:
         # A listener waiting for the lock says nothing about the one that holds it and listens.
         return
     state.store(reported)
-    if before.live != reported.live:
-        bus.publish({"live": reported.live})
+    if before.live != reported.live or not reported.live and before.paused_because != reported.paused_because:
+        bus.publish({"live": reported.live, "why": reported.paused_because})
 
 
 # Without Redis: the listener hands over, the dashboard process applies.

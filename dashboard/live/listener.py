@@ -47,6 +47,9 @@ CONNECT_SECONDS = 5.0
 # heartbeats, so only a read timeout notices a connection that died without closing; and
 # proxies close idle streams anyway (nginx after 60 s by default).
 IDLE_STREAM_SECONDS = 50.0
+# No connection at all (WapiKit stopped, or its host is down): nothing reached WapiKit, so asking
+# again this often costs it nothing, and live updates return within seconds of it answering.
+UNREACHABLE_RETRY_SECONDS = 3.0
 
 class _Pause(enum.Enum):
     DONE = "done"
@@ -75,6 +78,7 @@ class Listener:
         stable_seconds: float = STABLE_SECONDS,
         retry_rarely_seconds: float = RETRY_RARELY_SECONDS,
         idle_stream_seconds: float = IDLE_STREAM_SECONDS,
+        unreachable_retry_seconds: float = UNREACHABLE_RETRY_SECONDS,
     ) -> None:
         self._on_event, self._on_state = on_event, on_state
         self._leadership = leadership if leadership is not None else deployment_leadership()
@@ -94,6 +98,7 @@ class Listener:
         self.backoff = Backoff(base=backoff_base_seconds, cap=cap, uniform=uniform)
         self._stable_seconds = stable_seconds
         self._retry_rarely = retry_rarely_seconds
+        self._unreachable_retry = unreachable_retry_seconds
 
         self._items: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         self._session_number = 0
@@ -177,7 +182,14 @@ class Listener:
                 wait = self._retry_rarely
             else:
                 wait = self.backoff.next_delay()
-                self._enter(states.CONNECTING, detail=f"{_reason(session.error)} Reconnecting in {wait:.1f} s.")
+                unreachable = isinstance(session.error, (errors.Unreachable, errors.TimedOut))
+                if isinstance(session.error, errors.Unreachable):
+                    wait = min(wait, self._unreachable_retry)
+                self._enter(
+                    states.CONNECTING,
+                    detail=f"{_reason(session.error)} Reconnecting in {wait:.1f} s.",
+                    failure=states.UNREACHABLE if unreachable else "",
+                )
             outcome = self._pause(wait)
             if outcome is _Pause.STOPPED:
                 return
@@ -286,6 +298,8 @@ class Listener:
     # Reporting
 
     def _enter(self, state: str, *, detail: str, **changes: Any) -> None:
+        # What the last failure was says nothing once another state begins.
+        changes.setdefault("failure", "")
         if state != self.state.state:
             changes["since"] = self._wall_clock()
         self.state = msgspec.structs.replace(self.state, state=state, detail=detail, **changes)

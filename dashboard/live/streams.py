@@ -123,7 +123,8 @@ class Stream:
         recheck = loop.time() + settings.LIVE_RECHECK_SECONDS * random.uniform(0.5, 1.0)
         # The cache may be Redis: asked off the event loop, like every blocking read here.
         current = await access.on_shared_thread(state.current)
-        if not await self._write(frame("live", "1" if current.live else "0", retry=settings.LIVE_RETRY_MS)):
+        opening = frame("live", live_data(current.live, current.paused_because), retry=settings.LIVE_RETRY_MS)
+        if not await self._write(opening):
             return
         queue = self._subscription.queue
         while (now := loop.time()) < ends:
@@ -156,7 +157,7 @@ class Stream:
             await self._finish(Verdict.SIGNED_OUT)
             return False
         if "live" in message:
-            return await self._write(frame("live", "1" if message["live"] else "0"))
+            return await self._write(frame("live", live_data(bool(message["live"]), str(message.get("why", "")))))
         if "conversation" in message:
             changed = {"id": str(message["conversation"]), "why": str(message.get("why", ""))}
             return await self._write(frame("changed", json.dumps(changed)))
@@ -177,6 +178,11 @@ class Stream:
         except (OSError, TimeoutError):
             return False
         return True
+
+
+def live_data(live: bool, why: str) -> str:
+    """"1" while live updates flow; else "0", then why not, for the inbox's note (one line)."""
+    return "1" if live else " ".join(["0", *why.split()])
 
 
 def frame(event: str, data: str, *, retry: int | None = None) -> str:

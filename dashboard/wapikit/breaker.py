@@ -33,6 +33,8 @@ class CircuitBreaker:
         self._failures = f"breaker:{name}:failures"
         self._open_until = f"breaker:{name}:open-until"
         self._probe = f"breaker:{name}:probe"
+        # When the run of failures began: pages say "WapiKit unreachable since 16:26".
+        self._down_since = f"breaker:{name}:down-since"
 
     def before_request(self) -> None:
         open_until = cache.get(self._open_until)
@@ -63,9 +65,10 @@ class CircuitBreaker:
     def record_success(self) -> None:
         if cache.get(self._open_until) is not None:
             logger.info("WapiKit answered again: circuit closed")
-        cache.delete_many([self._failures, self._open_until, self._probe])
+        cache.delete_many([self._failures, self._open_until, self._probe, self._down_since])
 
     def record_failure(self) -> None:
+        cache.add(self._down_since, time.time(), timeout=None)
         try:
             failures = cache.incr(self._failures)
         except ValueError:
@@ -82,5 +85,10 @@ class CircuitBreaker:
         open_until = cache.get(self._open_until)
         return open_until is not None and time.time() < open_until
 
+    @property
+    def down_since(self) -> float | None:
+        """When WapiKit began failing (Unix time), or None while it answers."""
+        return cache.get(self._down_since)
+
     def reset(self) -> None:
-        cache.delete_many([self._failures, self._open_until, self._probe])
+        cache.delete_many([self._failures, self._open_until, self._probe, self._down_since])

@@ -209,6 +209,12 @@ def _seconds(value: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def worth_retrying(exc: WapiKitError) -> bool:
+    """Whether the same request may succeed later: not for an invalid id, a missing
+    conversation, a refused key or a rejected change, where a page offers no "Try again"."""
+    return isinstance(exc, (Unreachable, TimedOut, RateLimited, ServerError, BadResponse))
+
+
 def answer_status(exc: WapiKitError) -> int:
     """The HTTP status the dashboard answers with when WapiKit failed this way, on pages and in the API."""
     if isinstance(exc, InvalidId):

@@ -21,4 +21,7 @@ def sandbox_command(host: str, port: int, *, threads: int = 32) -> list[str]:
         "--workers", "1", "--threads", str(threads), "--worker-class", "gthread",
         "--graceful-timeout", "2", "--timeout", "120",
         "--config", "python:devtools.sandbox.gunicorn_hooks",
+        # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl), which every
+        # sandbox of a test run would share, and which nothing here uses.
+        "--no-control-socket",
     ]

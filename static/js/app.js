@@ -87,9 +87,11 @@ function schedulePolling() {
   const seconds = live ? Number(cards.dataset.liveRefreshSeconds) || 120 : fallback;
   pollTimer = setInterval(pollChanges, seconds * 1000);
 }
-function setLive(flowing) {
+function setLive(flowing, why) {
   // On the body too, for styles and for tests to know the stream is open.
   document.body.dataset.live = flowing ? "1" : "0";
+  const cause = document.getElementById("live-cause");
+  if (cause && why) cause.textContent = why;
   if (live === flowing) return;
   live = flowing;
   const note = document.getElementById("live-note");
@@ -118,7 +120,8 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
   event.preventDefault();
   const message = event.detail;
   if (message.type === "live") {
-    setLive(message.data === "1");
+    // "1", or "0 " and why live updates are paused (dashboard/live/streams.py).
+    setLive(message.data === "1", message.data.slice(2));
   } else if (message.type === "ended") {
     streamEnded(message.data);
   } else if (message.type === "alert") {
@@ -369,3 +372,41 @@ document.addEventListener("DOMContentLoaded", () => {
     Notification.requestPermission().then(() => { button.hidden = true; showAlerts(); });
   });
 });
+
+// While WapiKit is unreachable a page shows the last copy the dashboard read (#outage-note says
+// since when): its actions wait, pointing at the note, and every few seconds the page asks again,
+// as does a page that had no copy to show and failed for a reason that passes ([data-recovers]).
+// Once WapiKit answers, the inbox's results are swapped in place (any other page reloads itself).
+const OUTAGE_CHECK_MS = 3000;
+let outageTimer = null;
+function holdActionsDuringOutage() {
+  const note = document.getElementById("outage-note");
+  if (note) {
+    document.querySelectorAll(".card .actions button, #bulk button").forEach((button) => {
+      button.disabled = true;
+      button.setAttribute("aria-describedby", "outage-note");
+    });
+  }
+  if (note || document.querySelector("[data-recovers]")) {
+    if (!outageTimer) outageTimer = setInterval(checkWapiKitAnswers, OUTAGE_CHECK_MS);
+  } else if (outageTimer) {
+    clearInterval(outageTimer);
+    outageTimer = null;
+  }
+}
+function checkWapiKitAnswers() {
+  if (document.visibilityState !== "visible") return;
+  const results = document.getElementById("results");
+  const headers = results ? { "HX-Request": "true", "HX-Target": "results" } : {};
+  fetch(location.href, { headers: headers, credentials: "same-origin" })
+    .then((response) => response.text().then((text) => {
+      if (!response.ok || text.includes('id="outage-note"') || text.includes("data-recovers")) return;
+      if (!results || !window.htmx) { location.reload(); return; }
+      window.htmx.swap(results, text, { swapStyle: "outerHTML" });
+      holdActionsDuringOutage();
+      schedulePolling();
+    }))
+    .catch(() => {});  // the dashboard itself is unreachable: the next check tries again
+}
+document.addEventListener("DOMContentLoaded", holdActionsDuringOutage);
+document.addEventListener("htmx:afterSettle", holdActionsDuringOutage);

@@ -41,6 +41,8 @@ def make_run(tmp_path_factory) -> Iterator[tuple[str, str]]:
         SANDBOX_PORT=str(sandbox_port),
         # Its own key file: the checkout's var/secret_key stays what `make run` made.
         SECRET_KEY_FILE=str(directory / "secret_key"),
+        # No demo traffic: nothing changes behind these tests' backs.
+        SANDBOX_DEMO_TRAFFIC_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
     log_path = directory / "rundemo.log"

@@ -155,7 +155,8 @@ def test_backoff_after_a_thousand_failures_is_still_the_cap():
 
 def test_reconnects_wait_longer_each_failure_up_to_the_cap():
     fake = FakeTime()
-    attempts = Attempts(fake, *[errors.Unreachable("ConnectionError")] * 7)
+    # WapiKit reached but not answering in time (an unreachable one is asked again sooner: below).
+    attempts = Attempts(fake, *[errors.TimedOut("ConnectTimeout")] * 7)
     listener = make_listener(
         Recorder(), fake, subscribe=attempts, uniform=lambda low, high: high, backoff_base_seconds=1.0, backoff_max_seconds=8.0
     )
@@ -167,10 +168,27 @@ def test_reconnects_wait_longer_each_failure_up_to_the_cap():
     assert gaps == pytest.approx([1, 2, 4, 8, 8, 8])
 
 
+def test_an_unreachable_wapikit_is_asked_again_within_seconds_and_the_state_says_it_is_unreachable():
+    fake = FakeTime()
+    attempts = Attempts(fake, *[errors.Unreachable("ConnectionError")] * 7)
+    recorder = Recorder()
+    listener = make_listener(
+        recorder, fake, subscribe=attempts, uniform=lambda low, high: high, backoff_base_seconds=1.0, backoff_max_seconds=30.0
+    )
+    attempts.listener = listener
+
+    run_to_the_end(listener)
+
+    gaps = [later - earlier for earlier, later in zip(attempts.times, attempts.times[1:])]
+    assert gaps == pytest.approx([1, 2, 3, 3, 3, 3])
+    connecting = [s for s in recorder.states if s.state == states.CONNECTING and s.failure]
+    assert connecting and connecting[-1].paused_because == "WapiKit is unreachable"
+
+
 def test_reconnect_waits_are_jittered_by_the_random_draw():
     fake = FakeTime()
     rng = random.Random(42)
-    attempts = Attempts(fake, *[errors.Unreachable("ConnectionError")] * 6)
+    attempts = Attempts(fake, *[errors.TimedOut("ConnectTimeout")] * 6)
     listener = make_listener(Recorder(), fake, subscribe=attempts, uniform=rng.uniform, backoff_max_seconds=30.0)
     attempts.listener = listener
 
@@ -184,7 +202,7 @@ def test_reconnect_waits_are_jittered_by_the_random_draw():
 
 def test_the_backoff_starts_again_after_a_connection_that_delivered_an_event():
     fake = FakeTime()
-    failure = errors.Unreachable("ConnectionError")
+    failure = errors.TimedOut("ConnectTimeout")
     attempts = Attempts(
         fake,
         failure,

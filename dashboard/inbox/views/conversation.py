@@ -37,6 +37,7 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         )
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
+        context["retry"] = errors.worth_retrying(exc)
         return render(request, "inbox/conversation.html", context, status=errors.answer_status(exc))
     context.update(
         conversation=thread.conversation,

@@ -132,6 +132,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         context["campaigns"] = campaign_choices()
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
+        context["retry"] = errors.worth_retrying(exc)
         return render(request, template, context, status=errors.answer_status(exc))
     context["links"] = page_links(query, page=page.page)
     # The bulk form carries the view, so "select all matching" means this view's matches.

@@ -1,0 +1,158 @@
+"""`make run`'s demo as a newcomer meets it: `manage.py rundemo` in its own process, as from a
+fresh clone, with the spec profile. Its first screen is live (the spec sandbox serves WapiKit's
+`GET /events` and a customer writes now and then by itself), its startup says nothing puzzling,
+the sandbox alone can be stopped and started to watch an outage, and Ctrl-C ends it quietly."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from devtools.benchmarks import benchkit
+from tests.conftest import ROOT
+from tests.integration.test_make_run import _owner_password
+
+pytestmark = pytest.mark.integration
+
+KEY = "demo-test-key"
+# What a newcomer should never read in the terminal of a run that went well.
+PUZZLING = (
+    "lifespan", "Traceback", "SIGKILL", "CommandError", "Error 1", "Not Found: /api/events", "Control socket",
+)
+
+
+@dataclass
+class Demo:
+    url: str
+    sandbox_url: str
+    port: int
+    password: str
+    process: subprocess.Popen
+    log: Path
+    env: dict
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Demo]:
+    directory = tmp_path_factory.mktemp("make-run-demo")
+    port, sandbox_port = benchkit.free_port(), benchkit.free_port()
+    unset = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "WAPIKIT_BASE_URL", "REDIS_URL",
+             "PROMETHEUS_MULTIPROC_DIR", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ALLOWED_HOSTS", "SANDBOX_PROFILE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(
+        DJANGO_SETTINGS_MODULE="devtools.settings",
+        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
+        PORT=str(port),
+        SANDBOX_PORT=str(sandbox_port),
+        SECRET_KEY_FILE=str(directory / "secret_key"),
+        WAPIKIT_API_KEY=KEY,
+        SANDBOX_API_KEY=KEY,
+        SANDBOX_DEMO_TRAFFIC_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    log = directory / "rundemo.log"
+    with open(log, "w") as out:
+        # As a terminal runs it: Ctrl-C reaches its whole process group.
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "rundemo"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            password = _owner_password(log, process)
+            yield Demo(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", port, password, process, log, env)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _signed_in(demo: Demo) -> requests.Session:
+    browser = requests.Session()
+    login = browser.get(f"{demo.url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    browser.post(
+        f"{demo.url}/accounts/login/",
+        data={"csrfmiddlewaretoken": token, "username": "owner@example.com", "password": demo.password},
+        headers={"Origin": demo.url}, timeout=10,
+    )
+    return browser
+
+
+def _eventually(check, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds:.0f} s: {what}")
+        time.sleep(0.5)
+
+
+def test_the_first_screen_is_live_and_startup_says_nothing_puzzling(demo):
+    browser = _signed_in(demo)
+
+    def live_note_hidden() -> bool:
+        inbox = browser.get(f"{demo.url}/", timeout=30)
+        return re.search(r'id="live-note" role="status"\s+hidden', inbox.text) is not None
+
+    _eventually(live_note_hidden, "the inbox stops saying that live updates are paused")
+    for line in PUZZLING:
+        assert line not in demo.output(), f"rundemo printed {line!r}:\n{demo.output()[-3000:]}"
+
+
+def test_the_spec_sandbox_publishes_wapikit_s_events_and_a_customer_writes_by_itself(demo):
+    stream = requests.get(f"{demo.sandbox_url}/api/events", params={"token": KEY}, stream=True, timeout=10)
+    try:
+        assert stream.status_code == 200
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines) == "event: connected"
+        # The demo's own traffic, every second here: a NewMessage comes without anyone asking.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if next(lines) == "event: NewMessage":
+                break
+        else:
+            raise AssertionError("no NewMessage event within 10 s")
+    finally:
+        stream.close()
+
+
+def test_the_sandbox_alone_stops_and_starts_again(demo):
+    def sandbox_answers() -> bool:
+        try:
+            requests.get(f"{demo.sandbox_url}/api/organization/members", headers={"x-access-token": KEY}, timeout=2)
+            return True
+        except requests.ConnectionError:
+            return False
+
+    command = [sys.executable, "manage.py", "sandbox", "stop", "--port", str(demo.port)]
+    subprocess.run(command, cwd=ROOT, env=demo.env, check=True, capture_output=True)
+    _eventually(lambda: not sandbox_answers(), "the sandbox stops")
+    assert requests.get(f"{demo.url}/health/", timeout=10).status_code in (200, 503), "the dashboard still answers"
+    assert demo.process.poll() is None
+
+    command[3] = "start"
+    subprocess.run(command, cwd=ROOT, env=demo.env, check=True, capture_output=True)
+    _eventually(sandbox_answers, "the sandbox answers again")
+    assert "The WapiKit sandbox is stopped" in demo.output()
+
+
+def test_ctrl_c_ends_it_quietly_with_exit_code_0(demo):
+    os.killpg(demo.process.pid, signal.SIGINT)
+
+    assert demo.process.wait(timeout=40) == 0
+    output = demo.output()
+    for line in PUZZLING:
+        assert line not in output, f"rundemo printed {line!r}:\n{output[-3000:]}"
+    assert output.rstrip().endswith("Stopped.")
