@@ -55,3 +55,11 @@ def may_read_audit(user, powers: Powers | None = None) -> bool:
         except errors.WapiKitError:
             return False
     return powers.member is not None and powers.member.is_owner
+
+
+def may_read_history(user, powers: Powers) -> bool:
+    """Who reads one conversation's history on its page: those who read the whole log, and
+    managers (a member whose roles allow Assign:Conversation), who may act on every
+    conversation they may view and need to know what was done to it before they act. The
+    whole log stays for Owners and staff."""
+    return may_read_audit(user, powers) or (powers.can_view and powers.can_assign)

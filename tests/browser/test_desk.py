@@ -1,0 +1,110 @@
+"""A manager's desk in real Chromium (issue 20, "Density, phone, history"): a compact layout
+remembered per user, a phone where a card shows under the filters and the bulk bar, tables whose
+every column can be reached, an audit log whose columns never overlap and whose bulk actions
+fold, the history managers need on each conversation's page, a conversation page without dead
+controls, conflicts that name the user's own other tab, a styled tokens page with a visible
+shortcut hint, and no console error on any page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_inbox import button
+
+pytestmark = pytest.mark.browser
+
+DESK = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def cards_of(page):
+    cards = page.locator("#cards article.card")
+    expect(cards.first).to_be_visible()
+    return cards
+
+
+def top_bar_links(page) -> list[str]:
+    return [t.strip() for t in page.locator("header.topbar nav a").all_inner_texts()]
+
+
+# Managers' history
+
+
+def test_a_manager_reads_a_conversation_s_history_on_its_page_but_not_the_whole_log(
+    signed_in, fresh_wapikit, dashboard
+):
+    page = signed_in("manager")
+    card = cards_of(page).filter(has=button(page, "Close")).first
+    cid = card.get_attribute("id")[2:]
+    card.get_by_role("button", name="Close", exact=True).click()
+    expect(page.locator(f"#c-{cid} .badge")).to_have_text("Closed")
+
+    page.goto(f"{dashboard}/conversations/{cid}/")
+
+    history = page.get_by_role("region", name="History")
+    expect(history).to_be_visible()
+    expect(history.locator("tbody tr").first).to_contain_text("manager@example.com")
+    expect(history.locator("tbody tr").first).to_contain_text("close")
+    # The whole log stays for Owners and staff: no link to it, and the page itself refuses.
+    assert "Audit log" not in top_bar_links(page)
+    assert page.goto(f"{dashboard}/audit/").status == 403
+
+
+def test_an_agent_reads_no_history(signed_in, wapikit, dashboard):
+    page = signed_in("agent")
+    cid = cards_of(page).first.get_attribute("id")[2:]
+
+    page.goto(f"{dashboard}/conversations/{cid}/")
+
+    expect(page.locator("#thread")).to_be_visible()
+    expect(page.get_by_role("region", name="History")).to_have_count(0)
+
+
+# The conversation page
+
+
+def test_the_conversation_page_has_no_bulk_checkbox_and_its_name_is_no_link_to_itself(
+    signed_in, fresh_wapikit, dashboard
+):
+    page = signed_in("manager")
+    cid = cards_of(page).filter(has=button(page, "Close")).first.get_attribute("id")[2:]
+
+    page.goto(f"{dashboard}/conversations/{cid}/")
+    card = page.locator(f"#c-{cid}")
+    expect(card).to_be_visible()
+    expect(card.locator("[name=ids]")).to_have_count(0)
+    expect(card.locator("h2 a")).to_have_count(0)
+    expect(card.locator("h2")).not_to_be_empty()
+
+    # Still so once an action redrew the card in place.
+    button(card, "Close").click()
+    expect(card.locator(".badge")).to_have_text("Closed")
+    expect(card.locator("[name=ids]")).to_have_count(0)
+    expect(card.locator("h2 a")).to_have_count(0)
+    assert page.console_errors == []
+
+
+# Conflicts
+
+
+def test_a_conflict_from_the_user_s_own_other_tab_says_so_and_offers_nothing_already_done(
+    signed_in, fresh_wapikit, dashboard, page
+):
+    signed_in("manager")
+    other = page.context.new_page()
+    other.goto(f"{dashboard}/")
+    card = cards_of(page).filter(has=button(page, "Close")).first
+    cid = card.get_attribute("id")[2:]
+    expect(other.locator(f"#c-{cid} .badge")).to_have_text("Active")
+
+    button(other.locator(f"#c-{cid}"), "Close").click()
+    expect(other.locator(f"#c-{cid} .badge")).to_have_text("Closed")
+    button(card, "Close").click()
+
+    alert = page.locator(f"#c-{cid} .alert [role=alert]")
+    expect(alert).to_contain_text("by you, in another tab or window, just now")
+    expect(alert).to_contain_text("It is already closed.")
+    expect(alert).not_to_contain_text("Lucas Moreau")
+    expect(alert).not_to_contain_text("0 minutes")
+    expect(button(page.locator(f"#c-{cid}"), "Apply anyway")).to_have_count(0)
