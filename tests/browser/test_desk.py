@@ -108,3 +108,95 @@ def test_a_conflict_from_the_user_s_own_other_tab_says_so_and_offers_nothing_alr
     expect(alert).not_to_contain_text("Lucas Moreau")
     expect(alert).not_to_contain_text("0 minutes")
     expect(button(page.locator(f"#c-{cid}"), "Apply anyway")).to_have_count(0)
+
+
+# The audit log
+
+LONG_NAME = "Fatima Zahra El Amrani-Benali"
+
+
+def audit_rows(*, bulk: int, conversation_id: str = "6e67c6e3-2e71-4bf2-921d-cb277f8941a9"):
+    """One card action and one bulk close of `bulk` conversations, as a long-named manager
+    leaves them in the log."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.conversations.models import AuditEntry
+
+    now = timezone.now()
+    common = dict(
+        user_email="fatima.zahra.elamrani@example.com", member_name=LONG_NAME, before_status="Active",
+        before_assignee_name=LONG_NAME, outcome="succeeded",
+    )
+    AuditEntry.objects.create(
+        **common, started_at=now - timedelta(minutes=5), conversation_id=conversation_id,
+        contact_name="Letícia Araújo dos Santos Pereira", action="close", via="card", after_status="Closed",
+        after_assignee_name=LONG_NAME, detail="",
+    )
+    for n in range(bulk):
+        AuditEntry.objects.create(
+            **common, started_at=now - timedelta(seconds=30) + timedelta(milliseconds=40 * n),
+            conversation_id=f"{n:08x}-2e71-4bf2-921d-cb277f8941a9", contact_name=f"Customer number {n} Okonkwo-Adeyemi",
+            action="close", via="bulk", after_status="Closed", after_assignee_name=LONG_NAME,
+            detail="WapiKit answered 200 and the conversation is closed" if n % 2 else "",
+        )
+
+
+def overlapping_cells(page) -> list[str]:
+    """Pairs of neighbouring cells in a row of the audit table whose content runs into each other."""
+    return page.evaluate(
+        """() => {
+          const found = [];
+          for (const row of document.querySelectorAll("table.audit tr")) {
+            const boxes = Array.from(row.children, (cell) => {
+              const range = document.createRange();
+              range.selectNodeContents(cell);
+              const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+              if (!rects.length) return null;
+              return { cell, left: Math.min(...rects.map((r) => r.left)), right: Math.max(...rects.map((r) => r.right)) };
+            });
+            for (let i = 0; i + 1 < boxes.length; i++) {
+              const a = boxes[i], b = boxes[i + 1];
+              if (a && b && a.right > b.cell.getBoundingClientRect().left + 0.5) {
+                found.push(a.cell.textContent.trim().replace(/\\s+/g, " ") + " | " + b.cell.textContent.trim().replace(/\\s+/g, " "));
+              }
+            }
+          }
+          return found;
+        }"""
+    )
+
+
+def test_the_audit_log_s_columns_never_overlap_at_1440(signed_in, wapikit, dashboard, new_page):
+    page = signed_in("owner", on=new_page(viewport=DESK))
+    audit_rows(bulk=3)
+
+    page.goto(f"{dashboard}/audit/")
+    expect(page.locator("table.audit tbody tr").first).to_be_visible()
+    assert overlapping_cells(page) == []
+    page.locator("tr.bulk-group summary").click()
+    expect(page.locator("tr.bulk-group table tbody tr").first).to_be_visible()
+    assert overlapping_cells(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
+
+
+def test_a_bulk_action_s_rows_fold_under_one_line_that_opens_them(signed_in, wapikit, dashboard, new_page):
+    page = signed_in("owner", on=new_page(viewport=DESK))
+    audit_rows(bulk=19)
+
+    page.goto(f"{dashboard}/audit/")
+
+    # The card's close and one line for the bulk close: its 19 rows are there once it is opened.
+    outer = page.locator(".table-scroll > table > tbody > tr")
+    expect(outer).to_have_count(2)
+    group = page.locator("tr.bulk-group")
+    expect(group.locator("summary")).to_contain_text("Bulk close of 19 conversations")
+    expect(group.locator("summary")).to_contain_text("19 succeeded")
+    rows = group.locator("table tbody tr")
+    expect(rows.first).to_be_hidden()
+    group.locator("summary").click()
+    expect(rows).to_have_count(19)
+    page.screenshot(path="/tmp/desk/audit.png", full_page=True)
+    expect(rows.first).to_be_visible()
+    expect(group.locator("table thead th")).to_have_count(8)
