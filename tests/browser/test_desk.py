@@ -28,6 +28,67 @@ def top_bar_links(page) -> list[str]:
     return [t.strip() for t in page.locator("header.topbar nav a").all_inner_texts()]
 
 
+# The compact layout
+
+FULLY_VISIBLE = """() => Array.from(document.querySelectorAll("#cards .card")).filter((c) => {
+  const box = c.getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= innerHeight;
+}).length"""
+
+
+def cards_on_screen(page) -> int:
+    """How many conversations the screen shows whole, scrolled to the first one."""
+    page.locator("#cards .card").first.evaluate("c => window.scrollTo(0, c.getBoundingClientRect().top + scrollY)")
+    return page.evaluate(FULLY_VISIBLE)
+
+
+def buttons_by_card(page) -> dict[str, list[str]]:
+    return page.evaluate(
+        """() => Object.fromEntries(Array.from(document.querySelectorAll("#cards .card"), (c) =>
+             [c.id, Array.from(c.querySelectorAll(".actions button"), (b) => b.textContent.trim())]))"""
+    )
+
+
+def test_the_compact_layout_fits_fifteen_conversations_with_the_same_actions_and_is_remembered(
+    signed_in, fresh_wapikit, dashboard, new_page, make_user
+):
+    page = signed_in("owner", on=new_page(viewport=DESK))
+    cards_of(page)
+    assert cards_on_screen(page) <= 8  # the cards layout: six on a 1440×900 screen
+    actions = buttons_by_card(page)
+    switch = page.get_by_role("group", name="Layout:")
+    expect(switch.get_by_role("button", name="Cards")).to_have_attribute("aria-pressed", "true")
+
+    switch.get_by_role("button", name="Compact").click()
+
+    expect(page.locator("#cards.compact")).to_be_visible()
+    expect(switch.get_by_role("button", name="Compact")).to_have_attribute("aria-pressed", "true")
+    assert cards_on_screen(page) >= 15
+    assert buttons_by_card(page) == actions, "a row offers what its card offered"
+    heights = page.locator("#cards .card").evaluate_all("cs => cs.map((c) => c.getBoundingClientRect().height)")
+    assert max(heights) < 50, f"a row is taller than one line: {max(heights)} px"
+    # A row still acts, and says so under itself.
+    row_id = page.locator("#cards .card").filter(has=button(page, "Close")).first.get_attribute("id")
+    row = page.locator(f"#{row_id}")
+    button(row, "Close").click()
+    expect(row.locator(".badge")).to_have_text("Closed")
+    expect(row.locator(".alert")).to_contain_text("Closed the conversation with")
+    page.screenshot(path="/tmp/desk/compact.png")
+    assert page.console_errors == []
+
+    # Remembered for the user: another browser, signed in afresh, opens the inbox compact.
+    other = new_page(viewport=DESK)
+    from tests.browser.conftest import sign_in
+    from tests.conftest import MEMBER_EMAILS
+
+    other.goto(f"{dashboard}/accounts/login/")
+    sign_in(other, dashboard, type("U", (), {"email": MEMBER_EMAILS["owner"]}))
+    expect(other.locator("#cards.compact")).to_be_visible()
+    other.get_by_role("group", name="Layout:").get_by_role("button", name="Cards").click()
+    expect(other.locator("#cards.compact")).to_have_count(0)
+    expect(other.locator("#cards")).to_be_visible()
+
+
 # Managers' history
 
 
