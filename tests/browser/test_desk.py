@@ -89,6 +89,84 @@ def test_the_compact_layout_fits_fifteen_conversations_with_the_same_actions_and
     expect(other.locator("#cards")).to_be_visible()
 
 
+# A phone
+
+
+def test_on_a_phone_the_filters_fold_and_a_card_shows_under_a_one_line_bulk_bar(signed_in, fresh_wapikit, new_page):
+    page = signed_in("owner", on=new_page(viewport=PHONE))
+    cards = cards_of(page)
+
+    # The first screen shows a conversation, not only filters.
+    assert cards.first.bounding_box()["y"] < 500
+    expect(page.get_by_label("Search")).to_be_hidden()
+    toggle = page.get_by_role("button", name="Filters")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(page.get_by_label("Search")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    toggle.click()
+    expect(page.get_by_label("Search")).to_be_hidden()
+
+    # Folded they stay, through a tab's redraw.
+    page.locator("#tabs").get_by_role("link", name="Unassigned").click()
+    expect(page.locator("#tabs a[aria-current=page]")).to_contain_text("Unassigned")
+    expect(page.get_by_label("Search")).to_be_hidden()
+
+    # With the bulk bar open, it is one line and a card still shows on the first screen.
+    cards.first.locator("[name=ids]").check()
+    bar = page.locator("#bulk")
+    expect(bar).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    assert bar.bounding_box()["height"] < 60
+    assert cards.first.bounding_box()["y"] < PHONE["height"] - 150
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.console_errors == []
+
+
+def cells_off_screen(page) -> list[str]:
+    """Every cell of every table row that is not wholly on a 390 px screen, and cells whose
+    column has no name beside them."""
+    return page.evaluate(
+        """() => {
+          const found = [];
+          for (const row of document.querySelectorAll("table.audit > tbody > tr:not(.bulk-group)")) {
+            for (const cell of row.children) {
+              if (cell.colSpan > 1 || !cell.textContent.trim()) continue;
+              const box = cell.getBoundingClientRect();
+              if (box.width === 0) continue;  // in a folded bulk group
+              if (box.left < 0 || box.right > innerWidth) found.push("off screen: " + cell.textContent.trim());
+              if (!cell.dataset.label) found.push("unnamed: " + cell.textContent.trim());
+            }
+          }
+          return found;
+        }"""
+    )
+
+
+def test_on_a_phone_every_column_of_the_workload_and_the_audit_log_is_on_screen(
+    signed_in, fresh_wapikit, dashboard, new_page
+):
+    page = signed_in("owner", on=new_page(viewport=PHONE))
+    audit_rows(bulk=3)
+
+    page.goto(f"{dashboard}/workload/")
+    expect(page.locator("table.workload tbody tr").first).to_be_visible()
+    oldest = page.locator("table.workload tbody tr").first.locator("td[data-label='Oldest waiting']")
+    expect(oldest).to_be_in_viewport()
+    assert cells_off_screen(page) == []
+
+    page.goto(f"{dashboard}/audit/")
+    page.locator("tr.bulk-group summary").click()
+    row = page.locator(".table-scroll > table > tbody > tr:not(.bulk-group)").first
+    for column in ("Action", "Outcome", "After"):
+        cell = row.locator(f"td[data-label='{column}']")
+        expect(cell).to_be_visible()
+        box = cell.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], column
+    assert cells_off_screen(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
 # Managers' history
 
 
