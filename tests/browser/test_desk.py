@@ -339,3 +339,51 @@ def test_a_bulk_action_s_rows_fold_under_one_line_that_opens_them(signed_in, wap
     page.screenshot(path="/tmp/desk/audit.png", full_page=True)
     expect(rows.first).to_be_visible()
     expect(group.locator("table thead th")).to_have_count(8)
+
+
+# The tokens page and the shortcuts' hint
+
+
+def test_the_tokens_page_is_laid_out_as_the_other_forms_are(signed_in, wapikit, dashboard, new_page):
+    page = signed_in("owner", on=new_page(viewport=DESK))
+    page.goto(f"{dashboard}/tokens/")
+    page.get_by_label("Name").fill("nightly closer")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator(".token-secret")).to_be_visible()
+
+    # Fields as large as the response targets' (the page's text size, room around it), one a line.
+    for field in (page.get_by_label("Name"), page.get_by_label("Expires after")):
+        assert field.evaluate("e => getComputedStyle(e).fontSize") == "15px"
+        assert field.bounding_box()["height"] >= 30
+        assert field.bounding_box()["width"] >= 200
+    scopes = page.locator(".token-form fieldset label")
+    tops = {round(scopes.nth(i).bounding_box()["y"]) for i in range(scopes.count())}
+    assert len(tops) == scopes.count(), "each scope on a line of its own"
+    # The table's header has room between its columns, as the audit log's has.
+    gaps = page.evaluate(
+        """() => {
+          const texts = Array.from(document.querySelectorAll("table.tokens th"), (th) => {
+            const range = document.createRange();
+            range.selectNodeContents(th);
+            return range.getBoundingClientRect();
+          });
+          return texts.slice(1).map((box, i) => box.left - texts[i].right);
+        }"""
+    )
+    assert min(gaps) >= 8, gaps
+    expect(page.locator("table.tokens tbody tr").first).to_contain_text("nightly closer")
+
+
+def test_a_visible_hint_names_the_key_that_lists_the_shortcuts(signed_in, wapikit):
+    page = signed_in("manager", on=None)
+    hint = page.get_by_role("button", name="Keyboard shortcuts")
+    expect(hint).to_be_visible()
+    expect(hint.locator("kbd")).to_have_text("?")
+
+    hint.click()
+    dialog = page.locator("dialog#shortcuts")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("?")
+    expect(dialog).to_be_visible()
