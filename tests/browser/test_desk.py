@@ -387,3 +387,99 @@ def test_a_visible_hint_names_the_key_that_lists_the_shortcuts(signed_in, wapiki
     expect(dialog).to_be_hidden()
     page.keyboard.press("?")
     expect(dialog).to_be_visible()
+
+
+# No console errors
+
+
+def problems(page) -> list[str]:
+    return page.console_errors + page.evaluate("window.__cspViolations")
+
+
+def switch_every_tab(page) -> None:
+    tabs = page.locator("#tabs")
+    expect(tabs.locator(".count").first).to_be_visible()
+    for name in ("Mine", "Unassigned", "Due soon", "Overdue", "All"):
+        tabs.get_by_role("link", name=name).click()
+        expect(tabs.locator("a[aria-current=page]")).to_contain_text(name)
+        expect(tabs.locator(".count").first).to_be_visible()
+
+
+def test_no_page_logs_a_console_error_nor_breaks_the_csp(signed_in, fresh_wapikit, dashboard, new_page):
+    page = signed_in("owner", on=new_page(viewport=DESK))
+    audit_rows(bulk=3)
+    seen: dict[str, list[str]] = {}
+
+    def visited(name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        seen[name] = problems(page)
+
+    switch_every_tab(page)
+    visited("inbox, every tab")
+    filters = page.locator("nav.filters")
+    for status in ("Closed", "All", "Active"):
+        filters.get_by_role("link", name=status).click()
+        expect(filters.locator("a[aria-current=page]").first).to_have_text(status)
+    filters.get_by_role("link", name="50").click()
+    expect(page.locator("nav.filters .per-page a[aria-current]")).to_have_text("50")
+    expect(page.locator("#tabs .count").first).to_be_visible()
+    visited("inbox, statuses and page size")
+    page.get_by_role("group", name="Layout:").get_by_role("button", name="Compact").click()
+    switch_every_tab(page)
+    page.get_by_role("group", name="Layout:").get_by_role("button", name="Cards").click()
+    visited("inbox, compact")
+    card = page.locator("#cards .card").filter(has=button(page, "Reassign")).first
+    button(card, "Reassign").click()
+    expect(card.locator(".picker-search")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    expect(page.locator("dialog#shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    visited("inbox, picker and shortcuts")
+    boxes = page.locator("#cards [name=ids]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.locator("#bulk").get_by_role("button", name="Close selected").click()
+    expect(page.locator("#bulk-report .report")).to_be_visible(timeout=15_000)
+    switch_every_tab(page)
+    visited("inbox, bulk report")
+    page.goto(dashboard + page.locator("#cards .card h2 a").first.get_attribute("href"))
+    expect(page.locator("#thread")).to_be_visible()
+    visited("conversation")
+    for path in ("/workload/", "/audit/", "/status/", "/settings/targets/", "/account/", "/tokens/", "/api/v1/docs/"):
+        page.goto(dashboard + path)
+        visited(path)
+    page.goto(f"{dashboard}/audit/")
+    page.locator("tr.bulk-group summary").click()
+    visited("audit, a bulk group open")
+
+    assert {name: found for name, found in seen.items() if found} == {}
+
+
+def test_live_streams_that_end_on_purpose_log_no_console_error(
+    new_page, asgi_dashboard, listening, make_user, settings
+):
+    """A stream's set lifetime ends (every LIVE_STREAM_SECONDS) and a newer tab takes an older
+    one's place: both are the dashboard's own doing, and the tabs say nothing of them in the
+    console (htmx logged each as an error, "[object Event]")."""
+    settings.LIVE_STREAM_SECONDS = 2
+    settings.LIVE_STREAMS_PER_USER = 1
+    user = make_user("owner")
+    page = new_page(viewport=DESK)
+    from tests.browser.conftest import sign_in
+
+    sign_in(page, asgi_dashboard, user)
+    expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=10_000)
+    switch_every_tab(page)
+    page.wait_for_timeout(4_500)  # two lifetimes: the stream was ended twice and taken again
+    switch_every_tab(page)
+    expect(page.locator("body")).to_have_attribute("data-live", "1")
+    expect(page.locator("#live")).to_have_count(1)
+
+    newer = page.context.new_page()
+    newer.on("console", lambda m: m.type == "error" and page.console_errors.append(f"newer tab: {m.text}"))
+    newer.goto(f"{asgi_dashboard}/")
+    expect(page.locator("#live")).to_have_count(0, timeout=5_000)
+    newer.wait_for_timeout(2_500)
+
+    assert problems(page) == []
