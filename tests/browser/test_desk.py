@@ -483,3 +483,43 @@ def test_live_streams_that_end_on_purpose_log_no_console_error(
     newer.wait_for_timeout(2_500)
 
     assert problems(page) == []
+
+
+# Accessibility of what this issue added
+
+
+@pytest.mark.parametrize("state", ["compact", "phone-filters-open", "tokens", "audit-bulk-open", "history"])
+def test_no_wcag_violation_in_the_new_states(state, signed_in, fresh_wapikit, dashboard, new_page):
+    from tests.browser.test_accessibility import violations
+
+    page = signed_in("owner" if state != "history" else "manager", on=new_page(
+        viewport=PHONE if state.startswith("phone") else DESK
+    ))
+    cards_of(page)
+    if state == "compact":
+        page.get_by_role("group", name="Layout:").get_by_role("button", name="Compact").click()
+        expect(page.locator("#cards.compact")).to_be_visible()
+    elif state == "phone-filters-open":
+        page.locator("#cards [name=ids]").first.check()
+        page.get_by_role("button", name="Filters").click()
+        expect(page.get_by_label("Search")).to_be_visible()
+    elif state == "tokens":
+        page.goto(f"{dashboard}/tokens/")
+        page.get_by_label("Name").fill("nightly closer")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.locator("table.tokens tbody tr").first).to_contain_text("nightly closer")
+    elif state == "audit-bulk-open":
+        audit_rows(bulk=3)
+        page.goto(f"{dashboard}/audit/")
+        page.locator("tr.bulk-group summary").click()
+        expect(page.locator("tr.bulk-group table tbody tr").first).to_be_visible()
+    elif state == "history":
+        cid = page.locator("#cards .card").first.get_attribute("id")[2:]
+        audit_rows(bulk=0, conversation_id=cid)
+        page.goto(f"{dashboard}/conversations/{cid}/")
+        expect(page.get_by_role("region", name="History")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+    found = violations(page)
+
+    assert found == [], "\n".join(found)
