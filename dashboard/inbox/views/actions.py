@@ -265,14 +265,21 @@ def conflict_response(
     return redirect(next_url)
 
 
+# The user's own change, by where they made it: a card or page the user is not looking at now.
+_BY_YOU = {
+    AuditEntry.Via.API: " by you, through the API, {}",
+    AuditEntry.Via.BULK: " by you, in a bulk action, {}",
+}
+
+
 def changed_by(entry: AuditEntry | None, user) -> str:
     """Who made the change that stopped an action, and when, as the audit log knows it: the
-    user themselves (from another tab or window) is "you", and a change under a minute old
-    happened "just now"."""
+    user themselves is "you" (from another tab or window, a bulk action or the API), and a
+    change under a minute old happened "just now"."""
     if entry is None:
         return ""
     at = entry.completed_at or entry.started_at
     when = "just now" if timezone.now() - at < timedelta(minutes=1) else f"{timesince(at)} ago"
     if entry.user_id is not None and entry.user_id == user.pk:
-        return format_html(" by you, in another tab or window, {}", when)
+        return format_html(_BY_YOU.get(entry.via, " by you, in another tab or window, {}"), when)
     return format_html(" by <bdi>{}</bdi> {}", entry.member_name or entry.user_email, when)
