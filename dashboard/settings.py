@@ -122,6 +122,7 @@ TEMPLATES = [
                 "dashboard.conversations.shared.read_ages",
                 "dashboard.live.views.live_state",
                 "dashboard.inbox.navigation.navigation",
+                "dashboard.accounts.preferences.inbox_layout",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import errors
-from dashboard.accounts.views import SignInView, account, account_time_zone
+from dashboard.accounts.views import SignInView, account, account_inbox_layout, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
 from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, targets, workload
@@ -41,6 +41,7 @@ urlpatterns = [
     path("live/ingest/", ingest, name="live_ingest"),
     path("account/", account, name="account"),
     path("account/time-zone/", account_time_zone, name="account_time_zone"),
+    path("account/inbox-layout/", account_inbox_layout, name="account_inbox_layout"),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

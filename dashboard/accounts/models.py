@@ -51,8 +51,14 @@ class Profile(models.Model):
     """One user's preferences, made on first save."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    class InboxLayout(models.TextChoices):
+        CARDS = "cards", "Cards"
+        COMPACT = "compact", "Compact"
+
     # An IANA name (Europe/Berlin). Empty: not chosen yet, so times follow the browser's zone.
     time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    # How the inbox lists conversations: cards, or one row each (three times as many on a screen).
+    inbox_layout = models.CharField(max_length=10, choices=InboxLayout.choices, default=InboxLayout.CARDS)
 
     def __str__(self) -> str:
         return f"{self.user}: {self.time_zone or 'the browser’s time zone'}"

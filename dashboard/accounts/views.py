@@ -1,8 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.observability.addresses import client_address
@@ -10,7 +12,7 @@ from dashboard.observability.addresses import client_address
 from . import throttle
 from .forms import TimeZoneForm
 from .middleware import browser_time_zone
-from .preferences import chosen_time_zone, profile_set_time_zone
+from .preferences import chosen_time_zone, profile_set_inbox_layout, profile_set_time_zone
 
 
 class SignInView(auth_views.LoginView):
@@ -70,3 +72,18 @@ def account_time_zone(request: HttpRequest) -> HttpResponse:
     profile_set_time_zone(user=request.user, time_zone=zone, session=request.session)
     messages.success(request, f"Saved: times are shown in {zone}.")
     return redirect("account")
+
+
+@require_POST
+def account_inbox_layout(request: HttpRequest) -> HttpResponse:
+    """The inbox's switch between cards and one row per conversation, kept for the user (every
+    browser they sign in from), then back to the inbox view they were on."""
+    try:
+        profile_set_inbox_layout(user=request.user, layout=request.POST.get("layout", ""), session=request.session)
+    except ValidationError:
+        return HttpResponse("There is no such layout.", status=400, content_type="text/plain")
+    back = request.POST.get("next", "")
+    safe = back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(back if safe else "inbox")

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.conversations.audit import AuditFilter, may_read_audit
+from dashboard.conversations.audit import AuditFilter, audit_groups, may_read_audit
 from dashboard.conversations.models import AuditEntry
 
 PER_PAGE = 50
@@ -37,7 +37,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {"form": form, "page": page, "groups": audit_groups(page.object_list), "query": query.urlencode()}
     return render(request, "audit/log.html", context, status=400 if invalid else 200)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -55,3 +56,61 @@ def may_read_audit(user, powers: Powers | None = None) -> bool:
         except errors.WapiKitError:
             return False
     return powers.member is not None and powers.member.is_owner
+
+
+def may_read_history(user, powers: Powers) -> bool:
+    """Who reads one conversation's history on its page: those who read the whole log, and
+    managers (a member whose roles allow Assign:Conversation), who may act on every
+    conversation they may view and need to know what was done to it before they act. The
+    whole log stays for Owners and staff."""
+    return may_read_audit(user, powers) or (powers.can_view and powers.can_assign)
+
+
+# A bulk action opens the rows of all its conversations before it acts on the first: they start
+# within moments of each other, and a pause this long means another action.
+BULK_PAUSE = timedelta(seconds=5)
+
+
+@dataclass(slots=True)
+class AuditGroup:
+    """Rows of the log shown together: one action, or every row of one bulk action."""
+
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    @property
+    def first(self) -> AuditEntry:
+        return self.entries[0]
+
+    @property
+    def bulk(self) -> bool:
+        return len(self.entries) > 1
+
+    @property
+    def outcomes(self) -> list[tuple[str, int]]:
+        """How many rows ended each way, in the order outcomes are listed."""
+        counts: dict[str, int] = {}
+        for entry in self.entries:
+            label = entry.get_outcome_display()
+            counts[label] = counts.get(label, 0) + 1
+        return list(counts.items())
+
+    def takes(self, entry: AuditEntry) -> bool:
+        last = self.entries[-1]
+        return (
+            entry.via == AuditEntry.Via.BULK == last.via
+            and (entry.user_id, entry.user_email, entry.action, entry.after_assignee_id)
+            == (last.user_id, last.user_email, last.action, last.after_assignee_id)
+            and abs(last.started_at - entry.started_at) <= BULK_PAUSE
+        )
+
+
+def audit_groups(entries) -> list[AuditGroup]:
+    """The log's rows (newest first) with each bulk action's rows together, so that a bulk close of
+    40 conversations reads as one action that can be opened, not 40 lines between the others."""
+    groups: list[AuditGroup] = []
+    for entry in entries:
+        if groups and groups[-1].takes(entry):
+            groups[-1].entries.append(entry)
+        else:
+            groups.append(AuditGroup([entry]))
+    return groups

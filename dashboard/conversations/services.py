@@ -65,7 +65,8 @@ def last_change(conversation_id: str) -> AuditEntry | None:
     )
 
 
-def _skip_reason(action: Action, current: Conversation, member: Member | None) -> str | None:
+def already_so(action: Action, current: Conversation, member: Member | None) -> str | None:
+    """Why `action` would change nothing ("It is already closed."), or None when it would."""
     status = action.target_status
     if status is not None and current.status == status:
         return f"It is already {status.lower()}."
@@ -110,7 +111,7 @@ def decide(
         if changes:
             detail = "Changed since the user saw it: " + "; ".join(changes) + "."
             return ActionResult(Outcome.CONFLICT, detail, current, changes=changes)
-    if reason := _skip_reason(action, current, member):
+    if reason := already_so(action, current, member):
         return ActionResult(Outcome.SKIPPED, reason, current)
     return None
 

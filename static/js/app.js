@@ -123,7 +123,7 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
     // "1", or "0 " and why live updates are paused (dashboard/live/streams.py).
     setLive(message.data === "1", message.data.slice(2));
   } else if (message.type === "ended") {
-    streamEnded(message.data);
+    streamEnded(message.data, event.target);
   } else if (message.type === "alert") {
     alertRaised(message.data);
   } else if (message.type === "changed") {
@@ -136,16 +136,26 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
 });
 document.addEventListener("htmx:sseError", () => setLive(false));
 // The dashboard ended the stream: signed out, no longer allowed to view conversations, or a
-// newer tab of the same user took its place. Stop reconnecting (the element goes; the extension
-// closes a source whose element has gone) and poll; a replaced tab takes a stream again when it
-// is looked at. "expired" (a stream's set lifetime) and "unavailable" are left to reconnect
-// after the stream's own retry delay.
+// newer tab of the same user took its place. Stop reconnecting (the element goes) and poll; a
+// replaced tab takes a stream again when it is looked at. "expired" (a stream's set lifetime)
+// takes a new stream at once. Each is closed here, before the dashboard closes its end: a stream
+// ended on purpose is then no error (htmx logs an EventSource's error event to the console).
+// "unavailable" is left to reconnect after the stream's own retry delay.
 let parkedStream = null;
-function streamEnded(reason) {
-  if (reason === "expired") return;
+function closeStream(element) {
+  // The extension closes the EventSource of an element htmx cleans up.
+  if (window.htmx) window.htmx.trigger(element, "htmx:beforeCleanupElement");
+}
+function streamEnded(reason, element) {
+  if (reason === "unavailable") { setLive(false); return; }
+  closeStream(element);
+  if (reason === "expired") {
+    const fresh = element.cloneNode(false);
+    element.replaceWith(fresh);
+    window.htmx.process(fresh);
+    return;
+  }
   setLive(false);
-  const element = document.getElementById("live");
-  if (reason === "unavailable" || !element) return;
   parkedStream = reason === "replaced" ? element.cloneNode(false) : null;
   element.remove();
 }

@@ -3,12 +3,14 @@ member picker when nobody is chosen yet) and unassign."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
@@ -235,15 +237,15 @@ def conflict_response(
     """Someone changed the conversation since the user saw it: nothing was sent. Show what
     changed, who did it when the audit log knows, and offer to apply the action anyway."""
     conversation = with_life(result.conversation)
-    who = ""
-    if result.changed_by is not None:
-        entry = result.changed_by
-        who = format_html(
-            " by <bdi>{}</bdi> {} ago", entry.member_name or entry.user_email,
-            timesince(entry.completed_at or entry.started_at),
-        )
     changes = format_html_join(" and ", "<bdi>{}</bdi>", ((change,) for change in result.changes))
-    notice = format_html("Not applied: since you loaded this card, {}{}.", changes, who)
+    notice = format_html(
+        "Not applied: since you loaded this card, {}{}.", changes, changed_by(result.changed_by, request.user)
+    )
+    # What the user wanted may hold already (closed elsewhere, when they meant to close it):
+    # then there is nothing to apply anyway.
+    already = services.already_so(action, conversation, member)
+    if already:
+        notice = format_html("{} {}", notice, already)
     if request.htmx:
         return fragment(
             request,
@@ -252,7 +254,7 @@ def conflict_response(
                 "conversation": conversation,
                 "powers": powers,
                 "conflict": notice,
-                "conflict_action": action,
+                "conflict_action": None if already else action,
                 "conflict_member": member,
             },
             status=409,
@@ -261,3 +263,23 @@ def conflict_response(
         request, format_html("{} The page now shows the current state; act again if you still want to.", notice)
     )
     return redirect(next_url)
+
+
+# The user's own change, by where they made it: a card or page the user is not looking at now.
+_BY_YOU = {
+    AuditEntry.Via.API: " by you, through the API, {}",
+    AuditEntry.Via.BULK: " by you, in a bulk action, {}",
+}
+
+
+def changed_by(entry: AuditEntry | None, user) -> str:
+    """Who made the change that stopped an action, and when, as the audit log knows it: the
+    user themselves is "you" (from another tab or window, a bulk action or the API), and a
+    change under a minute old happened "just now"."""
+    if entry is None:
+        return ""
+    at = entry.completed_at or entry.started_at
+    when = "just now" if timezone.now() - at < timedelta(minutes=1) else f"{timesince(at)} ago"
+    if entry.user_id is not None and entry.user_id == user.pk:
+        return format_html(_BY_YOU.get(entry.via, " by you, in another tab or window, {}"), when)
+    return format_html(" by <bdi>{}</bdi> {}", entry.member_name or entry.user_email, when)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard.conversations import selectors, services
-from dashboard.conversations.audit import may_read_audit
+from dashboard.conversations.audit import audit_groups, may_read_history
 from dashboard.conversations.models import AuditEntry
 from dashboard.wapikit import errors, validate_id
 
@@ -43,10 +43,10 @@ def conversation_detail(request: HtmxHttpRequest, conversation_id: str) -> HttpR
         conversation=thread.conversation,
         thread=thread,
         status_ignored=services.status_updates_ignored(),
-        # One rule for the audit trail, here as on /audit/: Owners and staff read it.
+        # Owners and staff, who read the whole log on /audit/, and managers read it here.
         history=(
-            AuditEntry.objects.filter(conversation_id=conversation_id)[:50]
-            if may_read_audit(request.user, powers)
+            audit_groups(AuditEntry.objects.filter(conversation_id=conversation_id)[:50])
+            if may_read_history(request.user, powers)
             else None
         ),
     )
