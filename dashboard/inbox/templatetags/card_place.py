@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import template
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 register = template.Library()
 
@@ -18,7 +18,10 @@ def on_its_page(context, conversation_id: str) -> bool:
     request = context.get("request")
     if request is None:
         return False
-    own = reverse("conversation", args=[conversation_id])
+    try:
+        own = reverse("conversation", args=[conversation_id])
+    except NoReverseMatch:  # an id WapiKit sent that no page of ours can carry
+        return False
     htmx = getattr(request, "htmx", None)
     came_from = urlsplit(htmx.current_url or "").path if htmx else ""
     return request.path == own or came_from == own
