@@ -65,12 +65,17 @@ function pollChanges() {
   if (!cards || document.visibilityState !== "visible" || !window.htmx) return;
   const versions = [];
   const busy = [];
+  // Every card in order (the server counts those that moved): "id:version", or "id:" for those
+  // already told they left the view, or being acted on; "id:-" for those told they moved on.
   cards.querySelectorAll(".card").forEach((card) => {
-    if (card.querySelector(".left-view")) return;  // already told; nothing more to redraw
     const id = card.id.slice(2);
-    if (busyCard(card)) busy.push(id); else versions.push(id + ":" + card.dataset.v);
+    if (card.querySelector(".left-view")) { versions.push(id + ":"); return; }
+    if (card.querySelector(".off-page")) { versions.push(id + ":-"); return; }
+    if (busyCard(card)) { busy.push(id); versions.push(id + ":"); } else versions.push(id + ":" + card.dataset.v);
   });
-  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",");
+  const bar = document.getElementById("new-bar");
+  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",")
+    + "&since=" + (cards.dataset.drawn || "") + "&bar=" + (bar ? bar.dataset.key : "");
   // The answer only carries out-of-band swaps; body as source and target keeps the card list's
   // inherited per-card target and sync rules out of it.
   window.htmx.ajax("GET", url, { swap: "none", source: document.body, target: document.body });

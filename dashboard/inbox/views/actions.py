@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import retarget
 
 from dashboard.conversations import lives, selectors, services, workload
 from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
@@ -28,7 +28,9 @@ from .answers import (
     acting_user,
     card_problem,
     current_members,
+    current_powers,
     fragment,
+    in_place,
     return_to,
 )
 from .inbox import inbox_query
@@ -49,6 +51,7 @@ def member_picker(
         )
     context = {
         "conversation_id": conversation_id,
+        "contact_name": picker_title_name(request, conversation_id),
         "members": [(m, counts.get(m.unique_id, 0), workload.member_warnings(m)) for m in members],
         "seen": seen,
         "next": next_url,
@@ -56,8 +59,19 @@ def member_picker(
     if request.htmx:
         response = fragment(request, "inbox/reassign.html#picker", context)
         retarget(response, f"#c-{conversation_id} .picker-slot")
-        return reswap(response, "innerHTML")
+        return in_place(response)
     return render(request, "inbox/reassign.html", context)
+
+
+def picker_title_name(request: HtmxHttpRequest, conversation_id: str) -> str:
+    """Whom the picker reassigns, for its title: only for those who may read the conversation,
+    and "" when WapiKit cannot say (the picker still works without it)."""
+    if not current_powers(request).can_view:
+        return ""
+    try:
+        return selectors.contact_name(conversation_id)
+    except errors.WapiKitError:
+        return ""
 
 
 # Upstream names inside our sentences are isolated, so a right-to-left override in a contact's
@@ -203,7 +217,7 @@ def undisclosed_response(
     if request.htmx:
         response = fragment(request, ALERT, {"alert": text, "alert_level": level}, status=status)
         retarget(response, f"#c-{conversation_id} .alert")
-        return reswap(response, "innerHTML")
+        return in_place(response)
     (messages.success if level == "success" else messages.warning)(request, text)
     return redirect(next_url)
 
