@@ -374,3 +374,15 @@ document.addEventListener("DOMContentLoaded", () => {
     Notification.requestPermission().then(() => { button.hidden = true; showAlerts(); });
   });
 });
+
+// An Undo runs for a moment only (ACTION_UNDO_SECONDS): its button goes a second before the
+// server would refuse it.
+function expireUndos() {
+  document.querySelectorAll("form.undo[data-undo-seconds]:not([data-timed])").forEach((form) => {
+    form.dataset.timed = "1";
+    const seconds = Math.max(1, Number(form.dataset.undoSeconds) - 1);
+    setTimeout(() => form.remove(), seconds * 1000);
+  });
+}
+document.addEventListener("htmx:afterSettle", expireUndos);
+document.addEventListener("DOMContentLoaded", expireUndos);

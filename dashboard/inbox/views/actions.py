@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from django_htmx.http import retarget
 
-from dashboard.conversations import lives, selectors, services, workload
+from dashboard.conversations import lives, selectors, services, undo, workload
 from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
@@ -145,16 +148,19 @@ def _chosen_member(request: HttpRequest, actor: Actor) -> tuple[Member | None, s
 
 def action_response(
     request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str,
-    conversation_id: str,
+    conversation_id: str, undoing: AuditEntry | None = None,
 ) -> HttpResponse:
-    """The answer to an action: the card redrawn (or, without htmx, the page it came from) with
-    what happened, a conflict to resolve, or the problem."""
+    """The answer to an action (`undoing`: the entry an Undo reverses): the card redrawn (or,
+    without htmx, the page it came from) with what happened and, for a close, reopen, reassign
+    or unassign, an Undo for a moment; a conflict to resolve, or the problem."""
     if not powers.can_view:
         return undisclosed_response(
             request, result.undisclosed(), action=action, conversation_id=conversation_id, next_url=next_url
         )
     if result.outcome is Outcome.CONFLICT:
-        return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
+        return conflict_response(
+            request, result, action=action, member=member, powers=powers, next_url=next_url, undoing=undoing
+        )
     if result.outcome is Outcome.IGNORED:
         # WapiKit said yes and did nothing: the card shows the real state and says so.
         if request.htmx:
@@ -173,11 +179,18 @@ def action_response(
             if result.ok
             else f"Nothing to do: {result.message}"
         )
+        if undoing is not None and result.ok:
+            notice = format_html("Undone. {}", notice)
+        offer = undo_offer(result) if undoing is None else None
         if request.htmx:
-            context = {"conversation": conversation, "powers": powers, "notice": notice}
+            context = {"conversation": conversation, "powers": powers, "notice": notice, "undo": offer}
             if result.left_view:
                 context.update(warning=LEFT_VIEW, left_view=True)
             return fragment(request, CARD, context)
+        if offer:
+            # Without JavaScript the Undo comes with the message on the page the user goes back to.
+            form = render_to_string(UNDO_FORM, {"undo": offer, "cid": conversation_id, "next": next_url}, request)
+            notice = format_html("{} {}", notice, mark_safe(form))
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
@@ -223,6 +236,14 @@ def undisclosed_response(
 
 
 LEFT_VIEW = "This conversation changed and left this view."
+UNDO_FORM = "inbox/inbox.html#undo_form"
+
+
+def undo_offer(result: ActionResult) -> dict | None:
+    """The card's Undo of a successful action, while it may run: the audit entry it reverses."""
+    if not result.ok or not undo.offered(result.entry):
+        return None
+    return {"entry": result.entry.pk, "seconds": settings.ACTION_UNDO_SECONDS}
 
 
 def with_life(conversation):
@@ -244,7 +265,8 @@ def via_of(next_url: str) -> str:
 
 
 def conflict_response(
-    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str
+    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str,
+    undoing: AuditEntry | None = None,
 ) -> HttpResponse:
     """Someone changed the conversation since the user saw it: nothing was sent. Show what
     changed, who did it when the audit log knows, and offer to apply the action anyway."""
@@ -266,8 +288,10 @@ def conflict_response(
                 "conversation": conversation,
                 "powers": powers,
                 "conflict": notice,
-                "conflict_action": action,
-                "conflict_member": member,
+                # An Undo's "Apply anyway" is still the undo, audited as such.
+                "conflict_action": "undo" if undoing else action,
+                "conflict_member": None if undoing else member,
+                "conflict_entry": undoing.pk if undoing else None,
             },
             status=409,
         )
