@@ -39,6 +39,11 @@ function updateBulkBar() {
   const all = document.getElementById("select-all");
   const checked = document.querySelectorAll(".card [name=ids]:checked").length;
   const count = document.getElementById("bulk-count");
+  // "Select all N matching" is offered once a first card is ticked, and goes with the last.
+  if (all) {
+    if (checked === 0) all.checked = false;
+    all.parentElement.hidden = checked === 0;
+  }
   if (all && all.checked) {
     count.textContent = all.parentElement.textContent.replace("Select all", "").replace("matching", "").trim();
   } else {
@@ -63,6 +68,8 @@ function busyCard(card) {
 function pollChanges() {
   const cards = document.getElementById("cards");
   if (!cards || document.visibilityState !== "visible" || !window.htmx) return;
+  // A bulk action in flight redraws its cards itself, as the user's own change.
+  if (document.querySelector("#bulk.htmx-request, #bulk-report .htmx-request")) return;
   const versions = [];
   const busy = [];
   // Every card in order (the server counts those that moved): "id:version", or "id:" for those
@@ -386,3 +393,18 @@ function expireUndos() {
 }
 document.addEventListener("htmx:afterSettle", expireUndos);
 document.addEventListener("DOMContentLoaded", expireUndos);
+
+// After a bulk report the selection is done with: every tick cleared, and the summary and the
+// tabs' counts asked for again (what the action changed counts now). A confirmation or a
+// refusal leaves the selection as it was.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (!target || target.id !== "bulk-report" || !target.querySelector("section.report:not(.confirm)")) return;
+  document.querySelectorAll(".card [name=ids]:checked, #select-all:checked").forEach((box) => { box.checked = false; });
+  updateBulkBar();
+  const bar = document.getElementById("bulk");
+  if (!window.htmx || !bar) return;
+  // Each from its own element: requests from one element wait for each other.
+  window.htmx.ajax("GET", bar.dataset.countsUrl, { target: "#tabs", swap: "outerHTML", source: "#tabs" });
+  window.htmx.ajax("GET", location.href, { target: "#summary", select: "#summary", swap: "outerHTML", source: "#summary" });
+});

@@ -88,6 +88,11 @@ _DONE = {
 }
 
 
+def done_notice(action: Action, conversation, member: Member | None) -> str:
+    """What the user did, in their card's confirmation."""
+    return format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
+
+
 def seen_state(request: HttpRequest) -> Seen | None:
     """What the form was drawn from; forms without it (API clients) skip the conflict check."""
     return Seen.parse(request.POST.get("seen"))
@@ -174,11 +179,7 @@ def action_response(
         return redirect(next_url)
     if result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
         conversation = with_life(result.conversation)
-        notice = (
-            format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
-            if result.ok
-            else f"Nothing to do: {result.message}"
-        )
+        notice = done_notice(action, conversation, member) if result.ok else f"Nothing to do: {result.message}"
         if undoing is not None and result.ok:
             notice = format_html("Undone. {}", notice)
         offer = undo_offer(result) if undoing is None else None
