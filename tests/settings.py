@@ -12,3 +12,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-secret-key-do-not-use-in
 os.environ.setdefault("DEBUG", "true")
 
 from devtools.settings import *  # noqa: E402, F403
+
+# The suite's bulk tests are of the action itself, on however many conversations they need; the
+# tests of the confirmation asked above the threshold (tests/browser/test_still.py) set it back
+# to the default, 5.
+BULK_CONFIRM_ABOVE = 1000  # noqa: F405
