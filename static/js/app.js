@@ -408,3 +408,13 @@ document.addEventListener("htmx:afterSettle", (event) => {
   window.htmx.ajax("GET", bar.dataset.countsUrl, { target: "#tabs", swap: "outerHTML", source: "#tabs" });
   window.htmx.ajax("GET", location.href, { target: "#summary", select: "#summary", swap: "outerHTML", source: "#summary" });
 });
+
+// Docking the bulk bar and its report (app.css) needs this script: without it the bar stays in
+// the page, where a form that is always shown belongs. A report is dismissed by its button.
+document.documentElement.classList.add("js");
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-dismiss-report]");
+  if (!button) return;
+  const report = document.getElementById("bulk-report");
+  if (report) report.replaceChildren();
+});

@@ -291,8 +291,10 @@ def test_bulk_above_the_threshold_asks_first_then_clears_the_selection_and_recou
     expect(select_all).to_be_hidden()
 
     ids = card_ids(page)[:6]
+    where = page.locator(f"#c-{ids[0]}").bounding_box()["y"]
     page.locator(f"#c-{ids[0]} [name=ids]").check()
     expect(select_all).to_be_visible()  # offered after a first tick
+    assert page.locator(f"#c-{ids[0]}").bounding_box()["y"] == where, "the bar's arrival moved the cards"
     for cid in ids[1:]:
         page.locator(f"#c-{cid} [name=ids]").check()
     expect(page.locator(".bulk-count")).to_have_text("6 selected")
@@ -305,6 +307,8 @@ def test_bulk_above_the_threshold_asks_first_then_clears_the_selection_and_recou
         button(confirm, "Close 6 conversations").click()
 
     expect(page.locator("#bulk-report h2")).to_contain_text("of 6")
+    assert page.locator(f"#c-{ids[0]}").bounding_box()["y"] == where, "the report's arrival moved the cards"
+    page.screenshot(path="/tmp/shots/bulk-report-docked.png")
     expect(bar).to_be_hidden()
     expect(page.locator(".card [name=ids]:checked")).to_have_count(0)
     expect(page.locator("#select-all")).not_to_be_checked()
@@ -316,6 +320,9 @@ def test_bulk_above_the_threshold_asks_first_then_clears_the_selection_and_recou
             expect(page.locator(f"#c-{cid} .alert")).to_contain_text("Closed the conversation with")
         page.wait_for_timeout(2_000)  # polls meanwhile: the change stays the user's own
         expect(page.locator("#cards")).not_to_contain_text("changed elsewhere")
+
+    button(page.locator("#bulk-report"), "Dismiss").click()
+    expect(page.locator("#bulk-report")).to_be_empty()
 
     # Ticking one again and unticking it takes "Select all" away with it.
     page.locator(f"#c-{card_ids(page)[7]} [name=ids]").check()
