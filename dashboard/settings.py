@@ -314,6 +314,10 @@ BULK_REQUESTS_PER_MINUTE = int(os.environ.get("BULK_REQUESTS_PER_MINUTE", "10"))
 # this often, in case a push was lost.
 INBOX_REFRESH_SECONDS = int(os.environ.get("INBOX_REFRESH_SECONDS", "20"))
 INBOX_LIVE_REFRESH_SECONDS = int(os.environ.get("INBOX_LIVE_REFRESH_SECONDS", "120"))
+# How long a card's confirmation offers to undo a close, reopen, reassign or unassign.
+ACTION_UNDO_SECONDS = int(os.environ.get("ACTION_UNDO_SECONDS", "30"))
+# A bulk action on more conversations than this asks the user to confirm first.
+BULK_CONFIRM_ABOVE = int(os.environ.get("BULK_CONFIRM_ABOVE", "5"))
 # Response clocks' defaults, until an Owner sets the team's targets (/settings/targets/): minutes
 # for the team's first answer to a customer, for each answer after it, and how long before either
 # is due a clock warns; how long before WhatsApp's 24-hour reply window closes a card warns.

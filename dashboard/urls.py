@@ -5,7 +5,7 @@ from dashboard import errors
 from dashboard.accounts.views import SignInView, account, account_inbox_layout, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
-from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, targets, workload
+from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, targets, undo, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
 from dashboard.operations import metrics
@@ -29,6 +29,7 @@ urlpatterns = [
     path(
         "conversations/<str:conversation_id>/unassign/", actions.conversation_action, {"action": "unassign"}, name="unassign"
     ),
+    path("conversations/<str:conversation_id>/undo/", undo.conversation_undo, name="undo"),
     path("audit/", audit.audit_log, name="audit"),
     path("tokens/", api_pages.tokens, name="tokens"),
     path("tokens/new/", api_pages.token_new, name="token_new"),

@@ -15,3 +15,7 @@ from devtools.settings import *  # noqa: E402, F403
 
 # No demo traffic: a test's conversations change only when it says so.
 SANDBOX_DEMO_TRAFFIC_SECONDS = 0
+# The suite's bulk tests are of the action itself, on however many conversations they need; the
+# tests of the confirmation asked above the threshold (tests/browser/test_still.py) set it back
+# to the default, 5.
+BULK_CONFIRM_ABOVE = 1000  # noqa: F405

@@ -266,7 +266,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         fields = [
             "id", "started_at", "completed_at", "user_email", "member_name", "conversation_id", "contact_name",
             "action", "via", "token_name", "before_status", "before_assignee_id", "before_assignee_name",
-            "after_status", "after_assignee_id", "after_assignee_name", "outcome", "error_kind", "detail",
+            "after_status", "after_assignee_id", "after_assignee_name", "outcome", "error_kind", "detail", "undoes",
         ]
 
 

@@ -15,7 +15,7 @@ PER_PAGE = 50
 CSV_COLUMNS = (
     "started_at", "completed_at", "user_email", "member_name", "conversation_id", "contact_name", "action",
     "via", "before_status", "before_assignee_name", "after_status", "after_assignee_name", "outcome",
-    "error_kind", "detail", "client_address",
+    "error_kind", "detail", "client_address", "undoes_id",
 )
 
 

@@ -84,6 +84,7 @@ class ActionResult:
     changes: list[str] = field(default_factory=list)
     changed_by: AuditEntry | None = None
     left_view: bool = False  # the conversation no longer matches the inbox view it was acted on from
+    entry: AuditEntry | None = None  # the attempt's audit row (an Undo names it)
 
     @property
     def ok(self) -> bool:

@@ -84,6 +84,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True)
     error_kind = models.CharField(max_length=40, blank=True)
     detail = models.TextField(blank=True)
+    # An Undo from the card's confirmation: the entry whose action this one reverses.
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
 
     objects = AuditQuerySet.as_manager()
 

@@ -13,7 +13,7 @@ import msgspec
 from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
-from dashboard.wapikit import capabilities, get_client
+from dashboard.wapikit import capabilities, errors, get_client
 from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message
 
 from . import assignees, clocks, lives, reads, scan, targets, timeline
@@ -320,3 +320,31 @@ def card_version(conversation: Conversation) -> str:
     which cards changed; the rendered-card cache keys on it, beside the conversation's id, so
     that 48 bits are plenty (every card on a page carries it)."""
     return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=6).hexdigest()
+
+
+def contact_name(conversation_id: str) -> str:
+    """The name of a conversation's contact: from the Active scan when it holds the conversation
+    (the reassign picker reads it anyway for its counts), else read on its own."""
+    for conversation in scan.scan_conversations("Active").conversations:
+        if conversation.unique_id == conversation_id:
+            return conversation.contact.name
+    return reads.conversation(conversation_id).contact.name
+
+
+def still_in_view(ids: list[str], query: InboxQuery, *, member_id: str) -> dict[str, bool | None]:
+    """For conversations missing from the page of `query` just read: whether each is still in
+    its view (on another page) or left it; None where WapiKit could not say. From the scan for
+    the views it serves, else each read on its own (the view is then a status alone)."""
+    if not ids:
+        return {}
+    if scans_for(query):
+        found, _ = matching_conversations(query, member_id=member_id)
+        present = {c.unique_id for c in found}
+        return {i: i in present for i in ids}
+    answers: dict[str, bool | None] = {}
+    for conversation_id in ids:
+        try:
+            answers[conversation_id] = in_view(reads.conversation(conversation_id), query, member_id=member_id)
+        except errors.WapiKitError:
+            answers[conversation_id] = None
+    return answers

@@ -77,8 +77,11 @@ def already_so(action: Action, current: Conversation, member: Member | None) -> 
     return None
 
 
-def open_entry(*, actor: Actor, conversation_id: str, action: Action, member: Member | None) -> AuditEntry:
-    """The audit row of one attempt, written before any upstream call."""
+def open_entry(
+    *, actor: Actor, conversation_id: str, action: Action, member: Member | None, undoes: AuditEntry | None = None
+) -> AuditEntry:
+    """The audit row of one attempt, written before any upstream call; `undoes`, the entry whose
+    action it reverses (an Undo)."""
     acting_member = actor.powers.member
     entry = AuditEntry(
         user=actor.user,
@@ -92,6 +95,7 @@ def open_entry(*, actor: Actor, conversation_id: str, action: Action, member: Me
         token_name=actor.token_name,
         after_assignee_id=member.unique_id if member else "",
         after_assignee_name=member.name if member else "",
+        undoes=undoes,
     )
     entry.save()
     return entry
@@ -212,12 +216,13 @@ def conversation_act(
     seen: Seen | None = None,
     force: bool = False,
     shown_in: selectors.InboxQuery | None = None,
+    undoes: AuditEntry | None = None,
 ) -> ActionResult:
     """Apply one action to one conversation, as `actor`: the permission, the conflict check, the
     audit row, the write and, with `shown_in` (the inbox view the card was on), whether the
-    conversation left that view. Never raises for upstream failures: the result says what
-    happened, and the audit row records it."""
-    entry = open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member)
+    conversation left that view; with `undoes`, it reverses that entry's action (undo.py). Never
+    raises for upstream failures: the result says what happened, and the audit row records it."""
+    entry = open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member, undoes=undoes)
     if not actor.powers.allows(action):
         result = denied(action)
         close_entry(entry, result, before=None)
@@ -238,6 +243,7 @@ def conversation_act(
     elif result.outcome is Outcome.CONFLICT:
         result.changed_by = last_change(conversation_id)
     close_entry(entry, result, before=current)
+    result.entry = entry
     if shown_in is not None and result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
         member_id = actor.powers.member.unique_id
         result.left_view = not selectors.in_view(result.conversation, shown_in, member_id=member_id)

@@ -39,6 +39,11 @@ function updateBulkBar() {
   const all = document.getElementById("select-all");
   const checked = document.querySelectorAll(".card [name=ids]:checked").length;
   const count = document.getElementById("bulk-count");
+  // "Select all N matching" is offered once a first card is ticked, and goes with the last.
+  if (all) {
+    if (checked === 0) all.checked = false;
+    all.parentElement.hidden = checked === 0;
+  }
   if (all && all.checked) {
     count.textContent = all.parentElement.textContent.replace("Select all", "").replace("matching", "").trim();
   } else {
@@ -63,14 +68,21 @@ function busyCard(card) {
 function pollChanges() {
   const cards = document.getElementById("cards");
   if (!cards || document.visibilityState !== "visible" || !window.htmx) return;
+  // A bulk action in flight redraws its cards itself, as the user's own change.
+  if (document.querySelector("#bulk.htmx-request, #bulk-report .htmx-request")) return;
   const versions = [];
   const busy = [];
+  // Every card in order (the server counts those that moved): "id:version", or "id:" for those
+  // already told they left the view, or being acted on; "id:-" for those told they moved on.
   cards.querySelectorAll(".card").forEach((card) => {
-    if (card.querySelector(".left-view")) return;  // already told; nothing more to redraw
     const id = card.id.slice(2);
-    if (busyCard(card)) busy.push(id); else versions.push(id + ":" + card.dataset.v);
+    if (card.querySelector(".left-view")) { versions.push(id + ":"); return; }
+    if (card.querySelector(".off-page")) { versions.push(id + ":-"); return; }
+    if (busyCard(card)) { busy.push(id); versions.push(id + ":"); } else versions.push(id + ":" + card.dataset.v);
   });
-  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",");
+  const bar = document.getElementById("new-bar");
+  const url = cards.dataset.refreshUrl + "&v=" + versions.join(",") + "&busy=" + busy.join(",")
+    + "&since=" + (cards.dataset.drawn || "") + "&bar=" + (bar ? bar.dataset.key : "");
   // The answer only carries out-of-band swaps; body as source and target keeps the card list's
   // inherited per-card target and sync rules out of it.
   window.htmx.ajax("GET", url, { swap: "none", source: document.body, target: document.body });
@@ -420,3 +432,40 @@ function checkWapiKitAnswers() {
 }
 document.addEventListener("DOMContentLoaded", holdActionsDuringOutage);
 document.addEventListener("htmx:afterSettle", holdActionsDuringOutage);
+
+// An Undo runs for a moment only (ACTION_UNDO_SECONDS): its button goes a second before the
+// server would refuse it.
+function expireUndos() {
+  document.querySelectorAll("form.undo[data-undo-seconds]:not([data-timed])").forEach((form) => {
+    form.dataset.timed = "1";
+    const seconds = Math.max(1, Number(form.dataset.undoSeconds) - 1);
+    setTimeout(() => form.remove(), seconds * 1000);
+  });
+}
+document.addEventListener("htmx:afterSettle", expireUndos);
+document.addEventListener("DOMContentLoaded", expireUndos);
+
+// After a bulk report the selection is done with: every tick cleared, and the summary and the
+// tabs' counts asked for again (what the action changed counts now). A confirmation or a
+// refusal leaves the selection as it was.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (!target || target.id !== "bulk-report" || !target.querySelector("section.report:not(.confirm)")) return;
+  document.querySelectorAll(".card [name=ids]:checked, #select-all:checked").forEach((box) => { box.checked = false; });
+  updateBulkBar();
+  const bar = document.getElementById("bulk");
+  if (!window.htmx || !bar) return;
+  // Each from its own element: requests from one element wait for each other.
+  window.htmx.ajax("GET", bar.dataset.countsUrl, { target: "#tabs", swap: "outerHTML", source: "#tabs" });
+  window.htmx.ajax("GET", location.href, { target: "#summary", select: "#summary", swap: "outerHTML", source: "#summary" });
+});
+
+// Docking the bulk bar and its report (app.css) needs this script: without it the bar stays in
+// the page, where a form that is always shown belongs. A report is dismissed by its button.
+document.documentElement.classList.add("js");
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-dismiss-report]");
+  if (!button) return;
+  const report = document.getElementById("bulk-report");
+  if (report) report.replaceChildren();
+});

@@ -59,7 +59,8 @@ class Scenario:
 
     @property
     def flash_html(self) -> str:
-        return f'<li class="flash-{"success" if self.applies else "warning"}">{self.notice}</li>'
+        # A success's message offers its Undo after the sentence.
+        return f'<li class="flash-{"success" if self.applies else "warning"}">{self.notice}'
 
     def took(self, now: dict) -> bool:
         """The action did what it should: changed the conversation, or (ignored) nothing."""

@@ -506,7 +506,7 @@ def test_without_htmx_a_close_is_audited_and_flashed_as_readable_text(login_as, 
     page = body_of(client.get(NEXT))
     flash = re.search(r'<li class="flash-success">(.*?)</li>', page, re.S)
     assert flash
-    assert text(flash.group(1)) == f"Closed the conversation with {conversation['contact']['name']}."
+    assert text(flash.group(1)) == f"Closed the conversation with {conversation['contact']['name']}. Undo"
     assert "&lt;" not in flash.group(1)
 
 

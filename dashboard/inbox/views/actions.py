@@ -6,17 +6,20 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import retarget
 
-from dashboard.conversations import lives, selectors, services, workload
+from dashboard.conversations import lives, selectors, services, undo, workload
 from dashboard.conversations.acting import ActionResult, Actor, Outcome, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
@@ -30,7 +33,9 @@ from .answers import (
     acting_user,
     card_problem,
     current_members,
+    current_powers,
     fragment,
+    in_place,
     return_to,
 )
 from .inbox import inbox_query
@@ -51,6 +56,7 @@ def member_picker(
         )
     context = {
         "conversation_id": conversation_id,
+        "contact_name": picker_title_name(request, conversation_id),
         "members": [(m, counts.get(m.unique_id, 0), workload.member_warnings(m)) for m in members],
         "seen": seen,
         "next": next_url,
@@ -58,8 +64,19 @@ def member_picker(
     if request.htmx:
         response = fragment(request, "inbox/reassign.html#picker", context)
         retarget(response, f"#c-{conversation_id} .picker-slot")
-        return reswap(response, "innerHTML")
+        return in_place(response)
     return render(request, "inbox/reassign.html", context)
+
+
+def picker_title_name(request: HtmxHttpRequest, conversation_id: str) -> str:
+    """Whom the picker reassigns, for its title: only for those who may read the conversation,
+    and "" when WapiKit cannot say (the picker still works without it)."""
+    if not current_powers(request).can_view:
+        return ""
+    try:
+        return selectors.contact_name(conversation_id)
+    except errors.WapiKitError:
+        return ""
 
 
 # Upstream names inside our sentences are isolated, so a right-to-left override in a contact's
@@ -71,6 +88,11 @@ _DONE = {
     Action.ASSIGN: "Assigned the conversation with <bdi>{name}</bdi> to <bdi>{member}</bdi>.",
     Action.UNASSIGN: "Unassigned the conversation with <bdi>{name}</bdi>.",
 }
+
+
+def done_notice(action: Action, conversation, member: Member | None) -> str:
+    """What the user did, in their card's confirmation."""
+    return format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
 
 
 def seen_state(request: HttpRequest) -> Seen | None:
@@ -133,16 +155,19 @@ def _chosen_member(request: HttpRequest, actor: Actor) -> tuple[Member | None, s
 
 def action_response(
     request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str,
-    conversation_id: str,
+    conversation_id: str, undoing: AuditEntry | None = None,
 ) -> HttpResponse:
-    """The answer to an action: the card redrawn (or, without htmx, the page it came from) with
-    what happened, a conflict to resolve, or the problem."""
+    """The answer to an action (`undoing`: the entry an Undo reverses): the card redrawn (or,
+    without htmx, the page it came from) with what happened and, for a close, reopen, reassign
+    or unassign, an Undo for a moment; a conflict to resolve, or the problem."""
     if not powers.can_view:
         return undisclosed_response(
             request, result.undisclosed(), action=action, conversation_id=conversation_id, next_url=next_url
         )
     if result.outcome is Outcome.CONFLICT:
-        return conflict_response(request, result, action=action, member=member, powers=powers, next_url=next_url)
+        return conflict_response(
+            request, result, action=action, member=member, powers=powers, next_url=next_url, undoing=undoing
+        )
     if result.outcome is Outcome.IGNORED:
         # WapiKit said yes and did nothing: the card shows the real state and says so.
         if request.htmx:
@@ -156,16 +181,19 @@ def action_response(
         return redirect(next_url)
     if result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
         conversation = with_life(result.conversation)
-        notice = (
-            format_html(_DONE[action], name=conversation.contact.name, member=member.name if member else "")
-            if result.ok
-            else f"Nothing to do: {result.message}"
-        )
+        notice = done_notice(action, conversation, member) if result.ok else f"Nothing to do: {result.message}"
+        if undoing is not None and result.ok:
+            notice = format_html("Undone. {}", notice)
+        offer = undo_offer(result) if undoing is None else None
         if request.htmx:
-            context = {"conversation": conversation, "powers": powers, "notice": notice}
+            context = {"conversation": conversation, "powers": powers, "notice": notice, "undo": offer}
             if result.left_view:
                 context.update(warning=LEFT_VIEW, left_view=True)
             return fragment(request, CARD, context)
+        if offer:
+            # Without JavaScript the Undo comes with the message on the page the user goes back to.
+            form = render_to_string(UNDO_FORM, {"undo": offer, "cid": conversation_id, "next": next_url}, request)
+            notice = format_html("{} {}", notice, mark_safe(form))
         (messages.success if result.ok else messages.info)(request, notice)
         return redirect(next_url)
     error = result.error
@@ -205,12 +233,20 @@ def undisclosed_response(
     if request.htmx:
         response = fragment(request, ALERT, {"alert": text, "alert_level": level}, status=status)
         retarget(response, f"#c-{conversation_id} .alert")
-        return reswap(response, "innerHTML")
+        return in_place(response)
     (messages.success if level == "success" else messages.warning)(request, text)
     return redirect(next_url)
 
 
 LEFT_VIEW = "This conversation changed and left this view."
+UNDO_FORM = "inbox/inbox.html#undo_form"
+
+
+def undo_offer(result: ActionResult) -> dict | None:
+    """The card's Undo of a successful action, while it may run: the audit entry it reverses."""
+    if not result.ok or not undo.offered(result.entry):
+        return None
+    return {"entry": result.entry.pk, "seconds": settings.ACTION_UNDO_SECONDS}
 
 
 def with_life(conversation):
@@ -232,7 +268,8 @@ def via_of(next_url: str) -> str:
 
 
 def conflict_response(
-    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str
+    request: HtmxHttpRequest, result: ActionResult, *, action: Action, member, powers: Powers, next_url: str,
+    undoing: AuditEntry | None = None,
 ) -> HttpResponse:
     """Someone changed the conversation since the user saw it: nothing was sent. Show what
     changed, who did it when the audit log knows, and offer to apply the action anyway."""
@@ -254,8 +291,10 @@ def conflict_response(
                 "conversation": conversation,
                 "powers": powers,
                 "conflict": notice,
-                "conflict_action": None if already else action,
-                "conflict_member": member,
+                # An Undo's "Apply anyway" is still the undo, audited as such.
+                "conflict_action": None if already else ("undo" if undoing else action),
+                "conflict_member": None if undoing else member,
+                "conflict_entry": undoing.pk if undoing else None,
             },
             status=409,
         )

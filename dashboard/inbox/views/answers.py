@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django_htmx.http import push_url, reswap, retarget
+from django_htmx.http import push_url, retarget
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.conversations import members
@@ -25,6 +25,13 @@ ALERT = "inbox/inbox.html#alert"
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+def in_place(response: HttpResponse, style: str = "innerHTML") -> HttpResponse:
+    """Swap an answer retargeted inside a card without scrolling the page: a card's form is
+    boosted, and htmx scrolls a boosted answer's target to the top of the screen."""
+    response["HX-Reswap"] = f"{style} show:none"
+    return response
 
 
 def fragment(request: HtmxHttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -125,8 +132,7 @@ def card_problem(
             status=status,
         )
         retarget(response, f"#c-{conversation_id} .alert")
-        reswap(response, "innerHTML")
-        return response
+        return in_place(response)
     return problem_without_js(request, message, status, next_url)
 
 

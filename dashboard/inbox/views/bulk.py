@@ -7,13 +7,14 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from dashboard.conversations import bulk, selectors, services
+from dashboard.conversations import bulk, lives, selectors, services
 from dashboard.conversations.acting import Actor, Seen
 from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action
 from dashboard.wapikit import errors, validate_id
 from dashboard.wapikit.types import Member
 
+from .actions import LEFT_VIEW, done_notice, inbox_view_of
 from .answers import (
     ALERT,
     HtmxHttpRequest,
@@ -51,7 +52,8 @@ def bulk_action(request: HtmxHttpRequest) -> HttpResponse:
         if refusal.retry_after:
             response["Retry-After"] = str(refusal.retry_after)
         return response
-    if needs and request.POST.get("confirm") != "yes":
+    # Many at once, or digging into the team's reserve: asked first.
+    if (needs or len(ids) > settings.BULK_CONFIRM_ABOVE) and request.POST.get("confirm") != "yes":
         return budget_confirmation(request, action, count=len(ids), crossing=needs, next_url=next_url)
     report = bulk.bulk_apply(actor=actor, action=action, ids=ids, member=member, seen=seen)
     return report_response(request, report, powers=actor.powers, on_screen=on_screen, next_url=next_url)
@@ -148,12 +150,32 @@ def report_response(
         "status_ignored": services.status_updates_ignored(),
         "next": next_url,
         # Redraw every card the page shows (the browser lists them in `screen`), ticked or not.
-        "redraw": [item.result.conversation for item in report.items
-                   if item.conversation_id in visible and item.result.conversation is not None],
+        "redraw": redrawn_cards(
+            [item for item in report.items if item.conversation_id in visible and item.result.conversation is not None],
+            action=report.action, member=report.member, powers=powers, next_url=next_url,
+        ),
     }
     if request.htmx:
         return render(request, "inbox/inbox.html#bulk_report", context)
     return render(request, "inbox/bulk_report.html", context)
+
+
+def redrawn_cards(items: list[bulk.BulkItem], *, action: Action, member, powers, next_url: str) -> list[dict]:
+    """The cards a report redraws, each saying what the user did to it (never "changed
+    elsewhere": the change is theirs) and whether it left the view it is shown in."""
+    shown_in = inbox_view_of(next_url)
+    cards = []
+    for item in items:
+        conversation = lives.attach([item.result.conversation])[0]
+        card = {"conversation": conversation}
+        if item.result.ok:
+            card["notice"] = done_notice(action, conversation, member)
+            if shown_in is not None and not selectors.in_view(
+                conversation, shown_in, member_id=powers.member.unique_id
+            ):
+                card.update(warning=LEFT_VIEW, left_view=True)
+        cards.append(card)
+    return cards
 
 
 def bulk_problem(request: HtmxHttpRequest, message: str, status: int, next_url: str) -> HttpResponse:

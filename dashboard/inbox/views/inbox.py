@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
@@ -18,6 +19,7 @@ from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
 from dashboard.wapikit.client import MAX_PAGE
 
+from . import stillness
 from .alerts import open_alerts
 from .answers import (
     HtmxHttpRequest,
@@ -200,47 +202,57 @@ def inbox_tabs(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def inbox_changes(request: HtmxHttpRequest) -> HttpResponse:
-    """What changed on the visible inbox page since it was drawn. The browser sends the version
-    of each card it may redraw (not those the user is acting on); the answer redraws only the
-    cards that changed and adds new ones, or is an empty 204 when nothing did."""
+    """What changed on the visible inbox page since it was drawn, told without moving a card
+    (stillness.py): the cards that changed redrawn in place, a note on those that left the view
+    or this page, and the bar counting what a redraw of the list would show; an empty 204 when
+    none of it changed."""
     query = inbox_query(request.GET)
-    seen: dict[str, str] = {}
-    for token in request.GET.get("v", "").split(","):
-        conversation_id, _, version = token.partition(":")
-        if conversation_id and version:
-            seen[conversation_id] = version
-    busy = set(request.GET.get("busy", "").split(","))
+    screen = stillness.Screen.parse(request.GET)
     try:
         powers = current_powers(request)
         if not powers.can_view:
             return HttpResponse(status=403)
+        member_id = powers.member.unique_id
         # Polling is a background read: below the budget's reserve it waits, the page keeps what it has.
         with budget.background():
-            page, _ = selectors.filtered_inbox(query, member_id=powers.member.unique_id, members=current_members(request))
+            page, _ = selectors.filtered_inbox(query, member_id=member_id, members=current_members(request))
+            present = {c.unique_id for c in page.conversations}
+            missing = [i for i in screen.versions if i not in present and i not in screen.busy]
+            in_view = selectors.still_in_view(missing, query, member_id=member_id)
     except errors.WapiKitError:
         # The next poll tries again; the page already shows what it had.
         return HttpResponse(status=204)
-    changed, new = [], []
-    for conversation in page.conversations:
-        cid = conversation.unique_id
-        if cid in busy:
-            continue
-        if cid not in seen:
-            new.append(conversation)
-        elif seen[cid] != selectors.card_version(conversation):
-            changed.append(conversation)
-    present = {c.unique_id for c in page.conversations}
-    gone = [cid for cid in seen if cid not in present and cid not in busy]
-    if not (changed or new or gone):
+    changed = [
+        c for c in page.conversations
+        if c.unique_id in screen.versions and c.unique_id not in screen.busy
+        and screen.versions[c.unique_id] != selectors.card_version(c)
+    ]
+    pushed_down = {i for i, still in in_view.items() if still}
+    left = [i for i, still in in_view.items() if still is False]
+    bar = stillness.bar_of(screen, page.conversations, pushed_down=pushed_down)
+    if not (changed or left or pushed_down) and bar.key == screen.bar_key:
         return HttpResponse(status=204)
     return render(
         request,
         "inbox/inbox.html#changes",
         {
             "changed": changed,
-            "new": new,
-            "gone": gone,
+            "left_by_me": own_changes(request, left),
+            "left": left,
+            "pushed_down": pushed_down,
+            "bar": bar,
+            "bar_oob": True,
+            "next": f"{reverse('inbox')}?{query_string(query)}",
             "powers": powers,
             "status_ignored": services.status_updates_ignored(),
         },
     )
+
+
+def own_changes(request: HtmxHttpRequest, conversation_ids: list[str]) -> set[str]:
+    """Those of the conversations whose last change the audit log knows was this user's: their
+    cards name it as theirs, not as a change made elsewhere."""
+    return {
+        conversation_id for conversation_id in conversation_ids
+        if (entry := services.last_change(conversation_id)) is not None and entry.user_id == request.user.pk
+    }
