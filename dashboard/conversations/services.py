@@ -81,7 +81,7 @@ def open_entry(*, actor: Actor, conversation_id: str, action: Action, member: Me
     acting_member = actor.powers.member
     entry = AuditEntry(
         user=actor.user,
-        user_email=actor.user.email,
+        user_email=actor.user.email if actor.user is not None else "",
         client_address=actor.client_address,
         member_id=acting_member.unique_id if acting_member else "",
         member_name=acting_member.name if acting_member else "",
@@ -91,6 +91,7 @@ def open_entry(*, actor: Actor, conversation_id: str, action: Action, member: Me
         token_name=actor.token_name,
         after_assignee_id=member.unique_id if member else "",
         after_assignee_name=member.name if member else "",
+        detail=actor.note,
     )
     entry.save()
     return entry
@@ -193,6 +194,8 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
         fields["detail"] = result.error.detail if isinstance(result.error, errors.Rejected) else result.message
     elif result.message:
         fields["detail"] = result.message
+    if entry.detail and "detail" in fields:
+        fields["detail"] = f"{entry.detail} {fields['detail']}"
     # The audit row and what the timeline learns, in one commit.
     with transaction.atomic():
         entry.complete(outcome=outcome, **fields)
