@@ -147,7 +147,7 @@ def test_nobody_eligible_means_no_choice():
 def test_the_preview_says_what_the_backlog_would_become_without_acting():
     backlog = [conversation(n) for n in range(37)] + [conversation(99, assigned=PRIYA)]
     facts = Facts(now=NOW, open={FATIMA.unique_id: 0, PRIYA.unique_id: 1, JONAS.unique_id: 1, MEI.unique_id: 1})
-    found = engine.preview([rule()], backlog, TEAM, facts)
+    found = engine.preview([rule(member_ids=[TOMAS.unique_id])], backlog, TEAM, facts)
     assert str(found) == "37 unassigned: Priya 9, Jonas 9, Mei 9, Fatima 10; 0 left over"
     assert [r.member.name for r in found.refusals["Support"]] == ["Tomas"]
 
