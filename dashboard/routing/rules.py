@@ -34,8 +34,10 @@ class RuleForm(forms.Form):
     enabled = forms.BooleanField(required=False, initial=True)
     campaign_id = forms.CharField(max_length=64, required=False, label="Only this campaign (its id)")
     tag = forms.CharField(max_length=100, required=False, label="Only conversations with this tag")
-    roles = forms.MultipleChoiceField(required=False, label="Members with any of these roles")
-    member_ids = forms.MultipleChoiceField(required=False, label="Or these members")
+    roles = forms.MultipleChoiceField(
+        required=False, label="Members with any of these roles", widget=forms.CheckboxSelectMultiple
+    )
+    member_ids = forms.MultipleChoiceField(required=False, label="Or these members", widget=forms.CheckboxSelectMultiple)
     method = forms.ChoiceField(choices=Method.choices, initial=Method.BALANCED)
     capacity = forms.IntegerField(min_value=1, max_value=1000, initial=10, label="Most open conversations per member")
     presence = forms.ChoiceField(choices=Presence.choices, initial=Presence.ONLINE, label="Give conversations to")

@@ -147,7 +147,10 @@ def _finish(found: Claim, *, members: list[Member], taking_over: bool) -> str:
         return "member gone"
     note = f'Routing rule "{found.rule_name}": {found.why}.'
     result = act.assign(found.conversation_id, member, members=members, note=note)
-    already = result.outcome is Outcome.SKIPPED or (
+    theirs = result.conversation is not None and result.conversation.assignee_known and (
+        result.conversation.assigned_to is not None and result.conversation.assigned_to.unique_id == member.unique_id
+    )
+    already = theirs or (
         taking_over and result.outcome is Outcome.FAILED and getattr(result.error, "status", None) == 500
     )
     if result.ok or already:
