@@ -4,7 +4,7 @@ list, checked rule by rule with the page's own form: every rule valid, or nothin
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -12,15 +12,25 @@ from dashboard.routing import rules, state
 from dashboard.routing.models import Method, Presence, TakeBackTo
 
 from .base import ApiView, problems_for
+from .problems import CONTENT_TYPE, problem
+from .serializers import ProblemSerializer
+
+REFUSED = {
+    (409, CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer,
+        description="a rule the organisation cannot follow (a member or role it does not have, a member whose "
+        "roles do not allow Get:Conversation, no member at all, two rules of one name): nothing changed",
+    )
+}
 
 
 class RuleSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
     enabled = serializers.BooleanField(default=True)
     campaign_id = serializers.CharField(max_length=64, allow_blank=True, default="")
     tag = serializers.CharField(max_length=100, allow_blank=True, default="")
-    roles = serializers.ListField(child=serializers.CharField(max_length=100), default=list)
-    member_ids = serializers.ListField(child=serializers.CharField(max_length=64), default=list)
+    roles = serializers.ListField(child=serializers.CharField(max_length=100, allow_blank=True), default=list)
+    member_ids = serializers.ListField(child=serializers.CharField(max_length=64, allow_blank=True), default=list)
     method = serializers.ChoiceField(choices=Method.choices, default=Method.BALANCED)
     capacity = serializers.IntegerField(min_value=1, max_value=1000, default=10)
     presence = serializers.ChoiceField(choices=Presence.choices, default=Presence.ONLINE)
@@ -74,7 +84,7 @@ class Routing(ApiView):
     @extend_schema(
         operation_id="routing_put",
         request=RoutingSerializer,
-        responses={200: RoutingAnswerSerializer, **problems_for(400, 401, 403, 413, 429, 502, 503, 504)},
+        responses={200: RoutingAnswerSerializer, **problems_for(400, 401, 403, 413, 429, 502, 503, 504), **REFUSED},
         description="Replace every rule (in the order given) and, when `paused` is given, set the pause switch.",
     )
     def put(self, request):
@@ -90,6 +100,10 @@ class Routing(ApiView):
             else:
                 problems[str(index)] = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
         if problems:
-            raise exceptions.ValidationError({"rules": problems})
+            # Well-formed (the serializer checked that: 400), but not a rule this organisation can follow.
+            reasons = "; ".join(
+                f"rule {int(index) + 1}: {' '.join(errs)}" for index, fields in problems.items() for errs in fields.values()
+            )
+            return problem(409, f"Nothing changed. {reasons}", kind="refused", rules=problems)
         rules.rules_replace(forms_in_order=checked, paused=body.get("paused"), user=request.user)
         return self._answer()

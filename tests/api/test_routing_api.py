@@ -75,14 +75,17 @@ def test_a_member_who_may_not_see_conversations_is_refused_with_the_reason_and_n
     tomas = member_ids(wapikit)["norole@example.com"]
     body = {"rules": [{"name": "Fine", "roles": ["Support agent"]}, {"name": "Tomas", "member_ids": [tomas]}]}
     answer = put(caller("owner", scopes=["routing"]), body)
-    assert answer.status_code == 400
-    assert "do not allow Get:Conversation" in answer.content.decode()
+    assert answer.status_code == 409
+    assert "rule 2: Tomás Silva cannot see conversations: their roles do not allow Get:Conversation." in (
+        problem_of(answer)["detail"]
+    )
     assert list(Rule.objects.values_list("name", flat=True)) == ["Old"]
 
 
 def test_a_rule_without_members_or_with_a_duplicate_name_is_refused(wapikit, caller):
     owner = caller("owner", scopes=["routing"])
-    assert put(owner, {"rules": [{"name": "Nobody"}]}).status_code == 400
+    assert put(owner, {"rules": [{"name": "Nobody"}]}).status_code == 409
     twice = {"rules": [{"name": "A", "roles": ["Closer"]}, {"name": "a", "roles": ["Closer"]}]}
-    assert put(owner, twice).status_code == 400
+    assert put(owner, twice).status_code == 409
+    assert put(owner, {"rules": [{"name": "A", "capacity": 0, "roles": ["Closer"]}]}).status_code == 400
     assert not Rule.objects.exists()
