@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from dashboard.routing import rules, state
+from dashboard.routing import rules, running, state
 from dashboard.routing.models import Method, Presence, TakeBackTo
 
 from .base import ApiView, problems_for
@@ -106,4 +106,5 @@ class Routing(ApiView):
             )
             return problem(409, f"Nothing changed. {reasons}", kind="refused", rules=problems)
         rules.rules_replace(forms_in_order=checked, paused=body.get("paused"), user=request.user)
+        running.ensure_sweep()  # the backlog is swept soon, without waiting for WapiKit's next event
         return self._answer()

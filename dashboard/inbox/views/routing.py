@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.routing import rules, state, takeback
+from dashboard.routing import rules, running, state, takeback
 from dashboard.routing.models import Rule
 from dashboard.wapikit import errors
 
@@ -75,6 +75,7 @@ def routing_rule_new(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, bound=(NEW, form), status=400)
     rule = rules.rule_save(form=form, user=request.user)
+    running.ensure_sweep()  # the backlog is swept soon, without waiting for WapiKit's next event
     messages.success(request, f"Rule “{rule.name}” added: routing follows it from now on.")
     return redirect("routing")
 
@@ -110,6 +111,7 @@ def routing_pause(request: HtmxHttpRequest) -> HttpResponse:
         return refused
     paused = request.POST.get("paused") == "1"
     rules.switch_set(paused=paused, user=request.user)
+    running.ensure_sweep()
     messages.success(request, "Routing is paused: nothing is assigned until it is resumed." if paused
                      else "Routing resumed.")
     return redirect("routing")
