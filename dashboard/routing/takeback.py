@@ -1,8 +1,9 @@
 """Take-back: work that sits with a silent assignee comes back. Whenever the timeline learns
 something of an assigned, waiting conversation (and when routing assigns one), its deadline
-(`deadlines`) is planned as a timed task; run then, the deadline is computed again from what the
+(`deadlines`) is planned as a timed task; run then, the conversation's newest messages are read
+(an answer in WapiKit's own UI sends no event), the deadline is computed again from what the
 timeline knows now (an answer since cancels it, a later message moves it), and the conversation
-is reassigned by the same rule or returned to unassigned. The managers are told: the routing
+is returned to unassigned and, when the rule says so, given by the same rule to another member. The managers are told: the routing
 page lists each take-back, the audit log has its row, open dashboards redraw the card.
 
 A conversation is taken back from the assignee routing gave it to; one a person assigned by
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
+from dashboard.conversations import newest
 from dashboard.conversations import now as door
 from dashboard.conversations.models import ConversationLife
 from dashboard.observability import metrics
@@ -31,6 +33,18 @@ logger = logging.getLogger("dashboard.routing")
 # A task run this early for its deadline (clocks differ a little between processes) still acts.
 _EARLY = timedelta(seconds=2)
 _PLANNED_SECONDS = 2 * 86400
+
+
+def _looked_again(conversation_id: str) -> bool:
+    """Read the conversation's newest messages into the timeline; False when it could not be
+    read (the share spent, WapiKit failing): the take-back goes on what is known."""
+    try:
+        messages = newest.read(conversation_id, share=newest.check_share())
+    except errors.WapiKitError as exc:
+        logger.info("a take-back's check read could not be made: %s", exc.kind)
+        return False
+    door.messages_read(conversation_id, messages)
+    return True
 
 
 def _life(life: ConversationLife) -> deadlines.Life:
@@ -98,10 +112,14 @@ def take_back(conversation_id: str, *, moment: datetime | None = None) -> str:
     found = due(conversation_id)
     if found is None:
         return "not due"
-    rule, deadline, life = found
-    if deadline.at > moment + _EARLY:
+    if found[1].at > moment + _EARLY:
         plan(conversation_id)  # a later message moved it
         return "not yet"
+    # The assignee may have answered in WapiKit's own UI, which sends no event: the newest
+    # messages are read first (one background read), as an alert's check does.
+    if _looked_again(conversation_id) and (found := due(conversation_id)) is None:
+        return "answered"
+    rule, deadline, life = found
     try:
         with transaction.atomic():
             record = TakeBack.objects.create(
@@ -131,28 +149,30 @@ def _move(rule: Rule, record: TakeBack, life: ConversationLife) -> str:
         candidates, _ = engine.eligible(rule, others, known)
         choice = engine.choose(rule, candidates, known)
     claims.release(record.conversation_id)
+    found = None
     if choice is not None:
         found = claims.claim(
             conversation_id=record.conversation_id, trigger="take-back", rule_name=rule.name,
             member_id=choice.member.unique_id, member_name=choice.member.name, why=choice.why, now=timezone.now(),
         )
-        if found is not None:
-            result = act.assign(
-                record.conversation_id, choice.member, members=members, note=f"{note} {choice.why}.",
-                seen_assignee=life.assignee_id,
-            )
-            if result.ok:
-                claims.assigned(found, now=timezone.now())
-                record.to_member_name = choice.member.name
-                TakeBack.objects.filter(pk=record.pk).update(
-                    from_member_name=record.from_member_name, to_member_name=record.to_member_name
-                )
-                plan(record.conversation_id)
-                return "reassigned"
-            claims.failed(found)
+    # Unassigned first, always: WapiKit's server keeps an active assignment beside a new one
+    # (REAL-SERVER.md), so a reassignment is an unassignment and then an assignment.
     result = act.unassign(record.conversation_id, members=members, note=note, seen_assignee=life.assignee_id)
     TakeBack.objects.filter(pk=record.pk).update(from_member_name=record.from_member_name)
-    return "unassigned" if result.ok else "failed"
+    if not result.ok:
+        if found is not None:
+            claims.failed(found)
+        return "failed"
+    if found is not None:
+        result = act.assign(record.conversation_id, choice.member, members=members, note=f"{note} {choice.why}.")
+        if result.ok:
+            claims.assigned(found, now=timezone.now())
+            record.to_member_name = choice.member.name
+            TakeBack.objects.filter(pk=record.pk).update(to_member_name=record.to_member_name)
+            plan(record.conversation_id)
+            return "reassigned"
+        claims.failed(found)
+    return "unassigned"
 
 
 def recent(limit: int = 20) -> list[TakeBack]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import msgspec
 import pytest
+import requests
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -215,6 +216,10 @@ def test_a_silent_assignee_has_the_conversation_taken_back_and_given_by_the_same
     assert takeback.take_back(cid, moment=deadline) == "reassigned"
     after = true_state(upstream, cid)["assignee"]
     assert after and after != first
+    # One active assignment: the server keeps an old one beside a new unless it is ended first.
+    raw = requests.get(f"{upstream.root_url}/_sandbox/state/{cid}", headers={"x-access-token": upstream.api_key},
+                       timeout=5).json()
+    assert raw["assignee_ids"] == [after]
     record = TakeBack.objects.get(conversation_id=cid)
     assert record.reason == "not answered within 15 min"
     assert record.to_member_name
