@@ -55,7 +55,7 @@ def on_fact(conversation: Conversation, why: str) -> None:
     deadline planned."""
     conversation_id = conversation.unique_id
     if why in ("action", "assignment") and conversation.assignee_known:
-        _someone_else_changed(conversation)
+        _someone_else_changed(conversation, exact=why == "action")
     if not Rule.objects.filter(enabled=True).exists() or rules.paused():
         return
     trigger = _FROM_FACT.get(why)
@@ -66,15 +66,18 @@ def on_fact(conversation: Conversation, why: str) -> None:
     ensure_sweep()
 
 
-def _someone_else_changed(conversation: Conversation) -> None:
+def _someone_else_changed(conversation: Conversation, *, exact: bool) -> None:
     """Unassigned, or assigned to another member than routing chose: the claim is let go, so
     the conversation is routing's again only if it is unassigned (and hand-assigned work is
-    left alone)."""
+    left alone). Only the dashboard's own write (`exact`) is believed to say "unassigned": the
+    read after WapiKit's ChatAssignment event cannot, on its server (its single answer never
+    names the assignee, and a list answer read before the assignment still says nobody), and
+    believing it would route the conversation a second time (make bench-routing found one)."""
     found = claims.current(conversation.unique_id)
     if found is None or found.state == Claim.State.CLAIMED:
         return
     assignee = conversation.assigned_to.unique_id if conversation.assigned_to else ""
-    if assignee != found.member_id:
+    if assignee != found.member_id and (exact or assignee):
         claims.release(conversation.unique_id)
 
 

@@ -301,3 +301,21 @@ def test_when_routings_share_of_the_assign_route_is_spent_it_waits_and_says_so(s
     page = login_as("owner").get("/status/").content.decode()
     assert "Routing is waiting" in page
     upstream.reseed()
+
+
+def test_a_read_after_wapikits_assignment_event_that_cannot_name_the_assignee_never_frees_the_conversation(upstream):
+    """On the server, the read after ChatAssignment may say "nobody" (a list answer read before
+    the assignment): routing keeps its claim, so the sweep does not assign it a second time.
+    The dashboard's own unassignment does free it."""
+    mei = member_ids(upstream)["mei.chen@example.com"]
+    rule(member_ids=[mei])
+    cid = never_had(upstream, mei)[0]
+    assert running.route_conversation(cid, trigger=running.NEW) == "assigned"
+    nobody = msgspec.structs.replace(get_client().get_conversation(cid), assigned_to=None, assignee_known=True)
+
+    running.on_fact(nobody, "assignment")
+    assert running.route_conversation(cid, trigger=running.SWEEP) == "claimed already"
+    assert true_state(upstream, cid)["ever_assigned"] == [mei]
+
+    running.on_fact(nobody, "action")
+    assert not Claim.objects.filter(conversation_id=cid, current=True).exists()
