@@ -32,13 +32,19 @@ def waiting_until() -> float | None:
     return until if until is not None and until > time.time() else None
 
 
+def wait_until(reset_at: float | None) -> float:
+    """Routing waits until `reset_at` (Unix time; a hold-off's length when WapiKit did not say),
+    and the status page says so. When it may try again."""
+    until = reset_at if reset_at is not None else time.time() + budget.DEFAULT_HOLD_SECONDS
+    cache.set(_WAITING, until, timeout=max(1, int(until - time.time()) + 1))
+    return until
+
+
 def spend(bucket: str) -> float | None:
     """Count one routing write against its share: None when it may go, else when the share
     returns (and the status page says routing waits until then)."""
     until = budget.take_share(get_client(), bucket, share=settings.ROUTING_ASSIGN_SHARE)
-    if until is not None:
-        cache.set(_WAITING, until, timeout=max(1, int(until - time.time()) + 1))
-    return until
+    return wait_until(until) if until is not None else None
 
 
 def _actor(members: list[Member], note: str) -> Actor:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from dashboard.conversations.models import LifeEvent
+
 from .models import Claim
 
 # A claim not finished within this was a dead worker's: another may take it over.
@@ -76,6 +78,14 @@ def release(conversation_id: str) -> None:
     )
 
 
+def members_who_had(conversation_id: str) -> set[str]:
+    """Everyone the conversation was ever assigned to, by routing or (as the timeline logged
+    it) by hand."""
+    routed = Claim.objects.filter(conversation_id=conversation_id, assigned_at__isnull=False)
+    logged = LifeEvent.objects.filter(conversation_id=conversation_id, kind=LifeEvent.Kind.ASSIGNED).exclude(member_id="")
+    return set(routed.values_list("member_id", flat=True)) | set(logged.values_list("member_id", flat=True))
+
+
 def in_flight() -> dict[str, int]:
     """Claims under way per member: counted as open, so capacity holds while calls are made."""
     counts: dict[str, int] = {}
@@ -89,10 +99,11 @@ def last_assigned() -> dict[str, datetime]:
     return {row["member_id"]: row["last"] for row in rows}
 
 
-def cursors() -> dict[str, str]:
-    """Where each rule's round robin stopped: the member of its latest claim."""
-    latest: dict[str, tuple[datetime, str]] = {}
-    for rule, member, at in Claim.objects.values_list("rule_name", "member_id", "claimed_at"):
-        if rule not in latest or at > latest[rule][0]:
-            latest[rule] = (at, member)
-    return {rule: member for rule, (_, member) in latest.items()}
+def cursors(rule_names: list[str]) -> dict[str, str]:
+    """Where each rule's round robin stopped: the member of its latest claim (a query a rule)."""
+    found = {}
+    for name in rule_names:
+        member = Claim.objects.filter(rule_name=name).order_by("-claimed_at", "-id").values_list("member_id", flat=True)
+        if (last := member.first()) is not None:
+            found[name] = last
+    return found

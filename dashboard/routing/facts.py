@@ -18,6 +18,7 @@ from dashboard.wapikit.types import Conversation, Member
 
 from . import claims, presence
 from .engine import Facts
+from .models import Method, Rule
 
 
 def members() -> list[Member]:
@@ -62,8 +63,12 @@ def gather(conversations: list[Conversation], *, now: datetime) -> Facts:
         open=open_counts(conversations),
         last_assigned=last_assigned(),
         visits=presence.visits(),
-        cursors=claims.cursors(),
+        cursors=claims.cursors(_round_robin_rules()),
     )
+
+
+def _round_robin_rules() -> list[str]:
+    return list(Rule.objects.filter(enabled=True, method=Method.ROUND_ROBIN).values_list("name", flat=True))
 
 
 def assignee_in_timeline(conversation_id: str) -> str | None:

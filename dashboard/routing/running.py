@@ -8,7 +8,7 @@ the domain's action service (`act`)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -163,6 +163,12 @@ def _finish(found: Claim, *, members: list[Member], taking_over: bool) -> str:
     claims.failed(found)
     if result.outcome is Outcome.CONFLICT:
         return "changed meanwhile"
+    if isinstance(result.error, errors.RateLimited):
+        # WapiKit's budget (or the dashboard's reserve for people) said not now: nothing was
+        # assigned; routing waits for the reset instead of trying again at every sweep.
+        until = act.wait_until(result.error.reset_at)
+        route_task.using(run_after=datetime.fromtimestamp(until, tz=UTC)).enqueue(found.conversation_id, found.trigger)
+        return "waiting for the budget"
     return "failed"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.tasks import task
@@ -108,6 +109,10 @@ def take_back(conversation_id: str, *, moment: datetime | None = None) -> str:
     """The deadline's moment: take the conversation back if it is still due."""
     moment = moment or timezone.now()
     if rules.paused():
+        # Looked at again a sweep's interval later: a take-back due while paused is made once resumed.
+        take_back_task.using(run_after=moment + timedelta(seconds=settings.ROUTING_SWEEP_SECONDS)).enqueue(
+            conversation_id
+        )
         return "paused"
     found = due(conversation_id)
     if found is None:
@@ -145,7 +150,9 @@ def _move(rule: Rule, record: TakeBack, life: ConversationLife) -> str:
     choice = None
     if rule.take_back_to == TakeBackTo.RULE:
         known = facts.gather(facts.active(), now=timezone.now())
-        others = [m for m in members if m.unique_id != life.assignee_id]
+        # Never a member who had it before: WapiKit's server answers 500 to a repeated assignment.
+        had = claims.members_who_had(record.conversation_id) | {life.assignee_id}
+        others = [m for m in members if m.unique_id not in had]
         candidates, _ = engine.eligible(rule, others, known)
         choice = engine.choose(rule, candidates, known)
     claims.release(record.conversation_id)

@@ -319,3 +319,37 @@ def test_a_read_after_wapikits_assignment_event_that_cannot_name_the_assignee_ne
 
     running.on_fact(nobody, "action")
     assert not Claim.objects.filter(conversation_id=cid, current=True).exists()
+
+
+def test_a_take_back_due_while_paused_is_made_once_resumed(upstream):
+    mei = member_ids(upstream)["mei.chen@example.com"]
+    rule(member_ids=[mei], unanswered_minutes=5, take_back_to=TakeBackTo.UNASSIGNED)
+    cid = never_had(upstream, mei)[0]
+    assert running.route_conversation(cid, trigger=running.NEW) == "assigned"
+    customer_writes(cid, minutes_ago=1)
+    Switch.objects.create(pk=Switch.TEAM, paused=True)
+    later = timezone.now() + timedelta(minutes=6)
+
+    assert takeback.take_back(cid, moment=later) == "paused"
+    assert true_state(upstream, cid)["assignee"] == mei
+    again = DBTaskResult.objects.filter(task_path__endswith="takeback.take_back_task", args_kwargs__args=[cid])
+    assert max(task.run_after for task in again) > later
+
+    Switch.objects.filter(pk=Switch.TEAM).update(paused=False)
+    assert takeback.take_back(cid, moment=later) == "unassigned"
+
+
+def test_a_conversation_taken_back_twice_never_goes_back_to_a_member_who_had_it(upstream):
+    ids = member_ids(upstream)
+    mei, fatima = ids["mei.chen@example.com"], ids["fatima.elamrani@example.com"]
+    rule(member_ids=[mei, fatima], unanswered_minutes=15, take_back_to=TakeBackTo.RULE)
+    cid = next(c for c in never_had(upstream, mei, count=12) if fatima not in true_state(upstream, c)["ever_assigned"])
+    assert running.route_conversation(cid, trigger=running.NEW) == "assigned"
+    customer_writes(cid, minutes_ago=1)
+    assert takeback.take_back(cid, moment=timezone.now() + timedelta(minutes=16)) == "reassigned"
+    customer_writes(cid)
+
+    assert takeback.take_back(cid, moment=timezone.now() + timedelta(minutes=32)) == "unassigned"
+    assert true_state(upstream, cid)["assignee"] == ""
+    if upstream.profile == "server":  # it keeps who had it (the spec sandbox does not say)
+        assert sorted(true_state(upstream, cid)["ever_assigned"]) == sorted([mei, fatima])
