@@ -32,7 +32,7 @@ from devtools.benchlive import deployment as live
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 ASSIGN_ROUTE = "/conversation/:id/assign"
-CAPACITY = 45
+CAPACITY = 60
 # The rule's minutes are whole real minutes: one is an hour of a day compressed 60 times.
 UNANSWERED_MINUTES = 1
 NEW_MEMBER = ("Noor Haddad", "noor.haddad@example.com")
