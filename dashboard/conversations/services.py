@@ -214,10 +214,12 @@ def conversation_act(
     seen: Seen | None = None,
     force: bool = False,
     shown_in: selectors.InboxQuery | None = None,
+    current: Conversation | None = None,
 ) -> ActionResult:
     """Apply one action to one conversation, as `actor`: the permission, the conflict check, the
     audit row, the write and, with `shown_in` (the inbox view the card was on), whether the
-    conversation left that view. Never raises for upstream failures: the result says what
+    conversation left that view. `current`: the conversation as the caller knows it now, read
+    instead of asking WapiKit (routing, where WapiKit's single answer cannot name the assignee). Never raises for upstream failures: the result says what
     happened, and the audit row records it."""
     entry = open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member)
     if not actor.powers.allows(action):
@@ -225,11 +227,12 @@ def conversation_act(
         close_entry(entry, result, before=None)
         return result
     try:
-        current = assignees.resolved_single(
-            get_client().get_conversation(conversation_id),
-            members=actor.members,
-            fallback=seen.assignee_id if seen is not None else None,
-        )
+        if current is None:
+            current = assignees.resolved_single(
+                get_client().get_conversation(conversation_id),
+                members=actor.members,
+                fallback=seen.assignee_id if seen is not None else None,
+            )
     except errors.WapiKitError as exc:
         result = ActionResult(Outcome.FAILED, exc.user_message, error=exc)
         close_entry(entry, result, before=None)

@@ -125,7 +125,7 @@ def add_member_and_rule(sandbox_env: dict, dashboard_env: dict, api) -> dict[str
 class Record:
     posted: dict[str, float]
     claims: list[tuple]  # (conversation, trigger, member, state, claimed_at, assigned_at) in Unix seconds
-    take_backs: list[tuple[str, float, float]]  # (conversation, deadline, taken_at)
+    take_backs: list[tuple[str, str, float, float]]  # (conversation, from member, deadline, taken_at)
     active_assignments: dict[str, list[str]]  # the sandbox's active assignments, per conversation
 
 
@@ -171,8 +171,8 @@ def run(api, sandbox: Sandbox, database: Path, members: dict[str, str], *, conve
             for cid, trigger, member, state, claimed, assigned in reader.execute(
                 "SELECT conversation_id, trigger, member_id, state, claimed_at, assigned_at FROM routing_claim")
         ]
-        take_backs = [(cid, _unix(deadline), _unix(taken)) for cid, deadline, taken in reader.execute(
-            "SELECT conversation_id, deadline, taken_at FROM routing_takeback")]
+        take_backs = [(cid, member, _unix(deadline), _unix(taken)) for cid, member, deadline, taken in reader.execute(
+            "SELECT conversation_id, from_member_id, deadline, taken_at FROM routing_takeback")]
     finally:
         reader.close()
         presence.close()
@@ -222,7 +222,7 @@ def _balance(assigned, schedule, members, names) -> tuple[str, str]:
 
 def _wrong_members(assigned, record, schedule, members) -> tuple[str, str]:
     unpermitted_id = members[UNPERMITTED]
-    released = {cid: taken for cid, _, taken in record.take_backs}
+    released = {(cid, member): taken for cid, member, _, taken in record.take_backs}
     offline = unpermitted = full = 0
     for cid, _, member, _, claimed_at, assigned_at in assigned:
         if member == unpermitted_id:
@@ -230,7 +230,7 @@ def _wrong_members(assigned, record, schedule, members) -> tuple[str, str]:
         if not schedule.online(member, claimed_at) and not schedule.near_change(member, claimed_at):
             offline += 1
         holding = sum(1 for other in assigned if other[2] == member and other[5] < assigned_at
-                      and not (other[0] in released and released[other[0]] <= claimed_at))
+                      and released.get((other[0], member), math.inf) > claimed_at)
         if holding >= CAPACITY:
             full += 1
     return ("assignments to offline, unpermitted or full members (target 0)",
@@ -249,7 +249,7 @@ def _latency(assigned, record) -> tuple[str, str]:
 def _take_backs(record, compression) -> tuple[str, str]:
     if not record.take_backs:
         return "take-backs made within 1 minute of their deadline (target all)", "none made"
-    late = [compression.minutes(taken - deadline) for _, deadline, taken in record.take_backs]
+    late = [compression.minutes(taken - deadline) for _, _, deadline, taken in record.take_backs]
     within = sum(1 for minutes in late if minutes <= 1)
     return ("take-backs made within 1 minute of their deadline (target all)",
             f"{within} of {len(late)} (latest {max(late):.2f} simulated min after its deadline)")
