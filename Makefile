@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run sandbox-stop sandbox-start test bench bench-day bench-live screenshots venv deps chromium clean
+.PHONY: run sandbox-stop sandbox-start test bench bench-day bench-routing bench-live screenshots venv deps chromium clean
 
 # The development settings: production's with the tools (devtools/: the sandbox, the benchmarks)
 # installed. `make test` gets them through tests/settings.py; a deployment uses dashboard.settings.
@@ -66,6 +66,15 @@ bench-day: deps
 		$(PY) manage.py migrate -v0
 	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-day.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench_day $(BENCH_DAY_ARGS)
+
+## Print routing's simulated day (issue 21's figures): 300 new conversations over 8 hours, 8 members going online and
+## offline, one without the permission, two who never answer, two task workers; BENCH_ROUTING_ARGS for another day.
+bench-routing: deps
+	@mkdir -p var
+	$(DEV) DATABASE_URL=sqlite:///$(CURDIR)/var/bench-routing.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py migrate -v0
+	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-routing.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py bench_routing_day $(BENCH_ROUTING_ARGS)
 
 ## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.
 screenshots: deps chromium

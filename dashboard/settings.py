@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dashboard.inbox",
     "dashboard.live",
     "dashboard.operations",
+    "dashboard.routing",
 ]
 
 MIDDLEWARE = [

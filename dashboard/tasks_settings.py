@@ -1,5 +1,5 @@
 """The settings of background work on Django's Tasks framework (the timeline's reads, alerts
-before a breach) and of the timeline's retention, read by dashboard/settings.py."""
+before a breach, routing) and of the timeline's retention, read by dashboard/settings.py."""
 
 import os
 
@@ -20,3 +20,8 @@ WAPIKIT_SWEEP_SECONDS = float(os.environ.get("WAPIKIT_SWEEP_SECONDS", "600"))
 # reports look this far back. Older entries are deleted once a day; each conversation's current
 # facts (who is waiting, since when) are kept.
 TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
+# Routing (dashboard/routing/): the part of the assign route's limit it may spend in each of
+# WapiKit's windows (past it, routing waits for the window's reset and the status page says so),
+# and how often it sweeps the unassigned backlog, in seconds.
+ROUTING_ASSIGN_SHARE = float(os.environ.get("ROUTING_ASSIGN_SHARE", "0.5"))
+ROUTING_SWEEP_SECONDS = float(os.environ.get("ROUTING_SWEEP_SECONDS", "180"))

@@ -5,7 +5,7 @@ from dashboard import errors
 from dashboard.accounts.views import SignInView, account, account_inbox_layout, account_time_zone
 from dashboard.api import pages as api_pages
 from dashboard.audit import views as audit
-from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, targets, undo, workload
+from dashboard.inbox.views import actions, alerts, bulk, conversation, inbox, routing, targets, undo, workload
 from dashboard.live import views as live
 from dashboard.live.delivery import ingest
 from dashboard.operations import metrics
@@ -21,6 +21,11 @@ urlpatterns = [
     path("workload/", workload.workload, name="workload"),
     path("settings/targets/", targets.response_targets, name="response_targets"),
     path("settings/targets/save/", targets.response_targets_save, name="response_targets_save"),
+    path("routing/", routing.routing, name="routing"),
+    path("routing/rules/new/", routing.routing_rule_new, name="routing_rule_new"),
+    path("routing/rules/<int:rule_id>/", routing.routing_rule_save, name="routing_rule_save"),
+    path("routing/rules/<int:rule_id>/delete/", routing.routing_rule_delete, name="routing_rule_delete"),
+    path("routing/pause/", routing.routing_pause, name="routing_pause"),
     path("conversations/<str:conversation_id>/", conversation.conversation_detail, name="conversation"),
     path("conversations/<str:conversation_id>/close/", actions.conversation_action, {"action": "close"}, name="close"),
     path("conversations/<str:conversation_id>/reopen/", actions.conversation_action, {"action": "reopen"}, name="reopen"),

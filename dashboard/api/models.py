@@ -27,6 +27,7 @@ class Scope(models.TextChoices):
     DELETE = "delete", "delete conversations"
     ASSIGN = "assign", "assign conversations"
     UNASSIGN = "unassign", "unassign conversations"
+    ROUTING = "routing", "read and set routing's rules (Owners and staff)"
 
 
 def hash_secret(secret: str) -> str:

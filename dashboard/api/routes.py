@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, writes
+from . import routing, views, writes
 
 urlpatterns = [
     path("conversations", views.ConversationList.as_view(), name="api_conversations"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/unassign", writes.ConversationUnassign.as_view(), name="api_unassign"),
     path("members", views.MemberList.as_view(), name="api_members"),
     path("audit", views.AuditList.as_view(), name="api_audit"),
+    path("routing", routing.Routing.as_view(), name="api_routing"),
 ]

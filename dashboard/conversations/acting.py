@@ -34,14 +34,15 @@ class Outcome(StrEnum):
 class Actor:
     """Who acts, read once per request: the signed-in user, their WapiKit powers, the member list
     those powers were read from, where the request came from and through what (card, page,
-    bulk or API, and the API token's name)."""
+    bulk or API, and the API token's name; or routing, with no user)."""
 
-    user: object
+    user: object  # None for the dashboard itself (routing)
     powers: Powers
     members: list[Member]
     via: str
     client_address: str = ""
     token_name: str = ""
+    note: str = ""  # why, in the audit row's words (routing: its rule and why this member)
 
     def member(self, member_id: str) -> Member | None:
         return next((m for m in self.members if m.unique_id == member_id), None)

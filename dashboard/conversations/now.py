@@ -6,6 +6,7 @@ brought up to date, and every open inbox and conversation page is told."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
@@ -21,6 +22,16 @@ from . import acting, alerts, assignees, bus, reads, scan, shared, timeline
 from .models import Source
 
 logger = logging.getLogger("dashboard.conversations")
+
+# Who else hears of every fact: routing registers here (in its AppConfig.ready), so the domain
+# tells it of new conversations and messages without importing the layer above.
+Listener = Callable[[Conversation, str], None]
+_listeners: list[Listener] = []
+
+
+def register_listener(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def known(conversation_id: str) -> Conversation | None:
@@ -46,6 +57,16 @@ def is_now(conversation: Conversation, *, why: str, as_of: datetime | None = Non
     scan.remember(conversation)
     bus.publish({"conversation": conversation.unique_id, "why": why})
     _remember_life(conversation, why=why, as_of=as_of or timezone.now())
+    _tell_listeners(conversation, why)
+
+
+def _tell_listeners(conversation: Conversation, why: str) -> None:
+    """Never raises: what was learned stands whatever a listener makes of it."""
+    for listener in _listeners:
+        try:
+            listener(conversation, why)
+        except Exception:  # noqa: BLE001 - a listener's failure is logged, never the fact's
+            logger.exception("a listener of conversation facts failed")
 
 
 def acted(before: Conversation | None, after: Conversation) -> None:

@@ -85,7 +85,7 @@ def open_entry(
     acting_member = actor.powers.member
     entry = AuditEntry(
         user=actor.user,
-        user_email=actor.user.email,
+        user_email=actor.user.email if actor.user is not None else "",
         client_address=actor.client_address,
         member_id=acting_member.unique_id if acting_member else "",
         member_name=acting_member.name if acting_member else "",
@@ -96,6 +96,7 @@ def open_entry(
         after_assignee_id=member.unique_id if member else "",
         after_assignee_name=member.name if member else "",
         undoes=undoes,
+        detail=actor.note,
     )
     entry.save()
     return entry
@@ -198,6 +199,8 @@ def close_entry(entry: AuditEntry, result: ActionResult, *, before: Conversation
         fields["detail"] = result.error.detail if isinstance(result.error, errors.Rejected) else result.message
     elif result.message:
         fields["detail"] = result.message
+    if entry.detail and "detail" in fields:
+        fields["detail"] = f"{entry.detail} {fields['detail']}"
     # The audit row and what the timeline learns, in one commit.
     with transaction.atomic():
         entry.complete(outcome=outcome, **fields)
@@ -217,22 +220,26 @@ def conversation_act(
     force: bool = False,
     shown_in: selectors.InboxQuery | None = None,
     undoes: AuditEntry | None = None,
+    current: Conversation | None = None,
 ) -> ActionResult:
     """Apply one action to one conversation, as `actor`: the permission, the conflict check, the
     audit row, the write and, with `shown_in` (the inbox view the card was on), whether the
-    conversation left that view; with `undoes`, it reverses that entry's action (undo.py). Never
-    raises for upstream failures: the result says what happened, and the audit row records it."""
+    conversation left that view; with `undoes`, it reverses that entry's action (undo.py).
+    `current`: the conversation as the caller knows it now, read instead of asking WapiKit
+    (routing, where WapiKit's single answer cannot name the assignee). Never raises for upstream
+    failures: the result says what happened, and the audit row records it."""
     entry = open_entry(actor=actor, conversation_id=conversation_id, action=action, member=member, undoes=undoes)
     if not actor.powers.allows(action):
         result = denied(action)
         close_entry(entry, result, before=None)
         return result
     try:
-        current = assignees.resolved_single(
-            get_client().get_conversation(conversation_id),
-            members=actor.members,
-            fallback=seen.assignee_id if seen is not None else None,
-        )
+        if current is None:
+            current = assignees.resolved_single(
+                get_client().get_conversation(conversation_id),
+                members=actor.members,
+                fallback=seen.assignee_id if seen is not None else None,
+            )
     except errors.WapiKitError as exc:
         result = ActionResult(Outcome.FAILED, exc.user_message, error=exc)
         close_entry(entry, result, before=None)

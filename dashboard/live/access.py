@@ -1,5 +1,6 @@
 """Who may hold a live stream: a signed-in user whose WapiKit member may view conversations
-(`Get:Conversation`). Asked when a stream opens and again every LIVE_RECHECK_SECONDS.
+(`Get:Conversation`). Asked when a stream opens and again every LIVE_RECHECK_SECONDS; each yes
+is also routing's sign that the member has the dashboard open.
 
 Sessions and users live in the database, so the question is answered on one thread that every
 stream of the process shares, and that thread lets its database connection go whenever no
@@ -22,6 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from dashboard.conversations import bus, reads
 from dashboard.conversations.members import powers_for
+from dashboard.routing import presence
 from dashboard.wapikit import errors
 
 
@@ -37,6 +39,7 @@ class Verdict(StrEnum):
 class Access:
     verdict: Verdict
     user_id: int | None = None
+    member_id: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -74,9 +77,12 @@ def check(session_key: str | None) -> Access:
         members = reads.last_known_members()
         if members is None:
             return Access(Verdict.UNAVAILABLE, user.pk)
-    if not powers_for(user, members).can_view:
+    powers = powers_for(user, members)
+    if not powers.can_view:
         return Access(Verdict.FORBIDDEN, user.pk)
-    return Access(Verdict.ALLOWED, user.pk)
+    # The member has the dashboard open now: routing's presence (asked on open and at each check).
+    presence.seen(powers.member.unique_id)
+    return Access(Verdict.ALLOWED, user.pk, powers.member.unique_id)
 
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-access")

@@ -25,6 +25,7 @@ from django.core.handlers.asgi import ASGIRequest
 
 from dashboard.conversations import bus
 from dashboard.conversations import live_state as state
+from dashboard.routing import presence
 
 from . import access, quota
 from .access import Verdict
@@ -76,7 +77,11 @@ async def serve(scope, receive, send) -> None:
         await _body(send, frame("ended", allowed.verdict, retry=retry), more=False)
         return
     stream = Stream(user_id=allowed.user_id, session_key=session_key, send=send)
-    await stream.run(receive)
+    try:
+        await stream.run(receive)
+    finally:
+        # Routing believes the member gone only after its grace period: a reload comes back first.
+        await access.on_shared_thread(presence.left, allowed.member_id)
 
 
 class Stream:

@@ -42,6 +42,16 @@ actions = Counter(
     "Actions on conversations as the audit log records them, by action, outcome and where they came from.",
     ["action", "outcome", "via"],
 )
+routing_runs = Counter(
+    "dashboard_routing_runs",
+    "Conversations routing looked at, by trigger and what came of it (assigned, no one eligible, paused, waiting for the budget, …).",
+    ["trigger", "outcome"],
+)
+take_backs = Counter(
+    "dashboard_routing_take_backs",
+    "Conversations routing took back from a silent assignee, by where they went (reassigned, unassigned).",
+    ["to"],
+)
 signin_refused = Counter(
     "dashboard_signin_refused",
     "Sign-ins refused by the throttle before the password was checked.",

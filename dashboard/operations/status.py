@@ -1,5 +1,6 @@
 """The status page: what the dashboard knows of WapiKit right now, for Owners and staff. The
-team's request budget per route, the live-events stream, and how much the shared reads save."""
+team's request budget per route, the live-events stream, how much the shared reads save, and
+whether routing runs (or waits for its share of the assign route)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dashboard.conversations import live_state as live_state
 from dashboard.conversations import shared
 from dashboard.conversations.audit import may_read_audit
 from dashboard.conversations.members import powers_for
+from dashboard.routing import state as routing_state
 from dashboard.wapikit import budget, errors, get_client
 
 
@@ -38,5 +40,6 @@ def status_page(request: HttpRequest) -> HttpResponse:
             "stream_since": datetime.fromtimestamp(stream.since, tz=UTC),
             "last_event": datetime.fromtimestamp(stream.last_event_at, tz=UTC) if stream.last_event_at else None,
             "hit_ratio": shared.hit_ratio(),
+            "routing": routing_state.current(),
         },
     )

@@ -1,7 +1,7 @@
 """No axe-core violation of WCAG 2.2 A and AA on each page a manager meets, in the states that
 matter: signed out, the inbox, the reassign picker open over it, a conversation, the workload,
-the audit log, a bulk action's report, the status page, the profile page and the response targets
-(with errors too). axe-core comes bundled with axe-playwright-python (requirements-dev.txt) and is injected by the test, never served by the dashboard."""
+the audit log, a bulk action's report, the status page, the profile page, the response targets
+and routing (with errors too). axe-core comes bundled with axe-playwright-python (requirements-dev.txt) and is injected by the test, never served by the dashboard."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 STATES = [
     "login", "inbox", "picker", "conversation", "workload", "audit", "bulk-report", "status", "profile", "targets",
-    "targets-errors",
+    "targets-errors", "routing", "routing-errors",
 ]
 
 
@@ -58,6 +58,13 @@ def reach(state: str, page, dashboard: str) -> None:
             page.get_by_role("button", name="Save targets").click()
             expect(page.get_by_text("Nothing was saved.")).to_be_visible()
         expect(page.get_by_role("heading", name="Response targets")).to_be_visible()
+    elif state.startswith("routing"):
+        page.goto(f"{dashboard}/routing/")
+        if state == "routing-errors":
+            page.get_by_label("Name").fill("Nobody")
+            page.get_by_role("button", name="Add rule").click()
+            expect(page.get_by_text("Nothing was saved.")).to_be_visible()
+        expect(page.locator("[data-preview]")).to_be_visible()
     elif state in ("audit", "bulk-report"):
         boxes = page.locator("#cards [name=ids]")
         boxes.nth(0).check()

@@ -4,7 +4,8 @@ Render times and bytes come from the whole Django stack in this process (`render
 upstream calls are counted at the client; the load run serves the dashboard with gunicorn
 (production settings) against a sandbox answering in 50 ms, and drives it with wrk (`served`).
 Last, unless `--no-day`, `manage.py bench_day` with its defaults: a short simulated day against
-a live deployment, its table printed below this one (its rows: `devtools/benchday/figures.py`).
+a live deployment, its table printed below this one (its rows: `devtools/benchday/figures.py`);
+then routing's day, shortened (`manage.py bench_routing_day`, rows: `devtools/benchday/routing_day.py`).
 
 The figures with a time target (`target < …`) are the ones the test suite checks only by
 counting calls, since a machine's speed varies: the fault matrix's slowest answer, the bulk
@@ -111,3 +112,6 @@ class Command(BaseCommand):
         if not no_day:
             self.stdout.write("")
             call_command("bench_day", stdout=self.stdout, stderr=self.stderr)
+            self.stdout.write("")
+            # Routing's day, shortened (`make bench-routing` runs the whole day).
+            call_command("bench_routing_day", conversations=75, hours=2, stdout=self.stdout, stderr=self.stderr)
