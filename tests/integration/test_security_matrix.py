@@ -35,13 +35,18 @@ CONVERSATION_ACTIONS = {"close", "reopen", "delete", "assign", "unassign"}
 # The Tokens page's forms (dashboard/api/pages.py): they touch no upstream, but create and revoke
 # the user's API tokens, so they get the same no-login, no-CSRF and wrong-method cells.
 TOKEN_FORMS = {"token_new", "token_revoke"}
-# The profile page's form (dashboard/accounts/views.py): the user's own time zone.
-PROFILE_FORMS = {"account_time_zone"}
-# The team's settings (dashboard/inbox/views/targets.py): no upstream either, and only for
-# Owners and staff, so they get the forbidden cells too.
-SETTINGS_FORMS = {"response_targets_save"}
+# The profile page's forms (dashboard/accounts/views.py): the user's own time zone and layout.
+PROFILE_FORMS = {"account_time_zone", "account_inbox_layout"}
+# The team's settings (dashboard/inbox/views/targets.py, routing.py): no upstream write, and
+# only for Owners and staff, so they get the forbidden cells too.
+SETTINGS_FORMS = {"response_targets_save", "routing_rule_new", "routing_rule_save", "routing_rule_delete", "routing_pause"}
 SETTINGS_FORBIDDEN = ["manager", "agent", "closer"]
-EXPECTED_STATE_CHANGING = CONVERSATION_ACTIONS | TOKEN_FORMS | PROFILE_FORMS | SETTINGS_FORMS | {"logout", "bulk"}
+# An action's Undo (dashboard/inbox/views/undo.py): only for the user who acted, whose own entry
+# it names; its permission is the reversed action's, checked as that action's is.
+UNDO_FORMS = {"undo"}
+EXPECTED_STATE_CHANGING = (
+    CONVERSATION_ACTIONS | TOKEN_FORMS | PROFILE_FORMS | SETTINGS_FORMS | UNDO_FORMS | {"logout", "bulk"}
+)
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 
@@ -82,9 +87,9 @@ STATE_CHANGING = sorted(p.name for p in _patterns() if _is_state_changing(p))
 
 
 def route_url(name: str, conversation_id: str | None) -> str:
-    if name in CONVERSATION_ACTIONS:
-        return f"/conversations/{conversation_id}/{name}/"
-    if name == "token_revoke":
+    if name in CONVERSATION_ACTIONS | UNDO_FORMS:
+        return f"/conversations/{conversation_id or DUMMY_ID}/{name}/"
+    if name in ("token_revoke", "routing_rule_save", "routing_rule_delete"):
         return reverse(name, args=[1])
     return reverse(name)
 
