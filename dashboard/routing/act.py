@@ -14,7 +14,7 @@ from django.core.cache import cache
 from dashboard.conversations import now, services
 from dashboard.conversations.acting import ActionResult, Actor, Seen
 from dashboard.conversations.powers import Action, Powers
-from dashboard.wapikit import budget, capabilities, get_client
+from dashboard.wapikit import budget, capabilities, get_client, share
 from dashboard.wapikit.types import Conversation, Member
 
 VIA = "routing"
@@ -43,7 +43,7 @@ def wait_until(reset_at: float | None) -> float:
 def spend(bucket: str) -> float | None:
     """Count one routing write against its share: None when it may go, else when the share
     returns (and the status page says routing waits until then)."""
-    until = budget.take_share(get_client(), bucket, share=settings.ROUTING_ASSIGN_SHARE)
+    until = share.take(get_client(), bucket, share=settings.ROUTING_ASSIGN_SHARE)
     return wait_until(until) if until is not None else None
 
 

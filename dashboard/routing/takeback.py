@@ -40,7 +40,7 @@ def _looked_again(conversation_id: str) -> bool:
     """Read the conversation's newest messages into the timeline; False when it could not be
     read (the share spent, WapiKit failing): the take-back goes on what is known."""
     try:
-        messages = newest.read(conversation_id, share=newest.check_share())
+        messages = newest.read(conversation_id, part=newest.check_share())
     except errors.WapiKitError as exc:
         logger.info("a take-back's check read could not be made: %s", exc.kind)
         return False

@@ -306,7 +306,7 @@ def test_fault_cell(
         if surface == "action (htmx)":
             # Only the alert is swapped, into the card: the card keeps the state it showed.
             assert response["HX-Retarget"] == f"#c-{cid} .alert"
-            assert response["HX-Reswap"] == "innerHTML"
+            assert response["HX-Reswap"] == "innerHTML show:none"  # an answer never scrolls the page
             assert body.lstrip().startswith('<p class="alert-error" role="alert">')
             assert "<article" not in body and "<html" not in body
         assert snapshot(wapikit, cid) == before  # the sandbox was reset when `failing` ended

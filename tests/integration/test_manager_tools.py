@@ -516,10 +516,10 @@ def test_one_scan_serves_every_view_and_the_tabs_within_the_cache_lifetime(
 
 
 WORKLOAD_ROW_RE = re.compile(
-    r'<td>\s*<bdi>(?P<name>[^<]*)</bdi> <span class="muted">\w+</span>(?P<warnings>.*?)</td>\s*'
-    r"<td><bdi>[^<]*</bdi></td>\s*"
-    r'<td>\s*<a href="/\?view=member&amp;member=(?P<id>[0-9a-f-]{36})">\s*(?P<open>\d+)\s*</a>\s*</td>\s*'
-    r'<td>\s*<a href="/\?view=member&amp;member=(?P=id)&amp;sort=unread">\s*(?P<unread>\d+)\s*</a>\s*</td>',
+    r'<td[^>]*>\s*<bdi>(?P<name>[^<]*)</bdi> <span class="muted">\w+</span>(?P<warnings>.*?)</td>\s*'
+    r"<td[^>]*><bdi>[^<]*</bdi></td>\s*"
+    r'<td[^>]*>\s*<a href="/\?view=member&amp;member=(?P<id>[0-9a-f-]{36})">\s*(?P<open>\d+)\s*</a>\s*</td>\s*'
+    r'<td[^>]*>\s*<a href="/\?view=member&amp;member=(?P=id)&amp;sort=unread">\s*(?P<unread>\d+)\s*</a>\s*</td>',
     re.S,
 )
 
