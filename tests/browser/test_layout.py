@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 # API tokens are everyone's: a token never does more than its owner's role allows.
 # The profile (the user's time zone) is everyone's too.
-TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "Targets", "API tokens", "Profile")
+TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "Targets", "Routing", "API tokens", "Profile")
 
 
 def picker_of(page, cid: str):
@@ -176,7 +176,7 @@ def test_while_wapikit_is_down_staff_see_only_what_needs_no_wapikit_answer(
     answer = page.goto(f"{dashboard}/audit/")
 
     assert answer.status == 200
-    assert top_bar_links(page) == ["Audit log", "Status", "Targets", "API tokens", "Profile"]
+    assert top_bar_links(page) == ["Audit log", "Status", "Targets", "Routing", "API tokens", "Profile"]
 
 
 # Layout

@@ -3,6 +3,7 @@ the dashboard open, and appears on their open inbox ("Mine") as theirs, with no 
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -40,6 +41,9 @@ def test_a_new_conversation_appears_on_its_assignees_open_inbox_as_theirs(
         )
 
         assert published.ok
+        # The list stays still: the conversation routed to her waits in the summary's bar.
+        expect(page.locator("#new-bar .new-count")).to_contain_text(re.compile(r"^1 (new|more)\b"), timeout=15_000)
+        page.locator("#new-bar").get_by_role("button", name=re.compile("^Show")).click()
         card = page.locator(".card", has_text=name)
         expect(card).to_be_visible(timeout=15_000)
         expect(card.locator(".assignee")).to_contain_text("Assigned to Mei Chen")
