@@ -65,7 +65,7 @@ def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     assert dom and number(dom[1]) <= 2_250, dom_row
     assert re.match(r"[\d.]+ ms median · [\d,]+ B$", table["server time, inbox, 50 cards (owner)"])
     label, first_visit = next((k, v) for k, v in table.items() if k.startswith("JS + CSS a first visit loads"))
-    assert label.endswith("(htmx-2.min.js, hx-sse-2.min.js, app.js, app.css)"), "no script beyond htmx, its SSE extension and our own"
+    assert label.endswith("(htmx-2.min.js, hx-sse-2.min.js, app.js, desk.js, app.css)"), "no script beyond htmx, its SSE extension and our own"
     assert number(re.match(r"([\d,]+) B raw", first_visit)[1]) < 100_000
     served = table["how they are served (gunicorn, production settings)"]
     assert served == "Content-Encoding gzip; Cache-Control max-age=315360000, public, immutable"
