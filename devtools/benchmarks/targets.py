@@ -151,7 +151,7 @@ def timed_bulk(api: benchkit.SandboxApi, size: int, repeats: int) -> tuple[str, 
             try:
                 with benchkit.counting_calls() as sent:
                     took, answer = benchkit.seconds(
-                        lambda: manager.post("/bulk/", {"action": "close", "ids": ids, "next": "/"})
+                        lambda: manager.post("/bulk/", {"action": "close", "ids": ids, "next": "/", "confirm": "yes"})
                     )
             finally:
                 api.control(latency_ms=0)
