@@ -73,7 +73,8 @@ def acted(before: Conversation | None, after: Conversation) -> None:
     """The dashboard's own write: `before` as it read the conversation just before, `after` as
     it is now, so that the timeline logs what the action changed."""
     if before is not None:
-        _remember_life(before, why="read", as_of=timezone.now())
+        # What it was is history: the clocks and their alerts are planned from what it is now.
+        _remember_life(before, why="read", as_of=timezone.now(), plan_alerts=False)
     is_now(after, why="action")
 
 
@@ -84,7 +85,7 @@ _SOURCES = {
 }
 
 
-def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> None:
+def _remember_life(conversation: Conversation, *, why: str, as_of: datetime, plan_alerts: bool = True) -> None:
     """The timeline learns it. Whatever was already done (a write WapiKit applied, a card
     redrawn) stands if the database cannot take it: the fact is logged as lost, never raised."""
     conversation_id, source = conversation.unique_id, _SOURCES[why]
@@ -101,7 +102,8 @@ def _remember_life(conversation: Conversation, *, why: str, as_of: datetime) -> 
     except DatabaseError as exc:
         logger.warning("the timeline could not learn a fact of a conversation: %s", type(exc).__name__)
         return
-    alerts.plan(conversation_id)
+    if plan_alerts:
+        alerts.plan(conversation_id)
 
 
 def messages_read(conversation_id: str, messages: list[Message]) -> int:
