@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,3 +222,14 @@ class DashboardDatabase:
 def _unix(stored: str) -> float:
     moment = datetime.fromisoformat(stored)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def clear_up(directory: Path, shared, progress: Callable[[str], None]) -> None:
+    """What a day leaves behind: the shared Redis database emptied, and its directory (the logs and
+    the sandbox's and the dashboard's databases) removed, unless BENCH_DAY_KEEP asks to keep it."""
+    if shared is not None:
+        shared.flushdb()
+    if os.environ.get("BENCH_DAY_KEEP"):
+        progress(f"  kept: {directory} (logs, the sandbox's and the dashboard's databases)")
+    else:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -5,7 +5,6 @@ conversations set up and a cold start timed, the day run (`day`), its figures (`
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -52,12 +51,7 @@ def day_rows(*, conversations: int, messages: int, members: int, hours: float, s
                 finally:
                     database.close()
     finally:
-        if shared is not None:
-            shared.flushdb()
-        if os.environ.get("BENCH_DAY_KEEP"):
-            progress(f"  kept: {directory} (logs, the sandbox's and the dashboard's databases)")
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
+        deployment.clear_up(directory, shared, progress)
     return [
         figures.day_row(the_day, compression, members, hours),
         *figures.accuracy_rows(the_day),

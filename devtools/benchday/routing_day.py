@@ -13,7 +13,6 @@ import heapq
 import math
 import os
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -288,12 +287,7 @@ def routing_rows(*, conversations: int, hours: float, scale: float, reply_minute
                     second.terminate()
                     second.wait(timeout=10)
     finally:
-        if shared is not None:
-            shared.flushdb()
-        if os.environ.get("BENCH_DAY_KEEP"):
-            progress(f"  kept: {directory}")
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
+        deployment.clear_up(directory, shared, progress)
     assign_calls = sum(n for (_, route, _), n in calls.items() if route == ASSIGN_ROUTE)
     return rows(record, schedule, members, compression, assign_calls)
 

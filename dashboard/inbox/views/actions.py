@@ -100,19 +100,28 @@ def seen_state(request: HttpRequest) -> Seen | None:
     return Seen.parse(request.POST.get("seen"))
 
 
-@require_POST
-def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
-    action = Action(action)
-    next_url = return_to(request)
+def opening(request: HtmxHttpRequest, conversation_id: str, next_url: str) -> tuple[str, Actor] | HttpResponse:
+    """What every action on a card starts from: the conversation's id checked and the user as an
+    actor, or the card's problem when either cannot be had."""
     try:
         conversation_id = validate_id(conversation_id)
-        actor = acting_user(request, via=via_of(next_url))
+        return conversation_id, acting_user(request, via=via_of(next_url))
     except errors.WapiKitError as exc:
         shown_id = "invalid" if isinstance(exc, errors.InvalidId) else conversation_id
         return card_problem(
             request, conversation_id=shown_id, message=exc.user_message, status=errors.answer_status(exc),
             next_url=next_url,
         )
+
+
+@require_POST
+def conversation_action(request: HtmxHttpRequest, conversation_id: str, action: str) -> HttpResponse:
+    action = Action(action)
+    next_url = return_to(request)
+    opened = opening(request, conversation_id, next_url)
+    if isinstance(opened, HttpResponse):
+        return opened
+    conversation_id, actor = opened
     seen = seen_state(request)
     member = None
     if actor.powers.allows(action):
