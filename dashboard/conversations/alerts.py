@@ -97,7 +97,7 @@ def raise_due(conversation_id: str, kind: str) -> None:
         return
     try:
         if not reading.read_since(conversation_id, moment - (due.due_at - due.warn_at) / 10):
-            _look_again(conversation_id)
+            _look_again(conversation_id, part=newest.check_share())
     except errors.RateLimited as exc:
         # The share is spent: look when it returns, if that still leaves half the warning.
         if returns := _returns_before(exc, due.warn_at + (due.due_at - due.warn_at) / 2):
@@ -133,13 +133,23 @@ def recheck(conversation_id: str) -> None:
     if reading.read_since(conversation_id, moment - warning / 10):
         return  # read a moment ago: what it found is planned already
     try:
-        _look_again(conversation_id)
+        _look_again(conversation_id, part=newest.recheck_share())
     except errors.RateLimited as exc:
         # The share is spent: look when it returns, however late (the new wait is still to find).
         returns = datetime.fromtimestamp(exc.reset_at, UTC) if exc.reset_at else moment + warning
         recheck.using(run_after=returns).enqueue(conversation_id)
     except errors.WapiKitError as exc:
         logger.info("a conversation could not be read again for a wait begun unseen: %s", exc.kind)
+    else:
+        # The new wait it found turns due soon now: alerted in this run, not the worker's next.
+        if _due_soon(conversation_id, timezone.now()):
+            raise_due.call(conversation_id, Alert.Kind.RESPONSE)
+
+
+def _due_soon(conversation_id: str, moment: datetime) -> bool:
+    life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
+    watching = watched(life, targets.current(), moment) if life is not None else []
+    return any(due.kind == Alert.Kind.RESPONSE and due.warn_at <= moment for due in watching)
 
 
 def _unwatched_from(life: ConversationLife, team: clocks.Targets, now: datetime) -> datetime | None:
@@ -189,10 +199,10 @@ def _still_due_now(conversation_id: str, kind: str, moment: datetime) -> Due | N
     return due
 
 
-def _look_again(conversation_id: str) -> None:
-    """Read the conversation's newest messages and learn them (raising the client's errors): its
-    next routine re-read moves on as if a run had read it."""
-    messages = newest.read(conversation_id, part=newest.check_share())
+def _look_again(conversation_id: str, *, part: float) -> None:
+    """Read the conversation's newest messages within `part` of the share and learn them (raising
+    the client's errors): its next routine re-read moves on as if a run had read it."""
+    messages = newest.read(conversation_id, part=part)
     learned = learn_read(conversation_id, messages)
     reading.read_elsewhere(conversation_id, learned=learned, now=timezone.now())
 

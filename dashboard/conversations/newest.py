@@ -5,8 +5,8 @@ event).
 Every such read is counted against the background reads' share of the messages route
 (WAPIKIT_BACKGROUND_READ_SHARE of its limit in any span of WapiKit's window) and never digs into the
 reserve people's own requests need. The routine reads (`backfill`) stop short of the whole share:
-what they leave (ALERT_CHECKS_PART of it) is for the reads an alert makes just before it is
-raised, to check the customer still waits, so a busy hour of routine reads never stops a check."""
+what they leave is for the reads alerts make (`alerts`), so a busy hour of routine reads never
+stops one."""
 
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ from dashboard.wapikit.types import Message
 MESSAGES_BUCKET = "/conversation/:id/messages"
 # The newest page is all the timeline needs: the last message, and the open cycle's start.
 PAGE_SIZE = 50
-# The part of the background share the routine reads leave to alerts' checks.
-ALERT_CHECKS_PART = 0.3
+# The part of the background share the routine reads leave to alerts' reads, and of that, the
+# part only the look for a wait begun unseen (`alerts.recheck`) may take: the check before an
+# alert only spares the team an alert it did not need, while that look finds a wait that would
+# otherwise get none, so a busy hour of checks never stops it.
+ALERT_CHECKS_PART = 0.4
+RECHECKS_PART = 0.2
 
 
 def routine_share() -> float:
@@ -27,6 +31,10 @@ def routine_share() -> float:
 
 
 def check_share() -> float:
+    return settings.WAPIKIT_BACKGROUND_READ_SHARE * (1 - RECHECKS_PART)
+
+
+def recheck_share() -> float:
     return settings.WAPIKIT_BACKGROUND_READ_SHARE
 
 

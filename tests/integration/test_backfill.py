@@ -124,15 +124,18 @@ def test_background_reads_spend_only_their_share_of_the_messages_budget_and_wait
     backfill.read_due.call()  # a run too early reads nothing more
 
     read = messages_read(upstream_calls)
-    # A quarter of 20 is 5; the routine reads leave 30 % of it to alerts' check reads.
+    # A quarter of 20 is 5; the routine reads leave 40 % of it to alerts' reads, and of that, the
+    # last read (20 % of the share) to the look for a wait begun unseen.
     assert len(read) == 3
     assert all(call.status != 429 for call in upstream_calls)
     unknown = [cid for cid in ids if (life := timeline.life_of(cid)) is None or life.last_message_at is None]
     assert len(unknown) == 3
     assert newest.read(unknown[0], part=newest.check_share()), "an alert's check still reads"
-    assert newest.read(unknown[1], part=newest.check_share())
     with pytest.raises(errors.BudgetExhausted):
-        newest.read(unknown[2], part=newest.check_share())
+        newest.read(unknown[1], part=newest.check_share())
+    assert newest.read(unknown[1], part=newest.recheck_share()), "a look for a wait begun unseen still reads"
+    with pytest.raises(errors.BudgetExhausted):
+        newest.read(unknown[2], part=newest.recheck_share())
     # The next run waits for the window's reset, not spinning meanwhile.
     planned = DBTaskResult.objects.filter(status="READY", run_after__year__lt=9999).order_by("-enqueued_at").first()
     assert timezone.now() + timedelta(seconds=30) < planned.run_after <= timezone.now() + timedelta(seconds=62)

@@ -249,10 +249,10 @@ def test_an_alert_whose_check_read_finds_the_share_spent_waits_for_it_only_while
     """The check waits for the background share to return (within a minute here) when that leaves
     half the 5-minute warning; later, the alert is raised on what the timeline knows."""
     cid, other = [c["uniqueId"] for c in answered_long_ago(server_wapikit, 2)]
-    server_wapikit.control(rate_limits={"messages": {"limit": 4, "window_seconds": 60}})
+    server_wapikit.control(rate_limits={"messages": {"limit": 8, "window_seconds": 60}})
     cache.clear()  # the dashboard knows WapiKit's budget only from the answers that follow
     arrives(cid, message(cid, minutes_ago=waited))
-    newest.read(other, part=newest.check_share())  # the stated limit's share: 1 read a minute, spent
+    newest.read(other, part=newest.check_share())  # the checks' part of the limit: 1 read a minute, spent
 
     alerts.raise_due.call(cid, "response")
 
@@ -283,7 +283,7 @@ def test_a_customer_writing_again_after_an_unseen_reply_is_read_when_the_new_wai
     clock.advance(minutes=55, seconds=30)
     alerts.recheck.call(cid)
     assert timeline.life_of(cid).first_inbound_at == written.created_at, "the reply was read: a new wait"
-    alerts.raise_due.call(cid, "response")
 
+    # Raised by the look itself: the worker's next run could come after the wait's deadline.
     raised = Alert.objects.get(conversation_id=cid)
     assert raised.cycle_at == written.created_at
