@@ -13,12 +13,13 @@ from django.core.cache import cache
 
 from dashboard.conversations import assignees, now, scan, services
 from dashboard.conversations.acting import ActionResult, Actor, Seen
+from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
 from dashboard.wapikit import budget, capabilities, get_client, share
 from dashboard.wapikit.budget import background
 from dashboard.wapikit.types import Conversation, Member
 
-VIA = "routing"
+VIA = AuditEntry.Via.ROUTING
 ASSIGN_BUCKET = "/conversation/:id/assign"
 UNASSIGN_BUCKET = "/conversation/:id/unassign"
 # Who acts: the dashboard itself, with the organisation's key (WapiKit's server only lets an
