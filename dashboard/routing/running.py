@@ -22,7 +22,7 @@ from dashboard.observability import metrics
 from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
-from . import act, claims, engine, facts, rules, takeback
+from . import act, claims, engine, facts, reopened, rules, takeback
 from .models import Claim, Rule
 
 logger = logging.getLogger("dashboard.routing")
@@ -51,8 +51,8 @@ def _enabled_rules() -> list[Rule]:
 
 def on_fact(conversation: Conversation, why: str) -> None:
     """Called by `now` for every fact learned: a new conversation or message routes it, a change
-    made by someone else lets routing's claim go, and a waiting conversation gets its take-back
-    deadline planned."""
+    made by someone else lets routing's claim go, a waiting conversation gets its take-back
+    deadline planned, and one just reopened is looked at for an offline assignee (`reopened`)."""
     conversation_id = conversation.unique_id
     if why in ("action", "assignment") and conversation.assignee_known:
         _someone_else_changed(conversation, exact=why == "action")
@@ -63,6 +63,8 @@ def on_fact(conversation: Conversation, why: str) -> None:
         if cache.add(f"routing:queued:{conversation_id}", 1, timeout=_QUEUED_SECONDS):
             route_task.enqueue(conversation_id, trigger)
     takeback.plan(conversation_id)
+    if conversation.status == "Active":
+        reopened.watch(conversation_id)
     ensure_sweep()
 
 

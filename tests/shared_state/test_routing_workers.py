@@ -174,7 +174,7 @@ def test_a_worker_killed_while_its_assign_call_is_in_flight_leaves_one_assignmen
     assert truth["assignee"] == mei and truth["ever_assigned"] == [mei]
     assert len(audit) == 2, audit
     (via, action, outcome, name, _), (via2, action2, outcome2, name2, detail) = audit
-    assert (via, action, outcome, name) == ("routing", "assign", "pending", "Mei Chen"), "the dead call stays unfinished"
+    assert (via, action, outcome, name) == ("routing", "assign", "pending", "Mei Chen"), "the dead call: unfinished"
     assert (via2, action2, outcome2, name2) == ("routing", "assign", "skipped", "Mei Chen")
     assert detail.startswith('Routing rule "Mei first": balanced')
     assert "a worker that stopped mid-assignment" in detail and "It is already assigned to Mei Chen." in detail
