@@ -64,12 +64,12 @@ def test_a_take_back_is_pushed_to_open_dashboards_and_noticed_for_managers_only(
     assert {"conversation": cid, "why": "action"} in published, "the card is redrawn, as after any action"
     assert published[-1] == {"take_back": record.pk}
     manager = login_as("manager")
-    notice = body_of(manager.get(f"/take-backs/{record.pk}/"))
-    assert f'data-alert="take-back-{record.pk}"' in notice
+    notice = body_of(manager.get(f"/alerts/take-backs/{record.pk}/"))
+    assert f'data-alert="take-backs/{record.pk}"' in notice
     assert "back from" in notice and "Mei Chen" in notice
     assert "not answered within 5 min" in notice and "unassigned now." in notice
-    assert login_as("agent").get(f"/take-backs/{record.pk}/").status_code == 204, "for those who may assign"
-    assert manager.get("/take-backs/999999/").status_code == 204
+    assert login_as("agent").get(f"/alerts/take-backs/{record.pk}/").status_code == 204, "for those who may assign"
+    assert manager.get("/alerts/take-backs/999999/").status_code == 204
 
 
 def test_a_worker_without_redis_hands_the_take_back_over_to_the_dashboard_s_streams(client, wapikit, monkeypatch):
