@@ -25,3 +25,7 @@ TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
 # and how often it sweeps the unassigned backlog, in seconds.
 ROUTING_ASSIGN_SHARE = float(os.environ.get("ROUTING_ASSIGN_SHARE", "0.5"))
 ROUTING_SWEEP_SECONDS = float(os.environ.get("ROUTING_SWEEP_SECONDS", "180"))
+# How long a conversation routing claimed waits for its worker before another finishes the
+# claim (the worker died mid-call). Longer than one assignment's calls with their timeouts
+# (WAPIKIT_TIMEOUT), so a slow worker that is still alive is never overtaken.
+ROUTING_CLAIM_LEASE_SECONDS = float(os.environ.get("ROUTING_CLAIM_LEASE_SECONDS", "120"))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("inbox/tabs/", inbox.inbox_tabs, name="inbox_tabs"),
     path("inbox/changes/", inbox.inbox_changes, name="inbox_changes"),
     path("alerts/<int:alert_id>/", alerts.alert, name="alert"),
+    path("alerts/take-backs/<int:take_back_id>/", alerts.take_back, name="take_back"),
     path("bulk/", bulk.bulk_action, name="bulk"),
     path("workload/", workload.workload, name="workload"),
     path("settings/targets/", targets.response_targets, name="response_targets"),

@@ -121,6 +121,7 @@ class AuditQuerySerializer(serializers.Serializer):
     conversation = serializers.CharField(required=False, allow_blank=True, max_length=64)
     action = serializers.ChoiceField(required=False, choices=["close", "reopen", "delete", "assign", "unassign"])
     outcome = serializers.ChoiceField(required=False, choices=AuditEntry.Outcome.values)
+    via = serializers.ChoiceField(required=False, choices=AuditEntry.Via.values)
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
     page = serializers.IntegerField(min_value=1, max_value=100000, default=1)

@@ -22,6 +22,7 @@ class AuditFilter(forms.Form):
         required=False, choices=[("", "any")] + [(a, a) for a in ("close", "reopen", "delete", "assign", "unassign")]
     )
     outcome = forms.ChoiceField(required=False, choices=[("", "any")] + list(AuditEntry.Outcome.choices))
+    via = forms.ChoiceField(required=False, label="Via", choices=[("", "any")] + list(AuditEntry.Via.choices))
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -35,6 +36,8 @@ class AuditFilter(forms.Form):
             entries = entries.filter(action=data["action"])
         if data.get("outcome"):
             entries = entries.filter(outcome=data["outcome"])
+        if data.get("via"):
+            entries = entries.filter(via=data["via"])
         # Days in the reader's zone. The calendar's first and last days bound nothing, and in a
         # zone away from UTC their ends fall outside the years Python can hold.
         zone = timezone.get_current_timezone()

@@ -60,6 +60,9 @@ class AuditEntry(models.Model):
         PAGE = "page", "conversation page"
         BULK = "bulk"
         API = "api"
+        # Routing's own assignments and take-backs (dashboard/routing/act.py): the detail names
+        # the rule and why this member.
+        ROUTING = "routing"
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)

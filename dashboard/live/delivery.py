@@ -51,18 +51,27 @@ def deliver(event: Event) -> None:
 
 
 class Published(msgspec.Struct, frozen=True, omit_defaults=True):
-    """What a process without streams may hand over for publishing: a card that changed, or an
-    alert raised; nothing else reaches the browsers this way."""
+    """What a process without streams may hand over for publishing: a card that changed, an
+    alert raised, or a conversation routing took back; nothing else reaches the browsers this way."""
 
     conversation: str = ""
     why: str = ""
     alert: int = 0
+    take_back: int = 0
 
 
 def hand_over_message(message: dict) -> None:
     """`bus.hand_over`: a message published by a process that serves no streams."""
     published = msgspec.convert(message, Published)
     _hand_over(_Handed("message", body=msgspec.Raw(msgspec.json.encode(published))))
+
+
+def _to_publish(published: Published) -> dict:
+    if published.conversation:
+        return {"conversation": published.conversation, "why": published.why}
+    if published.take_back:
+        return {"take_back": published.take_back}
+    return {"alert": published.alert}
 
 
 def report_state(reported: state.StreamState) -> None:
@@ -144,7 +153,7 @@ def ingest(request: HttpRequest) -> HttpResponse:
             store_state(msgspec.json.decode(handed.body, type=state.StreamState))
         elif handed.kind == "message":
             published = msgspec.json.decode(handed.body, type=Published)
-            bus.publish(msgspec.structs.asdict(published) if published.conversation else {"alert": published.alert})
+            bus.publish(_to_publish(published))
         elif handed.type in _EVENTS:
             apply(msgspec.json.decode(handed.body, type=_EVENTS[handed.type]))
         else:

@@ -169,6 +169,9 @@ class Stream:
         if "alert" in message:
             # Only its number: the page asks whether it is for this user (inbox/views/alerts.py).
             return await self._write(frame("alert", str(int(message["alert"]))))
+        if "take_back" in message:
+            # Routing took a conversation back: the same, for the managers' notice.
+            return await self._write(frame("takeback", str(int(message["take_back"]))))
         return True
 
     async def _finish(self, why: str) -> None:

@@ -11,13 +11,15 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from dashboard.conversations import now, services
+from dashboard.conversations import assignees, now, scan, services
 from dashboard.conversations.acting import ActionResult, Actor, Seen
+from dashboard.conversations.models import AuditEntry
 from dashboard.conversations.powers import Action, Powers
 from dashboard.wapikit import budget, capabilities, get_client, share
+from dashboard.wapikit.budget import background
 from dashboard.wapikit.types import Conversation, Member
 
-VIA = "routing"
+VIA = AuditEntry.Via.ROUTING
 ASSIGN_BUCKET = "/conversation/:id/assign"
 UNASSIGN_BUCKET = "/conversation/:id/unassign"
 # Who acts: the dashboard itself, with the organisation's key (WapiKit's server only lets an
@@ -63,12 +65,30 @@ def _known(conversation_id: str) -> Conversation | None:
     return known if known is not None and known.assignee_known else None
 
 
-def assign(conversation_id: str, member: Member, *, members: list[Member], note: str, seen_assignee: str = "") -> ActionResult:
+def as_wapikit_has_it(conversation_id: str, *, members: list[Member]) -> Conversation | None:
+    """The conversation as WapiKit has it now, its assignee included, before a dead worker's claim
+    is finished: its call may have gone through, and WapiKit's server answers a second one with
+    500 (and a later WapiKit may keep both). Its single answer where that names the assignee;
+    else the Active list read afresh (its answers name the assignee), None when that does not
+    hold it."""
+    client = get_client()
+    with background():
+        if client.capabilities.get(capabilities.SINGLE_ANSWER_HAS_ASSIGNEE):
+            return assignees.resolved_single(client.get_conversation(conversation_id), members=members)
+        found = scan.scan_conversations("Active", fresh=True).conversations
+    return next((c for c in found if c.unique_id == conversation_id and c.assignee_known), None)
+
+
+def assign(
+    conversation_id: str, member: Member, *, members: list[Member], note: str, seen_assignee: str = "",
+    current: Conversation | None = None,
+) -> ActionResult:
     """Assign, as long as the conversation is still as routing saw it (Active, with
-    `seen_assignee`): if someone changed it meanwhile, nothing is sent."""
+    `seen_assignee`): if someone changed it meanwhile, nothing is sent; if it is theirs already,
+    nothing is sent either. `current`: the conversation as just read, when the caller read it."""
     return services.conversation_act(
         actor=_actor(members, note), conversation_id=conversation_id, action=Action.ASSIGN, member=member,
-        seen=Seen("Active", seen_assignee), current=_known(conversation_id),
+        seen=Seen("Active", seen_assignee), current=current or _known(conversation_id),
     )
 
 

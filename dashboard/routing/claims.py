@@ -2,13 +2,15 @@
 At most one claim per conversation is current (a unique partial index, in every database), so
 two triggers for one conversation, in one process or two, make one claim: the other insert
 fails and that trigger does nothing. A claim whose worker died mid-call is taken over after
-its lease, for the same member it named (never a second member): WapiKit's server answers 500
-to a repeated assignment and keeps both."""
+its lease (ROUTING_CLAIM_LEASE_SECONDS), for the same member it named (never a second member),
+and only after WapiKit was asked whether the dead worker's call went through (`running`):
+WapiKit's server answers 500 to a repeated assignment and keeps both."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -16,8 +18,10 @@ from dashboard.conversations.models import LifeEvent
 
 from .models import Claim
 
-# A claim not finished within this was a dead worker's: another may take it over.
-LEASE = timedelta(minutes=2)
+
+def lease() -> timedelta:
+    """A claim not finished within this was a dead worker's: another may take it over."""
+    return timedelta(seconds=settings.ROUTING_CLAIM_LEASE_SECONDS)
 
 
 def claim(
@@ -28,7 +32,7 @@ def claim(
         with transaction.atomic():
             return Claim.objects.create(
                 conversation_id=conversation_id, trigger=trigger, rule_name=rule_name, member_id=member_id,
-                member_name=member_name, why=why, claimed_at=now, lease_until=now + LEASE,
+                member_name=member_name, why=why, claimed_at=now, lease_until=now + lease(),
             )
     except IntegrityError:
         return None
@@ -49,7 +53,7 @@ def take_over(conversation_id: str, *, now: datetime) -> Claim | None:
         )
         if found is None:
             return None
-        taken = Claim.objects.filter(pk=found.pk, lease_until=found.lease_until).update(lease_until=now + LEASE)
+        taken = Claim.objects.filter(pk=found.pk, lease_until=found.lease_until).update(lease_until=now + lease())
     return Claim.objects.get(pk=found.pk) if taken else None
 
 

@@ -22,7 +22,7 @@ from dashboard.observability import metrics
 from dashboard.wapikit import budget, errors, get_client
 from dashboard.wapikit.types import Conversation, Member
 
-from . import act, claims, engine, facts, rules, takeback
+from . import act, claims, engine, facts, reopened, rules, takeback
 from .models import Claim, Rule
 
 logger = logging.getLogger("dashboard.routing")
@@ -51,8 +51,8 @@ def _enabled_rules() -> list[Rule]:
 
 def on_fact(conversation: Conversation, why: str) -> None:
     """Called by `now` for every fact learned: a new conversation or message routes it, a change
-    made by someone else lets routing's claim go, and a waiting conversation gets its take-back
-    deadline planned."""
+    made by someone else lets routing's claim go, a waiting conversation gets its take-back
+    deadline planned, and one just reopened is looked at for an offline assignee (`reopened`)."""
     conversation_id = conversation.unique_id
     if why in ("action", "assignment") and conversation.assignee_known:
         _someone_else_changed(conversation, exact=why == "action")
@@ -63,6 +63,8 @@ def on_fact(conversation: Conversation, why: str) -> None:
         if cache.add(f"routing:queued:{conversation_id}", 1, timeout=_QUEUED_SECONDS):
             route_task.enqueue(conversation_id, trigger)
     takeback.plan(conversation_id)
+    if conversation.status == "Active":
+        reopened.watch(conversation_id)
     ensure_sweep()
 
 
@@ -142,14 +144,26 @@ def _route(conversation_id: str, *, trigger: str) -> str:
 
 def _finish(found: Claim, *, members: list[Member], taking_over: bool) -> str:
     """Make the claim's assignment: its member, never another. Taking over a dead worker's
-    claim, an answer saying the conversation is theirs already (the server's 500 to a repeated
-    assignment, or an answer that names them) means the dead worker's call went through."""
+    claim, WapiKit is asked first whether its call went through (then nothing is sent, and the
+    audit row says so); where it cannot tell, an answer saying the conversation is theirs
+    already (the server's 500 to a repeated assignment) means the call went through."""
     member = next((m for m in members if m.unique_id == found.member_id), None)
     if member is None or engine.permission_refusal(member):
         claims.failed(found)
         return "member gone"
     note = f'Routing rule "{found.rule_name}": {found.why}.'
-    result = act.assign(found.conversation_id, member, members=members, note=note)
+    current, seen = None, ""
+    if taking_over:
+        note += f" Finishing what a worker that stopped mid-assignment began at {found.claimed_at:%H:%M:%S} UTC."
+        try:
+            current = act.as_wapikit_has_it(found.conversation_id, members=members)
+        except errors.WapiKitError as exc:
+            # Not known whether the dead worker's call went through: try again at the next sweep.
+            logger.info("a dead worker's claim waits: the conversation could not be read (%s)", exc.kind)
+            return "wapikit failed"
+        if current is not None and current.assigned_to and current.assigned_to.unique_id == member.unique_id:
+            seen = member.unique_id  # its call went through: nothing is sent, and the audit row says so
+    result = act.assign(found.conversation_id, member, members=members, note=note, seen_assignee=seen, current=current)
     theirs = result.conversation is not None and result.conversation.assignee_known and (
         result.conversation.assigned_to is not None and result.conversation.assigned_to.unique_id == member.unique_id
     )

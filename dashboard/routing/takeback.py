@@ -3,8 +3,10 @@ something of an assigned, waiting conversation (and when routing assigns one), i
 (`deadlines`) is planned as a timed task; run then, the conversation's newest messages are read
 (an answer in WapiKit's own UI sends no event), the deadline is computed again from what the
 timeline knows now (an answer since cancels it, a later message moves it), and the conversation
-is returned to unassigned and, when the rule says so, given by the same rule to another member. The managers are told: the routing
-page lists each take-back, the audit log has its row, open dashboards redraw the card.
+is returned to unassigned and, when the rule says so, given by the same rule to another member.
+The managers are told: open dashboards redraw the card and show managers a notice (the live
+stream names the take-back, and each page asks whether it is for its reader), the routing page
+lists each take-back, and the audit log has its rows.
 
 A conversation is taken back from the assignee routing gave it to; one a person assigned by
 hand only under a rule that says so (`takes_manual`)."""
@@ -20,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
-from dashboard.conversations import newest
+from dashboard.conversations import bus, newest
 from dashboard.conversations import now as door
 from dashboard.conversations.models import ConversationLife
 from dashboard.observability import metrics
@@ -125,30 +127,42 @@ def take_back(conversation_id: str, *, moment: datetime | None = None) -> str:
     if _looked_again(conversation_id) and (found := due(conversation_id)) is None:
         return "answered"
     rule, deadline, life = found
+    return make(rule, life, reason=deadline.reason, deadline=deadline.at, moment=moment,
+                reassign=rule.take_back_to == TakeBackTo.RULE)
+
+
+def make(
+    rule: Rule, life: ConversationLife, *, reason: str, deadline: datetime, moment: datetime, reassign: bool
+) -> str:
+    """Take the conversation back from its assignee, once for this `deadline` (across processes):
+    unassigned, then, with `reassign`, given by the rule to a member who never had it. What came
+    of it, in a word the metrics count it by; the managers' open dashboards are told."""
     try:
         with transaction.atomic():
             record = TakeBack.objects.create(
-                conversation_id=conversation_id, from_member_id=life.assignee_id, rule_name=rule.name,
-                reason=deadline.reason, deadline=deadline.at, taken_at=moment,
+                conversation_id=life.conversation_id, from_member_id=life.assignee_id, rule_name=rule.name,
+                reason=reason, deadline=deadline, taken_at=moment,
             )
     except IntegrityError:
         return "taken back already"
     try:
-        outcome = _move(rule, record, life)
+        outcome = _move(rule, record, life, reassign=reassign)
     except errors.WapiKitError as exc:
         logger.info("a take-back could not read what it needs: %s", exc.kind)
         outcome = "failed"
     metrics.take_backs.labels(to=outcome).inc()
+    if outcome in ("reassigned", "unassigned"):
+        bus.publish({"take_back": record.pk})
     return outcome
 
 
-def _move(rule: Rule, record: TakeBack, life: ConversationLife) -> str:
+def _move(rule: Rule, record: TakeBack, life: ConversationLife, *, reassign: bool) -> str:
     members = facts.members()
     by_id = {m.unique_id: m for m in members}
     record.from_member_name = by_id[life.assignee_id].name if life.assignee_id in by_id else ""
     note = f'Routing rule "{rule.name}" took it back from {record.from_member_name or "its assignee"}: {record.reason}.'
     choice = None
-    if rule.take_back_to == TakeBackTo.RULE:
+    if reassign:
         known = facts.gather(facts.active(), now=timezone.now())
         # Never a member who had it before: WapiKit's server answers 500 to a repeated assignment.
         had = claims.members_who_had(record.conversation_id) | {life.assignee_id}
@@ -184,3 +198,8 @@ def _move(rule: Rule, record: TakeBack, life: ConversationLife) -> str:
 
 def recent(limit: int = 20) -> list[TakeBack]:
     return list(TakeBack.objects.all()[:limit])
+
+
+def for_reader(take_back_id: int, *, manages: bool) -> TakeBack | None:
+    """The take-back, for a reader who may assign (the managers are told of each): else None."""
+    return TakeBack.objects.filter(pk=take_back_id).first() if manages else None

@@ -138,6 +138,8 @@ document.addEventListener("htmx:sseBeforeMessage", (event) => {
     streamEnded(message.data, event.target);
   } else if (message.type === "alert") {
     alertRaised(message.data);
+  } else if (message.type === "takeback") {
+    alertRaised(message.data, "take-backs/");
   } else if (message.type === "changed") {
     try {
       conversationChanged(JSON.parse(message.data).id);
@@ -358,11 +360,11 @@ document.addEventListener("htmx:configRequest", (event) => {
 // Alerts before a breach. The stream says only an alert's number; the page asks whether it is
 // for this user (an empty answer if not) and adds it to the list. Each alert is notified once
 // per browser, where the user allowed notifications from the button (never asked on load).
-function alertRaised(id) {
+function alertRaised(id, kind = "") {
   const section = document.querySelector(".clock-alerts");
   if (!section || !window.htmx || !/^[0-9]+$/.test(id)) return;
-  if (section.querySelector('[data-alert="' + id + '"]')) return;
-  const url = section.dataset.alertUrl.replace(/0\/$/, id + "/");
+  if (section.querySelector('[data-alert="' + kind + id + '"]')) return;
+  const url = section.dataset.alertUrl.replace(/0\/$/, kind + id + "/");
   window.htmx.ajax("GET", url, { target: "#clock-alerts", swap: "beforeend", source: document.body });
 }
 function notifiedAlerts() {

@@ -267,8 +267,9 @@ def test_hand_assigned_work_is_taken_back_only_under_a_rule_that_says_so(upstrea
 
 def test_a_worker_killed_mid_assignment_is_finished_for_the_same_member_once(upstream, upstream_calls):
     """The dead worker claimed Mei and its call reached WapiKit, then it died before writing the
-    outcome: the next sweep finishes the claim for Mei, and never assigns anyone else. On the
-    server, WapiKit's 500 to the repeated assignment is taken as that call's success."""
+    outcome: the next sweep asks WapiKit whether that call went through (it did: nothing more is
+    sent, which on the server would be answered 500) and finishes the claim for Mei; the other
+    dead worker's call never went, so it is sent now. Never anyone else."""
     mei = member_ids(upstream)["mei.chen@example.com"]
     rule(member_ids=[mei])
     died, never_sent = never_had(upstream, mei, count=2)
@@ -287,6 +288,11 @@ def test_a_worker_killed_mid_assignment_is_finished_for_the_same_member_once(ups
         assert true_state(upstream, cid)["assignee"] == mei
         assert true_state(upstream, cid)["ever_assigned"].count(mei) == 1
         assert Claim.objects.get(conversation_id=cid, current=True).state == Claim.State.ASSIGNED
+    sent = [c.path for c in assign_calls(upstream_calls)]
+    assert sent.count(f"/conversation/{never_sent}/assign") == 1
+    assert f"/conversation/{died}/assign" not in sent, "the dead worker's call went through: none is sent again"
+    finished = AuditEntry.objects.get(conversation_id=died, via="routing")
+    assert finished.outcome == "skipped" and "a worker that stopped mid-assignment" in finished.detail
 
 
 def test_when_routings_share_of_the_assign_route_is_spent_it_waits_and_says_so(server_wapikit, settings, login_as):

@@ -1,6 +1,7 @@
 """Alerts before a breach, as a reader's page shows them: one raised while the page is open
 arrives by the live stream as a number, and the page asks here whether it is for this reader
-(their own conversation's, or an unassigned one's for those who may assign) and how to say it."""
+(their own conversation's, or an unassigned one's for those who may assign) and how to say it.
+A conversation routing took back from a silent assignee arrives the same way, for the managers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.conversations import alerts, now, reads
 from dashboard.conversations.models import Alert
+from dashboard.routing import takeback
 from dashboard.wapikit import errors
 
 from .answers import HtmxHttpRequest, current_powers
@@ -29,6 +31,21 @@ def alert(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     if found is None:
         return HttpResponse(status=204)
     return render(request, "inbox/inbox.html#clock_alert", {"alert": shown(found, read=True)})
+
+
+@require_GET
+def take_back(request: HtmxHttpRequest, take_back_id: int) -> HttpResponse:
+    """The notice of a take-back, for a reader who may assign (a manager), or an empty 204."""
+    try:
+        powers = current_powers(request)
+    except errors.WapiKitError:
+        return HttpResponse(status=204)
+    found = takeback.for_reader(take_back_id, manages=powers.can_view and powers.can_assign)
+    if found is None:
+        return HttpResponse(status=204)
+    known = now.known(found.conversation_id)
+    notice = {"record": found, "name": known.contact.name if known is not None else ""}
+    return render(request, "inbox/inbox.html#take_back_notice", {"take_back": notice})
 
 
 # An inbox opened later lists this many of the reader's running alerts, the soonest first, and
