@@ -416,8 +416,19 @@ function holdActionsDuringOutage() {
     outageTimer = null;
   }
 }
+// The dashboard's health says first whether WapiKit can be reached (a TCP connect, no API call,
+// always a 200): while it cannot, the page is not asked again, and the console logs no failed
+// request every few seconds.
 function checkWapiKitAnswers() {
   if (document.visibilityState !== "visible") return;
+  const health = document.body.dataset.healthUrl;
+  if (!health) { askAgain(); return; }
+  fetch(health, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((state) => { if (state && state.wapikit === "reachable") askAgain(); })
+    .catch(() => {});  // the dashboard itself is unreachable: the next check tries again
+}
+function askAgain() {
   const results = document.getElementById("results");
   const headers = results ? { "HX-Request": "true", "HX-Target": "results" } : {};
   fetch(location.href, { headers: headers, credentials: "same-origin" })
