@@ -395,10 +395,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// While WapiKit is unreachable a page shows the last copy the dashboard read (#outage-note says
-// since when): its actions wait, pointing at the note, and every few seconds the page asks again,
-// as does a page that had no copy to show and failed for a reason that passes ([data-recovers]).
-// Once WapiKit answers, the inbox's results are swapped in place (any other page reloads itself).
+// While WapiKit is unreachable a page shows its last copy (#outage-note), actions held, or fails
+// ([data-recovers]); once the dashboard's health (no API call) says WapiKit is reachable it asks
+// again: the inbox swaps its results in place, any other page reloads itself.
 const OUTAGE_CHECK_MS = 3000;
 let outageTimer = null;
 function holdActionsDuringOutage() {
@@ -416,17 +415,12 @@ function holdActionsDuringOutage() {
     outageTimer = null;
   }
 }
-// The dashboard's health says first whether WapiKit can be reached (a TCP connect, no API call,
-// always a 200): while it cannot, the page is not asked again, and the console logs no failed
-// request every few seconds.
 function checkWapiKitAnswers() {
   if (document.visibilityState !== "visible") return;
-  const health = document.body.dataset.healthUrl;
-  if (!health) { askAgain(); return; }
-  fetch(health, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-    .then((response) => (response.ok ? response.json() : null))
-    .then((state) => { if (state && state.wapikit === "reachable") askAgain(); })
-    .catch(() => {});  // the dashboard itself is unreachable: the next check tries again
+  fetch(document.body.dataset.healthUrl)
+    .then((r) => (r.ok ? r.json() : null))
+    .then((h) => { if (h && h.wapikit === "reachable") askAgain(); })
+    .catch(() => {});
 }
 function askAgain() {
   const results = document.getElementById("results");
