@@ -143,7 +143,9 @@ def cached_scans(statuses) -> list[Scan]:
 
 def remember(conversation: Conversation) -> None:
     """A conversation as it is now, in every cached scan: kept where its status still belongs,
-    removed where it no longer does, added (in activity order) where it now does."""
+    removed where it no longer does, added where it now does. The others keep the order they
+    were listed in: the server's lists have none, and the inbox's sorts leave ties in the
+    scan's order, so re-sorting the scan would move cards that did not change."""
     for status in SCANNED_STATUSES:
         found = shared.load(_key(status), _Cached)
         if found is None:
@@ -154,8 +156,12 @@ def remember(conversation: Conversation) -> None:
         total = data.total
         if reads.listed_under(status, conversation):
             updated = reads.kept(held[0], conversation) if held else conversation
-            others.append(updated)
-            others.sort(key=lambda c: c.last_activity, reverse=True)
+            if held and updated.last_activity == held[0].last_activity:
+                others.insert(data.conversations.index(held[0]), updated)
+            else:
+                # Before the first conversation it is more recent than, as an ordered list has it.
+                at = next((i for i, c in enumerate(others) if c.last_activity < updated.last_activity), len(others))
+                others.insert(at, updated)
             if not held and total is not None:
                 total += 1
         elif not held:

@@ -163,6 +163,14 @@ def fetch_and_keep(key: str, *, lifetime: int, fetch: Callable[[], T], type: Any
     return value
 
 
+def down_since(exc: errors.WapiKitError) -> datetime | None:
+    """When WapiKit began failing, if `exc` says it cannot be reached (no connection, a timeout,
+    a gateway's 502-504, the circuit open) rather than refusing this one request; else None."""
+    if not isinstance(exc, (errors.Unreachable, errors.TimedOut, errors.ServerError)) or not _outage(exc):
+        return None
+    return datetime.fromtimestamp(_down_since(), tz=UTC)
+
+
 def _outage(exc: errors.WapiKitError) -> bool:
     """WapiKit is down rather than refusing this one request: a 500 may be about what was asked."""
     return not isinstance(exc, errors.ServerError) or exc.status in (502, 503, 504)

@@ -1,7 +1,7 @@
 """The top bar's links: only the pages the signed-in user may open, decided by the same rules
 as those pages' views, from the powers the view read or the cached member list. Never the
 reason a page fails nor an upstream call: without either, the bar offers only what needs no
-WapiKit answer."""
+WapiKit answer, unless the page found WapiKit down (then every link, each page deciding again)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def nav_for(request: HttpRequest) -> Nav:
     powers = getattr(request, "_powers", None)
     if powers is None:
         members = reads.cached_members()
+        if members is None and getattr(request, "wapikit_down_since", None) is not None:
+            # WapiKit is down and no copy says who this user is: the bar keeps every page's link,
+            # and each page decides on its own again when opened.
+            return Nav(workload=True, audit=True, status=True, targets=True)
         if members is None:
             return Nav(audit=user.is_staff, status=user.is_staff, targets=user.is_staff)
         powers = powers_for(user, members)

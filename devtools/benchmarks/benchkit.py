@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -65,9 +66,22 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise RuntimeError(f"nothing listened on port {port}")
 
 
+@dataclass
+class RunningSandbox:
+    base_url: str
+    port: int
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        """Stop it before its time (`make screenshots` shows an outage): the dashboard stays."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @contextlib.contextmanager
-def sandbox_process(directory: Path, api_key: str) -> Iterator[tuple[str, int]]:
-    """A seeded sandbox in its own process and database; yields (base URL, port)."""
+def running_sandbox(directory: Path, api_key: str) -> Iterator[RunningSandbox]:
+    """A seeded sandbox in its own process and database, which can be stopped early."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,12 +98,19 @@ def sandbox_process(directory: Path, api_key: str) -> Iterator[tuple[str, int]]:
         process = subprocess.Popen(
             sandbox_command("127.0.0.1", port, threads=64), env=env, stdout=log, stderr=subprocess.STDOUT
         )
+        running = RunningSandbox(f"http://127.0.0.1:{port}/api", port, process)
         try:
             wait_for_port(port, process)
-            yield f"http://127.0.0.1:{port}/api", port
+            yield running
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            running.stop()
+
+
+@contextlib.contextmanager
+def sandbox_process(directory: Path, api_key: str) -> Iterator[tuple[str, int]]:
+    """A seeded sandbox in its own process and database; yields (base URL, port)."""
+    with running_sandbox(directory, api_key) as running:
+        yield running.base_url, running.port
 
 
 class SandboxApi:

@@ -397,10 +397,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// While WapiKit is unreachable a page shows the last copy the dashboard read (#outage-note says
-// since when): its actions wait, pointing at the note, and every few seconds the page asks again,
-// as does a page that had no copy to show and failed for a reason that passes ([data-recovers]).
-// Once WapiKit answers, the inbox's results are swapped in place (any other page reloads itself).
+// While WapiKit is unreachable a page shows its last copy (#outage-note), actions held, or fails
+// ([data-recovers]); once the dashboard's health (no API call) says WapiKit is reachable it asks
+// again: the inbox swaps its results in place, any other page reloads itself.
 const OUTAGE_CHECK_MS = 3000;
 let outageTimer = null;
 function holdActionsDuringOutage() {
@@ -420,6 +419,12 @@ function holdActionsDuringOutage() {
 }
 function checkWapiKitAnswers() {
   if (document.visibilityState !== "visible") return;
+  fetch(document.body.dataset.healthUrl)
+    .then((r) => (r.ok ? r.json() : null))
+    .then((h) => { if (h && h.wapikit === "reachable") askAgain(); })
+    .catch(() => {});
+}
+function askAgain() {
   const results = document.getElementById("results");
   const headers = results ? { "HX-Request": "true", "HX-Target": "results" } : {};
   fetch(location.href, { headers: headers, credentials: "same-origin" })

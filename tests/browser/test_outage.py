@@ -168,3 +168,54 @@ def test_the_live_note_names_wapikit_unreachable_and_live_updates_return_within_
     # The listener asks an unreachable WapiKit again every 3 s at most.
     expect(live_note).to_be_hidden(timeout=8_000)
     assert page.console_errors == []
+
+
+def test_an_outage_with_no_last_copy_keeps_the_filters_tabs_and_links_and_says_since_when(
+    new_page, dashboard, stoppable, make_user
+):
+    """The dashboard never read the list before WapiKit went down: no copy to show, but the page
+    keeps its filters, tabs and top bar, with the red note saying since when."""
+    page = new_page(timezone_id=ZONE)
+    page.context.add_cookies([{"name": "tz", "value": ZONE, "url": dashboard}])
+    stoppable.stop()
+
+    sign_in(page, dashboard, make_user("owner"))
+
+    banner = page.locator(".banner-error")
+    expect(banner).to_be_visible()
+    said = re.search(r"WapiKit unreachable since (\d\d:\d\d)\.", banner.inner_text())
+    assert said, banner.inner_text()
+    assert said.group(1) in _around_now(), "the time in the user's zone"
+    expect(banner).to_contain_text("Conversations could not be loaded.")
+    expect(page.locator("#cards .card")).to_have_count(0)
+    expect(page.locator("form.query")).to_be_visible()
+    expect(page.locator("form.query").get_by_label("Search")).to_be_editable()
+    expect(page.get_by_role("navigation", name="Status").get_by_role("link", name="Closed")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Whose conversations").get_by_role("link", name="Unassigned")).to_be_visible()
+    top = page.get_by_role("navigation", name="Dashboard")
+    for link in ("Workload", "Audit log", "Routing"):
+        expect(top.get_by_role("link", name=link, exact=True)).to_be_visible()
+    assert violations(page) == [], "the outage keeps axe-core at 0 violations"
+
+    # Another view, through the filters: the same, and the view chosen is the one asked for.
+    page.get_by_role("navigation", name="Status").get_by_role("link", name="Closed").click()
+    expect(page).to_have_url(re.compile(r"status=closed"))
+    expect(banner).to_contain_text("WapiKit unreachable since")
+    expect(page.locator("form.query")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Status").locator("[aria-current=page]")).to_have_text("Closed")
+
+    # On a phone too, the filters fold behind their button and the tabs stay.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(banner).to_contain_text("WapiKit unreachable since")
+    page.get_by_role("button", name=re.compile("^Filters")).click()
+    expect(page.locator("form.query")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Whose conversations")).to_be_visible()
+
+    stoppable.start()
+
+    # No reload: the page asks again every few seconds and swaps itself back.
+    expect(page.locator("#cards .card").first).to_be_visible(timeout=15_000)
+    expect(banner).to_have_count(0)
+    # Only the answers of the view while WapiKit was down (502: it did not answer).
+    assert [e for e in page.console_errors if "status of 502" not in e] == []

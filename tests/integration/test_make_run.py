@@ -5,20 +5,13 @@ sign in over http."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from devtools.benchmarks import benchkit
-from tests.conftest import ROOT
+from tests.integration.rundemo import rundemo
 
 pytestmark = pytest.mark.integration
 
@@ -29,50 +22,11 @@ DEBUG_PAGE_SIGNS = ("Traceback", "DEBUG = True", "URLconf", "conversations/&lt;s
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """rundemo's dashboard URL and the owner's demo password, its output in rundemo.log."""
-    directory = tmp_path_factory.mktemp("make-run")
-    port, sandbox_port = benchkit.free_port(), benchkit.free_port()
     unset = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "WAPIKIT_BASE_URL", "WAPIKIT_API_KEY", "SANDBOX_API_KEY",
              "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ALLOWED_HOSTS")
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update(
-        DJANGO_SETTINGS_MODULE="devtools.settings",
-        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
-        PORT=str(port),
-        SANDBOX_PORT=str(sandbox_port),
-        # Its own key file: the checkout's var/secret_key stays what `make run` made.
-        SECRET_KEY_FILE=str(directory / "secret_key"),
-        # No demo traffic: nothing changes behind these tests' backs.
-        SANDBOX_DEMO_TRAFFIC_SECONDS="0",
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = directory / "rundemo.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundemo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            password = _owner_password(log_path, process)
-            yield f"http://127.0.0.1:{port}", password
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _owner_password(log_path: Path, process: subprocess.Popen) -> str:
-    """The owner's password, once rundemo has printed its logins (everything is up by then)."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if match := re.search(r"^\s+owner\s+owner@example\.com\s+(\S+)", log_path.read_text(), re.M):
-            return match.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.5)
-    raise AssertionError("rundemo printed no logins:\n" + log_path.read_text()[-3000:])
+    # No demo traffic: nothing changes behind these tests' backs.
+    with rundemo(tmp_path_factory.mktemp("make-run"), unset=unset, SANDBOX_DEMO_TRAFFIC_SECONDS="0") as started:
+        yield started.url, started.password
 
 
 def assert_no_debug_page(response: requests.Response) -> None:

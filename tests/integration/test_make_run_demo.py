@@ -12,15 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
-from devtools.benchmarks import benchkit
 from tests.conftest import ROOT
-from tests.integration.test_make_run import _owner_password
+from tests.integration.rundemo import Started, rundemo
 
 pytestmark = pytest.mark.integration
 
@@ -31,55 +28,18 @@ PUZZLING = (
 )
 
 
-@dataclass
-class Demo:
-    url: str
-    sandbox_url: str
-    port: int
-    password: str
-    process: subprocess.Popen
-    log: Path
-    env: dict
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[Demo]:
-    directory = tmp_path_factory.mktemp("make-run-demo")
-    port, sandbox_port = benchkit.free_port(), benchkit.free_port()
+def demo(tmp_path_factory) -> Iterator[Started]:
     unset = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "WAPIKIT_BASE_URL", "REDIS_URL",
              "PROMETHEUS_MULTIPROC_DIR", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "ALLOWED_HOSTS", "SANDBOX_PROFILE")
-    env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update(
-        DJANGO_SETTINGS_MODULE="devtools.settings",
-        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
-        PORT=str(port),
-        SANDBOX_PORT=str(sandbox_port),
-        SECRET_KEY_FILE=str(directory / "secret_key"),
-        WAPIKIT_API_KEY=KEY,
-        SANDBOX_API_KEY=KEY,
-        SANDBOX_DEMO_TRAFFIC_SECONDS="1",
-        PYTHONUNBUFFERED="1",
-    )
-    log = directory / "rundemo.log"
-    with open(log, "w") as out:
-        # As a terminal runs it: Ctrl-C reaches its whole process group.
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundemo"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            password = _owner_password(log, process)
-            yield Demo(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", port, password, process, log, env)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with rundemo(
+        tmp_path_factory.mktemp("make-run-demo"), unset=unset,
+        WAPIKIT_API_KEY=KEY, SANDBOX_API_KEY=KEY, SANDBOX_DEMO_TRAFFIC_SECONDS="1",
+    ) as started:
+        yield started
 
 
-def _signed_in(demo: Demo) -> requests.Session:
+def _signed_in(demo: Started) -> requests.Session:
     browser = requests.Session()
     login = browser.get(f"{demo.url}/accounts/login/", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)

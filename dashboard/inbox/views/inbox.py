@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from dashboard.conversations import backfill, selectors, services
+from dashboard.conversations import backfill, selectors, services, shared
 from dashboard.inbox.templatetags.inbox_tags import CSRF_PLACEHOLDER
 from dashboard.observability.logs import ChangeLog
 from dashboard.wapikit import budget, errors, validate_id
@@ -115,6 +115,12 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "next": request.get_full_path(),
         "refresh_seconds": settings.INBOX_REFRESH_SECONDS,
         "live_refresh_seconds": settings.INBOX_LIVE_REFRESH_SECONDS,
+        # The filters and tabs need no WapiKit answer: they stay when it cannot be read.
+        "links": page_links(query, page=query.page),
+        # The bulk form carries the view, so "select all matching" means this view's matches.
+        "query_fields": [
+            (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
+        ],
     }
     # A filter, tab or page link asks for the results only; they carry their own error banners.
     template = "inbox/inbox.html#results" if request.htmx.target == "results" else "inbox/inbox.html"
@@ -135,12 +141,10 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     except errors.WapiKitError as exc:
         context["upstream_error"] = exc.user_message
         context["retry"] = errors.worth_retrying(exc)
+        # Down, and no copy of this view kept: the page says since when (the top bar keeps its links).
+        context["unreachable_at"] = request.wapikit_down_since = shared.down_since(exc)
         return render(request, template, context, status=errors.answer_status(exc))
     context["links"] = page_links(query, page=page.page)
-    # The bulk form carries the view, so "select all matching" means this view's matches.
-    context["query_fields"] = [
-        (f, getattr(query, f)) for f in ("status", "view", "member", "campaign", "q", "sort") if getattr(query, f)
-    ]
     response = render(request, template, context)
     # Cached cards carry a placeholder where this request's CSRF token belongs.
     response.content = response.content.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())

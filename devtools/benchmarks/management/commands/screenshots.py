@@ -1,5 +1,7 @@
 """`make screenshots`: every page as an Owner sees it, at a desktop and a phone width, so that
-anyone changing a template can look before committing. Runs a sandbox and a production-like
+anyone changing a template can look before committing: the inbox in both layouts, the picker, a
+conversation, the workload, a bulk close's report, the audit log, the status page, and last the
+outage (the sandbox stopped) with the inbox's last copy. Runs a sandbox and a production-like
 dashboard (gunicorn, DEBUG off) of its own, as `make bench` does, and drives Debian's Chromium."""
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Command(BaseCommand):
         user.save()
         with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp, benchkit.quiet_logs():
             directory = Path(tmp)
-            with benchkit.sandbox_process(directory, API_KEY) as (base_url, _port):
+            with benchkit.running_sandbox(directory, API_KEY) as sandbox:
+                base_url = sandbox.base_url
                 env = {
                     **os.environ,
                     "DJANGO_SETTINGS_MODULE": benchkit.PRODUCTION_SETTINGS,
@@ -64,7 +67,7 @@ class Command(BaseCommand):
                     with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
                         # Chromium keeps Secure cookies on http://localhost (a secure context), not
                         # on 127.0.0.1.
-                        written = shoot(served.replace("127.0.0.1", "localhost"), out_dir)
+                        written = shoot(served.replace("127.0.0.1", "localhost"), out_dir, stop_wapikit=sandbox.stop)
                 finally:
                     worker.terminate()
                     worker.wait(timeout=15)
@@ -81,7 +84,23 @@ def settle(page, seconds: float = 60) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def shoot(dashboard: str, out_dir: Path) -> list[Path]:
+def sign_in(page, dashboard: str) -> None:
+    page.get_by_label("Email").fill(OWNER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{dashboard}/")
+
+
+def choose_layout(page, name: str) -> None:
+    """The inbox's layout switch (kept for the user); on a phone it folds with the filters."""
+    toggle = page.locator("button.filters-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false":
+        toggle.click()
+    page.get_by_role("group", name="Layout:").get_by_role("button", name=name).click()
+    page.wait_for_load_state("networkidle")
+
+
+def shoot(dashboard: str, out_dir: Path, *, stop_wapikit) -> list[Path]:
     written: list[Path] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -93,17 +112,14 @@ def shoot(dashboard: str, out_dir: Path) -> list[Path]:
                 page = context.new_page()
                 page.set_default_timeout(15_000)
 
-                def snap(name: str) -> None:
+                def snap(name: str, *, full_page: bool = True) -> None:
                     path = out_dir / f"{name}-{width}.png"
-                    page.screenshot(path=str(path), full_page=True)
+                    page.screenshot(path=str(path), full_page=full_page)
                     written.append(path)
 
                 page.goto(f"{dashboard}/accounts/login/")
                 snap("login")
-                page.get_by_label("Email").fill(OWNER)
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url(f"{dashboard}/")
+                sign_in(page, dashboard)
                 cards = page.locator("#cards article.card")
                 expect(cards.first).to_be_visible()
                 settle(page)
@@ -117,6 +133,11 @@ def shoot(dashboard: str, out_dir: Path) -> list[Path]:
                 page.screenshot(path=str(out_dir / f"inbox-picker-{width}.png"))
                 written.append(out_dir / f"inbox-picker-{width}.png")
                 page.keyboard.press("Escape")
+
+                choose_layout(page, "Compact")
+                expect(page.locator("#cards.compact article.card").first).to_be_visible()
+                snap("inbox-compact")
+                choose_layout(page, "Cards")
 
                 page.goto(dashboard + card.locator("h2 a").get_attribute("href"))
                 page.wait_for_load_state("networkidle")
@@ -134,13 +155,32 @@ def shoot(dashboard: str, out_dir: Path) -> list[Path]:
                 page.locator("#bulk").get_by_role("button", name="Close selected").click()
                 expect(page.locator("#bulk-report .report")).to_be_visible()
                 page.wait_for_load_state("networkidle")
-                snap("bulk-report")
+                # The report is docked at the window's bottom (app.css): the window, as the user sees it.
+                snap("bulk-report", full_page=False)
 
                 page.goto(f"{dashboard}/audit/")
                 snap("audit")
 
                 page.goto(f"{dashboard}/status/")
                 snap("status")
+                page.goto(f"{dashboard}/")
+                expect(cards.first).to_be_visible()
+                context.close()
+
+            # WapiKit down: the inbox shows the last copy it read, and says since when.
+            stop_wapikit()
+            time.sleep(settings.WAPIKIT_LIST_CACHE_SECONDS + 1)  # the shared copies are past their lifetime
+            for width in WIDTHS:
+                context = browser.new_context(viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.set_default_timeout(15_000)
+                page.goto(f"{dashboard}/accounts/login/")
+                sign_in(page, dashboard)
+                expect(page.locator("#outage-note")).to_be_visible()
+                expect(page.locator("#cards article.card").first).to_be_visible()
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out_dir / f"outage-{width}.png"), full_page=True)
+                written.append(out_dir / f"outage-{width}.png")
                 context.close()
         finally:
             browser.close()
