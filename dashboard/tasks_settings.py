@@ -25,3 +25,7 @@ TIMELINE_RETENTION_DAYS = int(os.environ.get("TIMELINE_RETENTION_DAYS", "400"))
 # and how often it sweeps the unassigned backlog, in seconds.
 ROUTING_ASSIGN_SHARE = float(os.environ.get("ROUTING_ASSIGN_SHARE", "0.5"))
 ROUTING_SWEEP_SECONDS = float(os.environ.get("ROUTING_SWEEP_SECONDS", "180"))
+# Reports (dashboard/reporting/): how often the backlog (active, unassigned, waiting, overdue) is
+# counted into its history, in seconds; a time without snapshots while the events stream was
+# connected is shown as a gap.
+REPORT_SNAPSHOT_SECONDS = float(os.environ.get("REPORT_SNAPSHOT_SECONDS", "300"))
