@@ -2,8 +2,8 @@
 section and the tests read the same numbers).
 
 The team counts business hours, Monday to Friday 09:00–17:00 in Europe/Berlin (UTC+1 in
-December), with a first-response target of 60 minutes and a next-response target of 120.
-The dashboard observed Monday 7 and Wednesday 9 December 2026, not Tuesday 8 (a gap).
+November), with a first-response target of 60 minutes and a next-response target of 120.
+The dashboard observed Monday 23 and Wednesday 25 November 2026, not Tuesday 24 (a gap).
 
 A  Mon 09:00 new, customer writes; 09:10 assigned to the agent by hand; 09:40 first response
    (40 min, met); 10:00 customer; 12:30 next response (150 min, missed); 13:00 closed;
@@ -26,7 +26,7 @@ from dashboard.conversations.models import AuditEntry, LifeEvent, ResponseTarget
 from dashboard.reporting.models import ObservedPeriod
 
 BERLIN = ZoneInfo("Europe/Berlin")
-MONDAY = date(2026, 12, 7)
+MONDAY = date(2026, 11, 23)
 IDS = {name: f"00000000-0000-4000-8000-00000000000{n}" for n, name in enumerate("ABCDEF", start=1)}
 
 

@@ -1,0 +1,157 @@
+"""What the reports page draws: each figure's cells (a value, its text, the link to the
+conversations behind it) and its chart's geometry, computed here so that the templates only
+place them (SVG attributes, no inline style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from dashboard.reporting import figures
+from dashboard.reporting.models import BacklogSnapshot
+from dashboard.reporting.periods import Bucket
+
+WIDTH, HEIGHT = 640, 200
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
+BACKLOG_SERIES = (
+    ("active", "Active"), ("unassigned", "Unassigned"), ("waiting", "Waiting"), ("overdue", "Overdue"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    value: int | None
+    text: str
+    href: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    gap: bool
+    title: str
+
+
+@dataclass(slots=True)
+class Chart:
+    bars: list[Bar] = field(default_factory=list)
+    top: int = 0  # the value at the axis's top
+    lines: list[dict] = field(default_factory=list)  # backlog: {"series", "points"}
+    ticks: list[dict] = field(default_factory=list)  # x labels: {"x", "label"}
+    width: int = WIDTH
+    height: int = HEIGHT
+    base: int = HEIGHT - BOTTOM
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
+    middle: float = (HEIGHT - BOTTOM + TOP) / 2
+
+
+@dataclass(slots=True)
+class FigureView:
+    key: str
+    heading: str
+    counts: str
+    rows: list[tuple[Bucket, Cell]]
+    total: Cell
+    chart: Chart
+    unit: str = ""
+
+
+def list_url(query: dict, figure: str, **narrower: str) -> str:
+    params = {**query, "figure": figure, **{k: v for k, v in narrower.items() if v}}
+    return f"{reverse('report_list')}?{urlencode(params)}"
+
+
+def cell(tally: figures.Tally | None, figure: str, href: str) -> Cell:
+    if tally is None:
+        tally = figures.Tally()
+    value = tally.value(figure)
+    if value is None:
+        return Cell(None, "none", "")
+    suffix = " %" if figure == "targets_met" else ""
+    return Cell(value, f"{value}{suffix}", href if tally.items(figure) else "")
+
+
+def figure_views(report: figures.Report, query: dict) -> list[FigureView]:
+    found = []
+    for key, (heading, counts) in figures.FIGURES.items():
+        rows = []
+        for bucket in report.buckets:
+            if not bucket.seen:
+                rows.append((bucket, Cell(None, "not observed")))
+                continue
+            tally = report.by_bucket.get(bucket.key)
+            rows.append((bucket, cell(tally, key, list_url(query, key, bucket=bucket.key.isoformat()))))
+        total = cell(report.total, key, list_url(query, key))
+        unit = "%" if key == "targets_met" else ("min" if key in figures.MINUTE_FIGURES else "")
+        found.append(FigureView(key, heading, counts, rows, total, bar_chart(rows, percent=key == "targets_met"), unit))
+    return found
+
+
+def _top(values: list[int], *, percent: bool) -> int:
+    if percent:
+        return 100
+    highest = max(values, default=0)
+    if highest <= 5:
+        return 5
+    step = 10 ** (len(str(highest)) - 1)
+    return -(-highest // step) * step
+
+
+def _ticks(labels: list[str], xs: list[float]) -> list[dict]:
+    """The first, middle and last labels: readable on a phone; the table has them all."""
+    if not labels:
+        return []
+    picks = sorted({0, len(labels) // 2, len(labels) - 1})
+    return [{"x": round(xs[i], 1), "label": labels[i]} for i in picks]
+
+
+def bar_chart(rows: list[tuple[Bucket, Cell]], *, percent: bool = False) -> Chart:
+    values = [c.value for _, c in rows if c.value is not None]
+    chart = Chart(top=_top(values, percent=percent))
+    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_width / max(len(rows), 1)
+    width = max(slot * 0.8, 1)
+    centres = []
+    for index, (bucket, value) in enumerate(rows):
+        x = LEFT + index * slot + (slot - width) / 2
+        centres.append(x + width / 2)
+        if value.value is None and value.text == "not observed":
+            bar = Bar(round(x, 1), TOP, round(width, 1), plot_height, True, f"{bucket.label}: not observed")
+        else:
+            height = plot_height * (value.value or 0) / chart.top if chart.top else 0
+            bar = Bar(round(x, 1), round(TOP + plot_height - height, 1), round(width, 1), round(height, 1), False,
+                      f"{bucket.label}: {value.text}")
+        chart.bars.append(bar)
+    chart.ticks = _ticks([b.label for b, _ in rows], centres)
+    return chart
+
+
+def backlog_chart(snapshots: list[BacklogSnapshot], start: datetime, end: datetime, every: timedelta) -> Chart:
+    """One line per series, broken where two snapshots are more than two intervals apart (the
+    dashboard did not observe between them): a gap, never a line through zeros."""
+    chart = Chart(top=_top([s.active for s in snapshots], percent=False))
+    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    span = (end - start).total_seconds() or 1
+
+    def point(snapshot: BacklogSnapshot, name: str) -> str:
+        x = LEFT + plot_width * (snapshot.at - start).total_seconds() / span
+        y = TOP + plot_height - plot_height * getattr(snapshot, name) / chart.top
+        return f"{x:.1f},{y:.1f}"
+
+    runs: list[list[BacklogSnapshot]] = []
+    for snapshot in snapshots:
+        if runs and snapshot.at - runs[-1][-1].at <= 2 * every:
+            runs[-1].append(snapshot)
+        else:
+            runs.append([snapshot])
+    for name, label in BACKLOG_SERIES:
+        for run in runs:
+            chart.lines.append({"series": name, "label": label, "points": " ".join(point(s, name) for s in run)})
+    return chart
