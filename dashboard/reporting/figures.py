@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dashboard.conversations.clocks import REPLY_WINDOW, Targets
@@ -73,34 +73,62 @@ MEMBER_FIGURES = (
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One counted thing: a conversation, when, and (for times) how many minutes and whether
-    it met its target."""
+    """One counted thing: a conversation, when, (for times) how many minutes and whether it
+    met its target, and the member it is credited to ("" for nobody)."""
 
     conversation_id: str
     at: datetime
     what: str
     minutes: int | None = None
     met: bool | None = None
+    member: str = ""
 
 
 @dataclass(slots=True)
 class Tally:
+    """What a day, week, member or role counts: items computed now (`lists`), and the sums of
+    days rolled up before (`counts`, `mets`, `minutes`: see rollup.py)."""
+
     lists: dict[str, list[Item]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    mets: dict[str, int] = field(default_factory=dict)
+    minutes: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, name: str, item: Item) -> None:
         self.lists.setdefault(name, []).append(item)
 
+    def count(self, name: str) -> int:
+        return len(self.lists.get(name, ())) + self.counts.get(name, 0)
+
+    def has(self, figure: str) -> bool:
+        """Whether any item is behind the figure (its number then links to them)."""
+        return self.count(ITEMS_OF.get(figure, figure)) > 0
+
     def items(self, figure: str) -> list[Item]:
+        """The items computed now (a rolled-up day's are read by rollup.items_behind)."""
         return self.lists.get(ITEMS_OF.get(figure, figure), [])
 
     def value(self, figure: str) -> int | None:
+        name = ITEMS_OF.get(figure, figure)
         if figure in MINUTE_FIGURES:
             rank = 0.5 if figure.endswith("median") else 0.9
-            return nearest_rank([i.minutes for i in self.items(figure)], rank)
+            return nearest_rank([i.minutes for i in self.lists.get(name, ())] + self.minutes.get(name, []), rank)
         if figure == "targets_met":
-            responses = self.items(figure)
-            return round(100 * sum(bool(i.met) for i in responses) / len(responses)) if responses else None
-        return len(self.items(figure))
+            total = self.count(name)
+            met = sum(bool(i.met) for i in self.lists.get(name, ())) + self.mets.get(name, 0)
+            return round(100 * met / total) if total else None
+        return self.count(name)
+
+    def merge(self, other: Tally) -> Tally:
+        for name, items in other.lists.items():
+            self.lists.setdefault(name, []).extend(items)
+        for name, n in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + n
+        for name, n in other.mets.items():
+            self.mets[name] = self.mets.get(name, 0) + n
+        for name, values in other.minutes.items():
+            self.minutes.setdefault(name, []).extend(values)
+        return self
 
 
 def nearest_rank(values: Iterable[int | None], rank: float) -> int | None:
@@ -141,6 +169,8 @@ def build(span: Span, targets: Targets, *, now: datetime) -> Report:
             if not observed_at(moment, periods):
                 continue
             key = span.key_of(moment)
+            if member:
+                item = replace(item, member=member)
             for tally in (report.bucket(key), report.total):
                 tally.add(name, item)
             if member:

@@ -28,3 +28,33 @@ class ObservedPeriod(models.Model):
 
     class Meta:
         ordering = ["started_at"]
+
+
+class RolledDay(models.Model):
+    """A day (in the team's time zone) whose counted facts are kept in `CountedFact`, computed at
+    `computed_at` with the targets and zone `fingerprint` names: a change of either, or a fact
+    learned later about that day, has it rolled up again (rollup.py)."""
+
+    day = models.DateField(unique=True)
+    fingerprint = models.CharField(max_length=200)
+    computed_at = models.DateTimeField()
+
+
+class CountedFact(models.Model):
+    """One item a figure counted on a rolled-up day: what `figures.build` counts, kept so that
+    a report over months sums rows in SQL instead of reading the log again."""
+
+    day = models.DateField()
+    figure = models.CharField(max_length=24)  # a list of figures.Tally: new, first_responses, …
+    conversation_id = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    what = models.CharField(max_length=40)
+    minutes = models.IntegerField(null=True)
+    met = models.BooleanField(null=True)
+    member_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day", "figure"]),
+            models.Index(fields=["member_id", "day", "figure"]),
+        ]

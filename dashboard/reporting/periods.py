@@ -46,7 +46,9 @@ class Span:
         return _midnight(self.last + timedelta(days=1), self.zone)
 
     def key_of(self, moment: datetime) -> date:
-        day = moment.astimezone(self.zone).date()
+        return self.key_of_day(moment.astimezone(self.zone).date())
+
+    def key_of_day(self, day: date) -> date:
         return day - timedelta(days=day.weekday()) if self.by == WEEK else day
 
     def buckets(self) -> list[Bucket]:

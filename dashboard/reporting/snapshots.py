@@ -21,6 +21,7 @@ from django.utils import timezone
 from dashboard.conversations import clocks, live_state, targets
 from dashboard.conversations.models import ConversationLife
 
+from . import rollup
 from .models import BacklogSnapshot, ObservedPeriod
 
 logger = logging.getLogger("dashboard.reporting")
@@ -45,9 +46,12 @@ def ensure() -> None:
 
 @task
 def snapshot_task() -> dict[str, int]:
+    """A snapshot, then the days over that are due rolled up (rollup.py)."""
     interval = every()
     try:
-        return take(now=timezone.now())
+        done = take(now=timezone.now())
+        done["rolled_days"] = rollup.roll_due(rollup.team_zone(), targets.current(), now=timezone.now())
+        return done
     finally:
         cache.set(_PLANNED, 1, timeout=int(interval.total_seconds() * 2) + 1)
         snapshot_task.using(run_after=timezone.now() + interval).enqueue()

@@ -75,7 +75,7 @@ def cell(tally: figures.Tally | None, figure: str, href: str) -> Cell:
     if value is None:
         return Cell(None, "none", "")
     suffix = " %" if figure == "targets_met" else ""
-    return Cell(value, f"{value}{suffix}", href if tally.items(figure) else "")
+    return Cell(value, f"{value}{suffix}", href if tally.has(figure) else "")
 
 
 def figure_views(report: figures.Report, query: dict) -> list[FigureView]:

@@ -51,9 +51,10 @@ def role_tallies(report: figures.Report, members: list[Member]) -> dict[str, fig
     for member in members:
         tally = report.by_member.get(member.unique_id)
         for role in member.roles:
-            merged = by_role.setdefault(role.name, figures.Tally())
-            for name, items in (tally.lists.items() if tally else ()):
-                merged.lists.setdefault(name, []).extend(items)
+            if tally is not None:
+                by_role.setdefault(role.name, figures.Tally()).merge(tally)
+            else:
+                by_role.setdefault(role.name, figures.Tally())
     return by_role
 
 

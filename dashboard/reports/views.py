@@ -4,7 +4,6 @@ each number links to its conversations (/reports/conversations/), and each table
 from __future__ import annotations
 
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard.conversations import members, targets
-from dashboard.reporting import figures, snapshots
+from dashboard.reporting import figures, rollup, snapshots
 from dashboard.reporting.access import Scope, scope_for
 from dashboard.wapikit import errors
 from dashboard.wapikit.types import Member
@@ -22,10 +21,6 @@ from .forms import ListForm, ReportForm, local_today
 
 TEMPLATE, LIST_TEMPLATE = "reports/report.html", "reports/list.html"
 TABLES = {"figures", "members", "roles", "backlog", "conversations", *figures.FIGURES}
-
-
-def _team_zone() -> ZoneInfo:
-    return ZoneInfo(targets.applying()["time_zone"])
 
 
 def _who(request: HttpRequest) -> tuple[Scope, list[Member]]:
@@ -45,13 +40,13 @@ def reports(request: HttpRequest) -> HttpResponse:
         return render(request, TEMPLATE, {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
     if scope.nothing:
         return _refused(request, TEMPLATE)
-    now, zone = timezone.now(), _team_zone()
+    now, zone = timezone.now(), rollup.team_zone()
     form = ReportForm.for_request(request.GET, local_today(zone, now))
     if not form.is_valid():
         return render(request, TEMPLATE, {"form": form, "scope": scope, "zone": zone}, status=400)
     snapshots.ensure()
     span, query = form.span(zone), form.query()
-    report = figures.build(span, targets.current(), now=now)
+    report = rollup.build(span, targets.current(), now=now)
     people = tables.member_rows(report, team, scope, query)
     context = {"form": form, "scope": scope, "zone": zone, "span": span, "query": query, "people": people,
                "query_string": urlencode(query),
@@ -67,18 +62,19 @@ def reports(request: HttpRequest) -> HttpResponse:
         )
     wanted = request.GET.get("table", "")
     if request.GET.get("format") == "csv":
-        return _csv(wanted, context, report, scope, zone) or render(
+        return _csv(wanted, context, scope, now) or render(
             request, TEMPLATE, {**context, "unknown_table": True}, status=400
         )
     return render(request, TEMPLATE, context)
 
 
-def _csv(wanted: str, context: dict, report: figures.Report, scope: Scope, zone: ZoneInfo) -> HttpResponse | None:
+def _csv(wanted: str, context: dict, scope: Scope, now) -> HttpResponse | None:
     if wanted == "members":
         return exports.people_csv("members", "member", context["people"])
     if wanted == "conversations":
-        tally = report.total if scope.team else report.by_member.get(scope.member_id, figures.Tally())
-        return exports.conversations_csv(tables.conversation_rows(tally, zone))
+        span = context["span"]
+        tally = rollup.all_items(span, targets.current(), now=now, member=None if scope.team else scope.member_id)
+        return exports.conversations_csv(tables.conversation_rows(tally, span.zone))
     if not scope.team or wanted not in TABLES:
         return None
     if wanted == "roles":
@@ -97,7 +93,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         scope, team = _who(request)
     except errors.WapiKitError as exc:
         return render(request, LIST_TEMPLATE, {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
-    now, zone = timezone.now(), _team_zone()
+    now, zone = timezone.now(), rollup.team_zone()
     form = ListForm.for_request(request.GET, local_today(zone, now))
     if not form.is_valid():
         return render(request, LIST_TEMPLATE, {"form": form, "invalid": True}, status=400)
@@ -105,22 +101,18 @@ def report_list(request: HttpRequest) -> HttpResponse:
     member, role = data["member"].strip(), data["role"].strip()
     if scope.nothing or (not scope.team and (member != scope.member_id or role)):
         return _refused(request, LIST_TEMPLATE, scope)
-    span = form.span(zone)
-    report = figures.build(span, targets.current(), now=now)
-    figure, where = data["figure"], []
+    span, figure, where, chosen = form.span(zone), data["figure"], [], None
     if member:
-        tally = report.by_member.get(member, figures.Tally())
         listed = next((m for m in team if m.unique_id == member), None)
         where.append(listed.name or listed.email if listed else f"member {member}")
+        chosen = [member]
     elif role:
-        tally = tables.role_tallies(report, team).get(role, figures.Tally())
+        chosen = [m.unique_id for m in team if any(r.name == role for r in m.roles)]
         where.append(f"role {role}")
     elif data["bucket"]:
-        tally = report.by_bucket.get(data["bucket"], figures.Tally())
-        where.append(next((b.label for b in report.buckets if b.key == data["bucket"]), data["bucket"].isoformat()))
-    else:
-        tally = report.total
-    items = sorted(tally.items(figure), key=lambda item: (item.at, item.conversation_id))
+        where.append(next((b.label for b in span.buckets() if b.key == data["bucket"]), data["bucket"].isoformat()))
+    items = rollup.items_behind(span, targets.current(), figure, now=now, bucket=data["bucket"], members=chosen)
+    tally = figures.Tally(lists={figures.ITEMS_OF.get(figure, figure): items})
     heading, counts = figures.FIGURES[figure]
     context = {
         "heading": heading, "counts": counts, "items": items, "where": where, "span": span, "zone": zone,
