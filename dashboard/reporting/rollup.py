@@ -143,12 +143,19 @@ def _add_rolled(report: figures.Report, span: Span, rows) -> None:
     members = rows.exclude(member_id="").values_list("member_id", "figure").annotate(n=Count("id"), m=met)
     for member, figure, n, m in members.order_by():
         _add(report.by_member.setdefault(member, figures.Tally()), figure, n, m)
-    timed = rows.filter(figure__in=_TIMED, minutes__isnull=False).values_list("day", "figure", "member_id", "minutes")
-    for day, figure, member, minutes in timed.order_by().iterator(chunk_size=5000):
-        for tally in (report.bucket(span.key_of_day(day)), report.total):
-            tally.minutes.setdefault(figure, []).append(minutes)
-        if member:
-            report.by_member.setdefault(member, figures.Tally()).minutes.setdefault(figure, []).append(minutes)
+    # The minutes the medians need, as how many items took each (far fewer rows than items).
+    timed = rows.filter(figure__in=_TIMED, minutes__isnull=False)
+    tallies: dict[date, figures.Tally] = {}
+    total = report.total.minutes
+    for day, figure, minutes, n in timed.values_list("day", "figure", "minutes").annotate(n=Count("id")).order_by():
+        if day not in tallies:
+            tallies[day] = report.bucket(span.key_of_day(day))
+        tallies[day].minutes.setdefault(figure, []).extend([minutes] * n)
+        total.setdefault(figure, []).extend([minutes] * n)
+    by_member = timed.filter(figure="first_responses").exclude(member_id="")
+    for member, minutes, n in by_member.values_list("member_id", "minutes").annotate(n=Count("id")).order_by():
+        tally = report.by_member.setdefault(member, figures.Tally())
+        tally.minutes.setdefault("first_responses", []).extend([minutes] * n)
 
 
 def items_behind(span: Span, targets: Targets, figure: str, *, now: datetime, bucket: date | None = None,

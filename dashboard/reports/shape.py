@@ -4,17 +4,20 @@ place them (SVG attributes, no inline style)."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from functools import lru_cache
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.html import format_html
 
 from dashboard.reporting import figures
-from dashboard.reporting.models import BacklogSnapshot
 from dashboard.reporting.periods import Bucket
 
 WIDTH, HEIGHT = 640, 200
+POINTS = 600
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
 BACKLOG_SERIES = (
     ("active", "Active"), ("unassigned", "Unassigned"), ("waiting", "Waiting"), ("overdue", "Overdue"),
@@ -26,6 +29,16 @@ class Cell:
     value: int | None
     text: str
     href: str = ""
+
+    @property
+    def html(self) -> str:
+        """The number as the page shows it: a link to its conversations when any are behind
+        it; "not observed" or "none" muted. Drawn here once, not by a template tag per cell."""
+        if self.href:
+            return format_html('<a href="{}">{}</a>', self.href, self.text)
+        if self.value is None:
+            return format_html('<span class="muted">{}</span>', self.text)
+        return format_html("{}", self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +77,13 @@ class FigureView:
 
 
 def list_url(query: dict, figure: str, **narrower: str) -> str:
-    params = {**query, "figure": figure, **{k: v for k, v in narrower.items() if v}}
-    return f"{reverse('report_list')}?{urlencode(params)}"
+    params = {"figure": figure, **{k: v for k, v in narrower.items() if v}}
+    return f"{_list_base(tuple(query.items()))}&{urlencode(params)}"
+
+
+@lru_cache(maxsize=64)
+def _list_base(query: tuple) -> str:
+    return f"{reverse('report_list')}?{urlencode(query)}"
 
 
 def cell(tally: figures.Tally | None, figure: str, href: str) -> Cell:
@@ -133,25 +151,24 @@ def bar_chart(rows: list[tuple[Bucket, Cell]], *, percent: bool = False) -> Char
     return chart
 
 
-def backlog_chart(snapshots: list[BacklogSnapshot], start: datetime, end: datetime, every: timedelta) -> Chart:
-    """One line per series, broken where two snapshots are more than two intervals apart (the
-    dashboard did not observe between them): a gap, never a line through zeros."""
+def backlog_chart(snapshots: list, start: datetime, end: datetime, periods: list[tuple[datetime, datetime]]) -> Chart:
+    """One line per series, broken where the dashboard stopped observing (a new observed period
+    begins): a gap, never a line through zeros. A long span draws a sample of its snapshots
+    (tables.snapshots_in); the table beneath has each day's last."""
     chart = Chart(top=_top([s.active for s in snapshots], percent=False))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = (end - start).total_seconds() or 1
 
-    def point(snapshot: BacklogSnapshot, name: str) -> str:
+    def point(snapshot, name: str) -> str:
         x = LEFT + plot_width * (snapshot.at - start).total_seconds() / span
         y = TOP + plot_height - plot_height * getattr(snapshot, name) / chart.top
         return f"{x:.1f},{y:.1f}"
 
-    runs: list[list[BacklogSnapshot]] = []
+    runs: dict[int, list] = {}
+    starts = [started for started, _ in periods]
     for snapshot in snapshots:
-        if runs and snapshot.at - runs[-1][-1].at <= 2 * every:
-            runs[-1].append(snapshot)
-        else:
-            runs.append([snapshot])
+        runs.setdefault(bisect.bisect_right(starts, snapshot.at), []).append(snapshot)
     for name, label in BACKLOG_SERIES:
-        for run in runs:
+        for run in runs.values():
             chart.lines.append({"series": name, "label": label, "points": " ".join(point(s, name) for s in run)})
     return chart

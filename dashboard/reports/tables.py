@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
+
+from django.db.models import F, Value, Window
+from django.db.models.functions import Mod, RowNumber, TruncDate
 
 from dashboard.conversations.models import ConversationLife
 from dashboard.reporting import figures
@@ -14,7 +18,7 @@ from dashboard.reporting.models import BacklogSnapshot
 from dashboard.reporting.periods import Bucket
 from dashboard.wapikit.types import Member
 
-from .shape import BACKLOG_SERIES, Cell, cell, list_url
+from .shape import POINTS, Cell, cell, list_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +74,48 @@ def role_rows(report: figures.Report, members: list[Member], query: dict) -> lis
     return rows
 
 
-def snapshots_in(start: datetime, end: datetime) -> list[BacklogSnapshot]:
-    return list(BacklogSnapshot.objects.filter(at__gte=start, at__lt=end).order_by("at"))
+class Snapshot(NamedTuple):
+    at: datetime
+    active: int
+    unassigned: int
+    waiting: int
+    overdue: int
 
 
-def backlog_rows(buckets: list[Bucket], snapshots: list[BacklogSnapshot]) -> list[tuple[Bucket, dict | None]]:
-    """Each day or week's last snapshot (None: no snapshot, not observed)."""
-    last: dict = {}
-    index = 0
-    for bucket in buckets:
-        while index < len(snapshots) and snapshots[index].at < bucket.end:
-            if snapshots[index].at >= bucket.start:
-                last[bucket.key] = snapshots[index]
-            index += 1
+def snapshots_in(start: datetime, end: datetime, *, points: int = POINTS) -> list[Snapshot]:
+    """The span's snapshots for its chart: about `points` of them, evenly taken in SQL."""
+    found = BacklogSnapshot.objects.filter(at__gte=start, at__lt=end)
+    stride = max(1, found.count() // points)
+    if stride > 1:
+        found = found.annotate(place=Window(RowNumber(), order_by=F("at").asc())).annotate(
+            rest=Mod(F("place"), Value(stride))
+        ).filter(rest=0)
+    columns = ("at", "active", "unassigned", "waiting", "overdue")
+    return [Snapshot(*row) for row in found.order_by("at").values_list(*columns)]
+
+
+def last_snapshots(buckets: list[Bucket], zone) -> list[tuple[Bucket, dict | None]]:
+    """Each day or week's last snapshot (None: no snapshot, not observed), in one query: the last
+    of each day, in the team's time zone."""
+    if not buckets:
+        return []
+    columns = ("at", "active", "unassigned", "waiting", "overdue")
+    lasts = (
+        BacklogSnapshot.objects.filter(at__gte=buckets[0].start, at__lt=buckets[-1].end)
+        .annotate(day=TruncDate("at", tzinfo=zone))
+        .annotate(place=Window(RowNumber(), partition_by=[F("day")], order_by=F("at").desc()))
+        .filter(place=1)
+        .order_by("at")
+        .values_list(*columns)
+    )
+    by_bucket: dict = {}
+    for row in lasts:
+        snapshot = Snapshot(*row)
+        bucket = next((b for b in buckets if b.start <= snapshot.at < b.end), None)
+        if bucket is not None:
+            by_bucket[bucket.key] = snapshot
     return [
-        (bucket, {name: getattr(last[bucket.key], name) for name, _ in BACKLOG_SERIES} | {"at": last[bucket.key].at}
-         if bucket.key in last else None)
-        for bucket in buckets
+        (bucket, by_bucket[bucket.key]._asdict() if bucket.key in by_bucket else None) for bucket in buckets
     ]
 
 

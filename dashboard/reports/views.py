@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from dashboard.conversations import members, targets
 from dashboard.reporting import figures, rollup, snapshots
 from dashboard.reporting.access import Scope, scope_for
+from dashboard.reporting.periods import observed_periods
 from dashboard.wapikit import errors
 from dashboard.wapikit.types import Member
 
@@ -56,8 +57,8 @@ def reports(request: HttpRequest) -> HttpResponse:
         context.update(
             figures=shape.figure_views(report, query),
             roles=tables.role_rows(report, team, query),
-            backlog=tables.backlog_rows(report.buckets, found),
-            backlog_chart=shape.backlog_chart(found, span.start, span.end, snapshots.every()),
+            backlog=tables.last_snapshots(report.buckets, zone),
+            backlog_chart=shape.backlog_chart(found, span.start, span.end, observed_periods(span.start, span.end)),
             backlog_series=shape.BACKLOG_SERIES,
         )
     wanted = request.GET.get("table", "")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from dashboard.reporting import figures
+from dashboard.reporting.models import BacklogSnapshot
 from tests import reporting_history as history
 from tests.integration.conftest import member_ids
 
@@ -109,7 +110,9 @@ def test_a_member_s_number_leads_to_their_conversations(seeded, login_as):
     closed = agent[headings.index("Closed")]
     assert number(closed[0]) == history.AGENT["closed"]
     rows = tables_of(client.get(closed[1]))["The conversations counted"][1:]
-    assert sorted(NAMES[row[0][0]] for row in rows) == ["A", "A", "F"]
+    assert [(NAMES[row[0][0]], row[1][0]) for row in rows] == [
+        ("A", "Mon 23 Nov 13:00"), ("A", "Mon 23 Nov 16:00"), ("F", "Wed 25 Nov 10:00"),
+    ], "in the team's time zone"
 
 
 def test_each_csv_says_what_the_page_says(seeded, login_as):
@@ -171,3 +174,15 @@ def test_a_span_that_cannot_be_drawn_says_why(seeded, login_as):
     response = login_as("owner").get("/reports/", {"since": "2026-11-25", "until": "2026-11-23", "by": "day"})
     assert response.status_code == 400
     assert "The last day comes before the first" in response.content.decode()
+
+
+def test_the_backlog_shows_each_day_s_last_snapshot_and_breaks_its_lines_where_nobody_observed(seeded, login_as):
+    for day, clock, active in ((0, "10:00", 5), (0, "18:00", 7), (2, "12:00", 4)):
+        BacklogSnapshot.objects.create(at=history.at(day, clock), active=active, unassigned=1, waiting=2, overdue=0)
+    response = login_as("owner").get("/reports/", SPAN)
+    rows = tables_of(response)["Backlog, table"][1:]
+    assert [[text for text, _ in row] for row in rows] == [
+        ["Mon 23 Nov at 18:00", "7", "1", "2", "0"], ["Tue 24 Nov", "not observed"], ["Wed 25 Nov at 12:00", "4", "1", "2", "0"],
+    ]
+    body = response.content.decode()
+    assert body.count('class="series series-active"') == 2, "one line a period observed, none across the gap"
