@@ -58,3 +58,19 @@ class CountedFact(models.Model):
             models.Index(fields=["day", "figure"]),
             models.Index(fields=["member_id", "day", "figure"]),
         ]
+
+
+class DaySum(models.Model):
+    """A rolled-up day's counted items summed: for the team (`member_id` "") and for each member
+    credited, per figure, and for the times the medians need, per whole minute. A report over
+    months reads these few rows; `CountedFact` keeps the items its numbers link to."""
+
+    day = models.DateField()
+    figure = models.CharField(max_length=24)
+    member_id = models.CharField(max_length=64, blank=True)
+    minutes = models.IntegerField(null=True)  # for first responses and first assignments
+    n = models.PositiveIntegerField()
+    met = models.PositiveIntegerField()  # of them, those that met their target
+
+    class Meta:
+        indexes = [models.Index(fields=["member_id", "day"])]

@@ -17,14 +17,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Min, Sum
 
 from dashboard.conversations import targets as targets_module
 from dashboard.conversations.clocks import Targets
 from dashboard.conversations.models import LifeEvent
 
 from . import figures
-from .models import CountedFact, RolledDay
+from .models import CountedFact, DaySum, RolledDay
 from .periods import DAY, Span
 
 FINAL_AFTER = timedelta(minutes=15)
@@ -48,9 +48,24 @@ def roll(day: date, zone, targets: Targets, *, now: datetime) -> int:
         for name in _ROLLED
         for i in report.total.lists.get(name, ())
     ]
+    sums: dict[tuple, list[int]] = {}
+    for row in rows:
+        keys = [("", row.minutes if row.figure in _TIMED else None)]
+        if row.member_id:
+            keys.append((row.member_id, row.minutes if row.figure == "first_responses" else None))
+        for member, minutes in keys:
+            found = sums.setdefault((row.figure, member, minutes), [0, 0])
+            found[0] += 1
+            found[1] += bool(row.met)
     with transaction.atomic():
         CountedFact.objects.filter(day=day).delete()
+        DaySum.objects.filter(day=day).delete()
         CountedFact.objects.bulk_create(rows, batch_size=2000)
+        DaySum.objects.bulk_create(
+            [DaySum(day=day, figure=figure, member_id=member, minutes=minutes, n=n, met=met)
+             for (figure, member, minutes), (n, met) in sums.items()],
+            batch_size=2000,
+        )
         RolledDay.objects.update_or_create(day=day, defaults={"fingerprint": fingerprint(zone, targets),
                                                               "computed_at": now})
     return len(rows)
@@ -124,7 +139,7 @@ def build(span: Span, targets: Targets, *, now: datetime) -> figures.Report:
         for member, tally in part.by_member.items():
             report.by_member.setdefault(member, figures.Tally()).merge(tally)
     if rolled:
-        _add_rolled(report, span, CountedFact.objects.filter(day__in=sorted(rolled)))
+        _add_rolled(report, span, sorted(rolled))
     return report
 
 
@@ -135,27 +150,27 @@ def _add(tally: figures.Tally, figure: str, n: int, met: int) -> None:
         tally.mets[name] = tally.mets.get(name, 0) + met
 
 
-def _add_rolled(report: figures.Report, span: Span, rows) -> None:
-    met = Count("id", filter=Q(met=True))
-    for day, figure, n, m in rows.values_list("day", "figure").annotate(n=Count("id"), m=met).order_by():
-        _add(report.bucket(span.key_of_day(day)), figure, n, m)
-        _add(report.total, figure, n, m)
-    members = rows.exclude(member_id="").values_list("member_id", "figure").annotate(n=Count("id"), m=met)
-    for member, figure, n, m in members.order_by():
-        _add(report.by_member.setdefault(member, figures.Tally()), figure, n, m)
-    # The minutes the medians need, as how many items took each (far fewer rows than items).
-    timed = rows.filter(figure__in=_TIMED, minutes__isnull=False)
+def _add_rolled(report: figures.Report, span: Span, days: list[date]) -> None:
+    """The rolled-up days' sums: the team's by day (its few rows, and the minutes its medians
+    need), each member's summed over the span in SQL."""
+    team = DaySum.objects.filter(member_id="", day__in=days).values_list("day", "figure", "minutes", "n", "met")
     tallies: dict[date, figures.Tally] = {}
-    total = report.total.minutes
-    for day, figure, minutes, n in timed.values_list("day", "figure", "minutes").annotate(n=Count("id")).order_by():
+    for day, figure, minutes, n, met in team.order_by():
         if day not in tallies:
             tallies[day] = report.bucket(span.key_of_day(day))
-        tallies[day].minutes.setdefault(figure, []).extend([minutes] * n)
-        total.setdefault(figure, []).extend([minutes] * n)
-    by_member = timed.filter(figure="first_responses").exclude(member_id="")
-    for member, minutes, n in by_member.values_list("member_id", "minutes").annotate(n=Count("id")).order_by():
+        for tally in (tallies[day], report.total):
+            _add(tally, figure, n, met)
+            if minutes is not None:
+                tally.minutes.setdefault(figure, []).extend([minutes] * n)
+    members = (
+        DaySum.objects.filter(day__in=days).exclude(member_id="")
+        .values_list("member_id", "figure", "minutes").annotate(total=Sum("n"), met_total=Sum("met"))
+    )
+    for member, figure, minutes, n, met in members.order_by():
         tally = report.by_member.setdefault(member, figures.Tally())
-        tally.minutes.setdefault("first_responses", []).extend([minutes] * n)
+        _add(tally, figure, n, met)
+        if minutes is not None:
+            tally.minutes.setdefault(figure, []).extend([minutes] * n)
 
 
 def items_behind(span: Span, targets: Targets, figure: str, *, now: datetime, bucket: date | None = None,
