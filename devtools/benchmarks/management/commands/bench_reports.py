@@ -17,12 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=7, help="repetitions behind each median")
         parser.add_argument("--per-day", type=int, default=230, help="conversations a day (230: about 200,000 facts)")
         parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--reuse", action="store_true", help="time the history seeded by an earlier run again")
 
-    def handle(self, *args, runs: int, per_day: int, days: int, **options):
-        if LifeEvent.objects.exists():
-            raise CommandError("bench_reports seeds its own history: give it an empty database (make bench-reports does).")
+    def handle(self, *args, runs: int, per_day: int, days: int, reuse: bool, **options):
         now = timezone.now()
-        facts = reports.seed(days=days, per_day=per_day, now=now, say=self.stdout.write)
-        rolled = reports.roll_up(now=now, say=self.stdout.write)
+        if reuse:
+            facts, rolled = LifeEvent.objects.count(), reports.roll_up(now=now, say=self.stdout.write)
+        elif LifeEvent.objects.exists():
+            raise CommandError("bench_reports seeds its own history: give it an empty database (make bench-reports does).")
+        else:
+            facts = reports.seed(days=days, per_day=per_day, now=now, say=self.stdout.write)
+            rolled = reports.roll_up(now=now, say=self.stdout.write)
         for line in benchkit.table_lines(reports.rows(runs=runs, facts=facts, now=now, rolled=rolled)):
             self.stdout.write(line)
