@@ -151,26 +151,26 @@ def _add(tally: figures.Tally, figure: str, n: int, met: int) -> None:
 
 
 def _add_rolled(report: figures.Report, span: Span, days: list[date]) -> None:
-    """The rolled-up days' sums: the team's by day (its few rows, and the minutes its medians
-    need), each member's summed over the span in SQL."""
-    team = DaySum.objects.filter(member_id="", day__in=days).values_list("day", "figure", "minutes", "n", "met")
+    """The rolled-up days' sums, added up in SQL: the team's counts by day, each member's over the
+    span; and the minutes the medians need, as how many items took each."""
+    rows = DaySum.objects.filter(day__in=days)
+    team, members = rows.filter(member_id=""), rows.exclude(member_id="")
+    sums = {"n_sum": Sum("n"), "met_sum": Sum("met")}
     tallies: dict[date, figures.Tally] = {}
-    for day, figure, minutes, n, met in team.order_by():
+    for day, figure, n, met in team.values_list("day", "figure").annotate(**sums).order_by():
         if day not in tallies:
             tallies[day] = report.bucket(span.key_of_day(day))
-        for tally in (tallies[day], report.total):
-            _add(tally, figure, n, met)
-            if minutes is not None:
-                tally.minutes.setdefault(figure, []).extend([minutes] * n)
-    members = (
-        DaySum.objects.filter(day__in=days).exclude(member_id="")
-        .values_list("member_id", "figure", "minutes").annotate(total=Sum("n"), met_total=Sum("met"))
-    )
-    for member, figure, minutes, n, met in members.order_by():
-        tally = report.by_member.setdefault(member, figures.Tally())
-        _add(tally, figure, n, met)
-        if minutes is not None:
-            tally.minutes.setdefault(figure, []).extend([minutes] * n)
+        _add(tallies[day], figure, n, met)
+        _add(report.total, figure, n, met)
+    total = report.total.minutes
+    for day, figure, minutes, n in team.filter(minutes__isnull=False).values_list("day", "figure", "minutes", "n"):
+        tallies[day].minutes.setdefault(figure, []).extend([minutes] * n)
+        total.setdefault(figure, []).extend([minutes] * n)
+    for member, figure, n, met in members.values_list("member_id", "figure").annotate(**sums).order_by():
+        _add(report.by_member.setdefault(member, figures.Tally()), figure, n, met)
+    timed = members.filter(minutes__isnull=False).values_list("member_id", "figure", "minutes").annotate(n_sum=Sum("n"))
+    for member, figure, minutes, n in timed.order_by():
+        report.by_member[member].minutes.setdefault(figure, []).extend([minutes] * n)
 
 
 def items_behind(span: Span, targets: Targets, figure: str, *, now: datetime, bucket: date | None = None,
