@@ -192,10 +192,8 @@ def items_behind(span: Span, targets: Targets, figure: str, *, now: datetime, bu
     rows = CountedFact.objects.filter(day__in=sorted(rolled), figure__in=names)
     if members is not None:
         rows = rows.filter(member_id__in=members)
-    found += [
-        figures.Item(r.conversation_id, r.at, r.what, minutes=r.minutes, met=r.met, member=r.member_id)
-        for r in rows.order_by("at", "conversation_id")
-    ]
+    columns = ("conversation_id", "at", "what", "minutes", "met", "member_id")
+    found += [figures.Item(*row) for row in rows.order_by("at", "conversation_id").values_list(*columns)]
     return sorted(found, key=lambda item: (item.at, item.conversation_id))
 
 
@@ -210,8 +208,10 @@ def all_items(span: Span, targets: Targets, *, now: datetime, member: str | None
     rows = CountedFact.objects.filter(day__in=sorted(rolled))
     if member:
         rows = rows.filter(member_id=member)
-    for r in rows.order_by("at", "conversation_id").iterator(chunk_size=5000):
-        tally.add(r.figure, figures.Item(r.conversation_id, r.at, r.what, minutes=r.minutes, met=r.met, member=r.member_id))
+    columns = ("figure", "conversation_id", "at", "what", "minutes", "met", "member_id")
+    lists = tally.lists
+    for figure, cid, at, what, minutes, met, member in rows.order_by("at", "conversation_id").values_list(*columns):
+        lists.setdefault(figure, []).append(figures.Item(cid, at, what, minutes, met, member))
     return tally
 
 
