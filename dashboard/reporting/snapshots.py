@@ -27,6 +27,7 @@ from .models import BacklogSnapshot, ObservedPeriod
 logger = logging.getLogger("dashboard.reporting")
 
 _PLANNED = "reporting:snapshot-planned:v1"
+_RAN = "reporting:snapshot-ran:v1"
 
 
 def every() -> timedelta:
@@ -46,8 +47,11 @@ def ensure() -> None:
 
 @task
 def snapshot_task() -> dict[str, int]:
-    """A snapshot, then the days over that are due rolled up (rollup.py)."""
+    """A snapshot, then the days over that are due rolled up (rollup.py). A second chain (two
+    processes planned one while the cache's key had expired) ends at its first run."""
     interval = every()
+    if not cache.add(_RAN, 1, timeout=max(1, int(interval.total_seconds() / 2))):
+        return {}
     try:
         done = take(now=timezone.now())
         done["rolled_days"] = rollup.roll_due(rollup.team_zone(), targets.current(), now=timezone.now())

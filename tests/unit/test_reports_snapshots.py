@@ -78,3 +78,10 @@ def test_one_chain_of_snapshots_is_planned_however_often_it_is_asked_for():
     planned = DBTaskResult.objects.filter(task_path__endswith="snapshot_task")
     assert planned.count() == 1
     assert planned.get().run_after > datetime.now(UTC)
+
+
+def test_a_second_chain_of_snapshots_ends_at_its_first_run():
+    stream(live_state.CONNECTED)
+    assert snapshots.snapshot_task.call() != {}
+    assert snapshots.snapshot_task.call() == {}, "a run just now: this chain ends, planning nothing"
+    assert DBTaskResult.objects.filter(task_path__endswith="snapshot_task").count() == 1
