@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime
 
-from django.db.models import F, Value, Window
+from django.db.models import F, Max, Value, Window
 from django.db.models.functions import Mod, RowNumber, TruncDate
 
 from dashboard.conversations.models import ConversationLife
@@ -95,19 +95,16 @@ def snapshots_in(start: datetime, end: datetime, *, points: int = POINTS) -> lis
 
 
 def last_snapshots(buckets: list[Bucket], zone) -> list[tuple[Bucket, dict | None]]:
-    """Each day or week's last snapshot (None: no snapshot, not observed), in one query: the last
-    of each day, in the team's time zone."""
+    """Each day or week's last snapshot (None: no snapshot, not observed): the last of each day,
+    in the team's time zone, found by one grouped query and read by another."""
     if not buckets:
         return []
     columns = ("at", "active", "unassigned", "waiting", "overdue")
-    lasts = (
+    days = (
         BacklogSnapshot.objects.filter(at__gte=buckets[0].start, at__lt=buckets[-1].end)
-        .annotate(day=TruncDate("at", tzinfo=zone))
-        .annotate(place=Window(RowNumber(), partition_by=[F("day")], order_by=F("at").desc()))
-        .filter(place=1)
-        .order_by("at")
-        .values_list(*columns)
+        .annotate(day=TruncDate("at", tzinfo=zone)).values("day").annotate(last=Max("at")).values_list("last", flat=True)
     )
+    lasts = BacklogSnapshot.objects.filter(at__in=list(days)).order_by("at").values_list(*columns)
     by_bucket: dict = {}
     for row in lasts:
         snapshot = Snapshot(*row)
