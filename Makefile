@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run sandbox-stop sandbox-start test bench bench-day bench-routing bench-live screenshots venv deps chromium clean
+.PHONY: run sandbox-stop sandbox-start test bench bench-day bench-routing bench-reports bench-live screenshots venv deps chromium clean
 
 # The development settings: production's with the tools (devtools/: the sandbox, the benchmarks)
 # installed. `make test` gets them through tests/settings.py; a deployment uses dashboard.settings.
@@ -75,6 +75,19 @@ bench-routing: deps
 		$(PY) manage.py migrate -v0
 	$(DEV) DEBUG=true DATABASE_URL=sqlite:///$(CURDIR)/var/bench-routing.sqlite3 SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
 		$(PY) manage.py bench_routing_day $(BENCH_ROUTING_ARGS)
+
+## Print the reports' figures (issue 22): the page for 30 and 90 days and its per-conversation CSV, on 90 days of a
+## 50-member team (about 200,000 logged facts) in a throwaway PostgreSQL database (BENCH_REPORTS_DB; 127.0.0.1:5432, user postgres).
+BENCH_REPORTS_DB ?= bench_reports
+BENCH_REPORTS_URL = postgres://postgres@127.0.0.1:5432/$(BENCH_REPORTS_DB)
+bench-reports: deps
+	$(PY) -c "import psycopg; c = psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True); \
+		c.execute('DROP DATABASE IF EXISTS $(BENCH_REPORTS_DB)'); c.execute('CREATE DATABASE $(BENCH_REPORTS_DB)')"
+	$(DEV) DATABASE_URL=$(BENCH_REPORTS_URL) SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py migrate -v0
+	$(DEV) DEBUG=true DATABASE_URL=$(BENCH_REPORTS_URL) SECRET_KEY=bench-only-secret-key-not-for-production-use-0123456789 \
+		$(PY) manage.py bench_reports $(BENCH_REPORTS_ARGS)
+	$(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', autocommit=True).execute('DROP DATABASE IF EXISTS $(BENCH_REPORTS_DB)')"
 
 ## PNGs of every page at 1440 and 390 px wide into var/screenshots/ (SCREENSHOTS_OUT= elsewhere), from a sandbox and dashboard of its own.
 screenshots: deps chromium

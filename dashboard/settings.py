@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "dashboard.live",
     "dashboard.operations",
     "dashboard.routing",
+    "dashboard.reporting",
+    "dashboard.reports",
 ]
 
 MIDDLEWARE = [

@@ -29,3 +29,8 @@ ROUTING_SWEEP_SECONDS = float(os.environ.get("ROUTING_SWEEP_SECONDS", "180"))
 # claim (the worker died mid-call). Longer than one assignment's calls with their timeouts
 # (WAPIKIT_TIMEOUT), so a slow worker that is still alive is never overtaken.
 ROUTING_CLAIM_LEASE_SECONDS = float(os.environ.get("ROUTING_CLAIM_LEASE_SECONDS", "120"))
+
+# Reports (dashboard/reporting/): how often the backlog (active, unassigned, waiting, overdue) is
+# counted into its history, in seconds; a time without snapshots while the events stream was
+# connected is shown as a gap.
+REPORT_SNAPSHOT_SECONDS = float(os.environ.get("REPORT_SNAPSHOT_SECONDS", "300"))

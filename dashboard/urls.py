@@ -11,6 +11,7 @@ from dashboard.live.delivery import ingest
 from dashboard.operations import metrics
 from dashboard.operations.health import health
 from dashboard.operations.status import status_page
+from dashboard.reports import views as reports
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -37,6 +38,8 @@ urlpatterns = [
     ),
     path("conversations/<str:conversation_id>/undo/", undo.conversation_undo, name="undo"),
     path("audit/", audit.audit_log, name="audit"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/conversations/", reports.report_list, name="report_list"),
     path("tokens/", api_pages.tokens, name="tokens"),
     path("tokens/new/", api_pages.token_new, name="token_new"),
     path("tokens/<int:token_id>/revoke/", api_pages.token_revoke_view, name="token_revoke"),

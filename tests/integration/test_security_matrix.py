@@ -454,7 +454,8 @@ def test_inbox_csp_forbids_inline_and_eval_scripts(login_as, wapikit):
 
 
 @pytest.mark.parametrize(
-    "page", ["inbox", "inbox-all", "conversation", "reassign", "reassign-htmx", "audit", "targets", "login"]
+    "page", ["inbox", "inbox-all", "conversation", "reassign", "reassign-htmx", "audit", "targets", "login", "reports",
+             "report-list"]
 )
 def test_pages_have_no_inline_script_nor_event_handlers(page, client, make_user, wapikit):
     if page != "login":
@@ -470,6 +471,8 @@ def test_pages_have_no_inline_script_nor_event_handlers(page, client, make_user,
         "audit": ("/audit/", {}),
         "targets": ("/settings/targets/", {}),
         "login": (LOGIN, {}),
+        "reports": ("/reports/", {}),
+        "report-list": ("/reports/conversations/?since=2026-11-23&until=2026-11-25&by=day&figure=closed", {}),
     }[page]
     if page.startswith("reassign"):  # the card's Reassign button: assign, nobody chosen yet
         response = client.post(url, {"seen": "Active:"}, **extra)
@@ -483,3 +486,37 @@ def test_pages_have_no_inline_script_nor_event_handlers(page, client, make_user,
     assert found.problems == []
     if not extra:
         assert found.scripts >= 1, "the page should load its scripts from files"
+
+
+# --- The reports (GET only: every other method answers 405, above) ---------------------------
+
+REPORT_PAGES = {
+    "reports": "/reports/?since=2026-11-23&until=2026-11-25&by=day",
+    "report_list": "/reports/conversations/?since=2026-11-23&until=2026-11-25&by=day&figure=closed",
+    "report_csv": "/reports/?since=2026-11-23&until=2026-11-25&by=day&format=csv&table=conversations",
+}
+
+
+@pytest.mark.parametrize("page", sorted(REPORT_PAGES))
+def test_report_pages_send_the_signed_out_to_sign_in_without_an_upstream_call(page, client, wapikit, upstream_calls):
+    response = client.get(REPORT_PAGES[page])
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+    assert upstream_calls == []
+
+
+@pytest.mark.parametrize("figure", ["closed", "first_responses", "windows_lost"])
+def test_a_member_without_assign_may_not_list_the_team_s_nor_another_member_s_conversations(
+    figure, login_as, wapikit, upstream_calls
+):
+    client = login_as("agent")
+    _warm(client, upstream_calls)
+    manager = member_ids(wapikit)["manager@example.com"]
+    base = f"/reports/conversations/?since=2026-11-23&until=2026-11-25&by=day&figure={figure}"
+    for url in (base, f"{base}&member={manager}", f"{base}&role=Manager"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "only your own row" in response.content.decode()
+    for table in ("figures", "members_of_the_team", "roles", "backlog", figure):
+        assert client.get(f"/reports/?format=csv&table={table}").status_code == 400
+    assert upstream_calls == []
