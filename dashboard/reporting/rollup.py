@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-
 from zoneinfo import ZoneInfo
 
 from django.db import transaction

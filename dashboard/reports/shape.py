@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from django.urls import reverse

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import F, Max, Value, Window
 from django.db.models.functions import Mod, RowNumber, TruncDate
