@@ -12,6 +12,8 @@ requests, after which the sandbox answers normally again.
      "fault_seconds": 5, "retry_after": 30}
     {"reset": true}   every knob back to its default; "server" also forgets rate-limit counters and
                       custom limits, and gives back the contact attributes `null_attributes` took
+    {"reseed": true}  the demo data seeded again, as `manage.py seed_sandbox` does, in this process
+                      (a test's changes undone without starting Django once more)
 
 and in the "server" and "legacy" profiles also:
 
@@ -48,6 +50,7 @@ from rest_framework.response import Response
 
 from . import ratelimit
 from .models import Contact, Conversation
+from .seed import seed
 from .subscribers import subscriber_count
 
 FAULTS = (
@@ -122,6 +125,10 @@ def configure(values: dict[str, Any]) -> None:
         _restore_attributes()
         with _lock:
             _state.clear()
+    if values.get("reseed"):
+        with _lock:
+            _nulled.clear()  # the rows it held are replaced
+        seed(profile=settings.SANDBOX_PROFILE)
     if _server_profile():
         _configure_server(values)
     with _lock:
