@@ -24,6 +24,8 @@ class Nav:
     audit: bool = False
     status: bool = False
     targets: bool = False
+    # Everyone has a report (their own row at least), but it reads the member list to say whose.
+    reports: bool = False
 
 
 def nav_for(request: HttpRequest) -> Nav:
@@ -37,14 +39,14 @@ def nav_for(request: HttpRequest) -> Nav:
         if members is None and getattr(request, "wapikit_down_since", None) is not None:
             # WapiKit is down and no copy says who this user is: the bar keeps every page's link,
             # and each page decides on its own again when opened.
-            return Nav(workload=True, audit=True, status=True, targets=True)
+            return Nav(workload=True, audit=True, status=True, targets=True, reports=True)
         if members is None:
             return Nav(audit=user.is_staff, status=user.is_staff, targets=user.is_staff)
         powers = powers_for(user, members)
     readable = may_read_audit(user, powers)
     return Nav(
         member=powers.member, workload=powers.can_assign, audit=readable, status=readable,
-        targets=may_change_targets(user, powers),
+        targets=may_change_targets(user, powers), reports=True,
     )
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 # API tokens are everyone's: a token never does more than its owner's role allows.
 # The profile (the user's time zone) is everyone's too.
-TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "Targets", "Routing", "API tokens", "Profile")
+TOP_BAR_LINKS = ("Workload", "Audit log", "Status", "Targets", "Routing", "Reports", "API tokens", "Profile")
 
 
 def picker_of(page, cid: str):
@@ -142,15 +142,15 @@ def test_cancel_closes_the_picker_and_returns_to_reassign(signed_in, fresh_wapik
 
 def test_an_agent_sees_no_workload_audit_or_status_links(signed_in, wapikit, dashboard):
     page = signed_in("agent")
-    assert top_bar_links(page) == ["API tokens", "Profile"]
+    assert top_bar_links(page) == ["Reports", "API tokens", "Profile"]
     expect(page.locator("header.topbar")).to_contain_text("agent@example.com")
     page.goto(f"{dashboard}/conversations/{page.locator('#cards .card').first.get_attribute('id')[2:]}/")
-    assert top_bar_links(page) == ["API tokens", "Profile"]
+    assert top_bar_links(page) == ["Reports", "API tokens", "Profile"]
 
 
 def test_a_manager_sees_workload_only(signed_in, wapikit, dashboard):
     page = signed_in("manager")
-    assert top_bar_links(page) == ["Workload", "API tokens", "Profile"]
+    assert top_bar_links(page) == ["Workload", "Reports", "API tokens", "Profile"]
     page.goto(f"{dashboard}/workload/")
     expect(page.locator("header.topbar nav a[aria-current=page]")).to_have_text("Workload")
 
