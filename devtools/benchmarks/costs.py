@@ -63,7 +63,7 @@ def calls_and_bytes(add: Callable[[str, str], None], bulk: int) -> None:
     add("upstream calls, scanned view + its tabs (warm)", f"{len(calls)}")
     ids = re.findall(rb'name="ids" value="([0-9a-f-]{36})', benchkit.raw_body(manager.get("/?per_page=50")))[:bulk]
     with benchkit.counting_calls() as calls:
-        manager.post("/bulk/", {"action": "close", "ids": [i.decode() for i in ids], "next": "/"})
+        manager.post("/bulk/", {"action": "close", "ids": [i.decode() for i in ids], "next": "/", "confirm": "yes"})
     add(f"upstream calls, bulk close of {len(ids)}", f"{len(calls)} ({_paths(calls)})")
 
     page = manager.get("/?status=closed&per_page=50")
