@@ -24,7 +24,7 @@ from dashboard.wapikit import get_client
 from dashboard.wapikit.decode import NewConversation, NewMessage
 from devtools.benchmarks.benchkit import free_port, wait_for_port
 from devtools.sandbox.serve import sandbox_command
-from tests.conftest import API_KEY, ROOT, Sandbox
+from tests.conftest import API_KEY, ROOT, Sandbox, pointed_at, running_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -109,14 +109,23 @@ def wait_for_streams(sandbox: Sandbox, count: int, *, seconds: float) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def events_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """A server sandbox of this module's own: these tests count the streams open on it, and a
+    listener another module's test left running on the shared one would be counted too."""
+    with running_sandbox(tmp_path_factory.mktemp("events-sandbox"), "server") as running:
+        yield running
+
+
 @pytest.fixture
-def wapikit(server_wapikit) -> Iterator[Sandbox]:
-    """The server sandbox with no stream open; what the test published is seeded away after."""
-    wait_for_streams(server_wapikit, 0, seconds=IDLE_STREAM_SECONDS + 10)
-    yield server_wapikit
-    wait_for_streams(server_wapikit, 0, seconds=IDLE_STREAM_SECONDS + 10)
-    server_wapikit.control(reset=True)
-    server_wapikit.reseed()
+def wapikit(events_sandbox, settings) -> Iterator[Sandbox]:
+    """The module's server sandbox with no stream open; what the test published is seeded away after."""
+    with pointed_at(events_sandbox, settings) as sandbox:
+        wait_for_streams(sandbox, 0, seconds=IDLE_STREAM_SECONDS + 10)
+        yield sandbox
+        wait_for_streams(sandbox, 0, seconds=IDLE_STREAM_SECONDS + 10)
+        sandbox.control(reset=True)
+        sandbox.reseed()
 
 
 def first_conversation_id(sandbox: Sandbox) -> str:

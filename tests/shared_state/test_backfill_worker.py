@@ -19,6 +19,10 @@ def test_two_workers_read_what_a_page_wanted_each_conversation_once(database, se
     env, url = database
     answer = server_sandbox.get("/conversations", status="Active", page=1, per_page=50)
     wanted = [c["uniqueId"] for c in answer["conversations"]][:12]
+    # Both workers are polling before the burst below is enqueued (a worker still starting on a
+    # busy machine would leave every run to the other).
+    for _ in range(2):
+        db_workers.start(env)
     # The page's wish, then a burst of runs, as many pages and restarts could plan: the two
     # workers run them side by side. The sweep is left for later, so only the wish is read.
     manage(
@@ -31,8 +35,6 @@ def test_two_workers_read_what_a_page_wanted_each_conversation_once(database, se
         f"backfill.wanted({wanted!r})\n"
         "for _ in range(5): backfill.read_due.enqueue()\n",
     )
-    for _ in range(2):
-        db_workers.start(env)
     deadline = time.monotonic() + 60
     with psycopg.connect(url, autocommit=True) as db:
         while time.monotonic() < deadline:
