@@ -110,6 +110,25 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=later)
 
 
+def _forget_test_database_files() -> None:
+    """The SQLite test database's file with its -wal and -shm (tests/settings.py): a -wal left by
+    an earlier run would be replayed into the new database of the same name."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name:
+        for leftover in (name, f"{name}-wal", f"{name}-shm"):
+            Path(leftover).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """pytest-django's, then this worker's database file cleared (before and after the run)."""
+    _forget_test_database_files()
+    yield
+    _forget_test_database_files()
+
+
 def pytest_terminal_summary(terminalreporter):
     if getattr(terminalreporter.config.option, "numprocesses", None):
         terminalreporter.write_line("API key scan: every response and log line checked in each worker, after every test")

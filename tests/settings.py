@@ -19,3 +19,12 @@ SANDBOX_DEMO_TRAFFIC_SECONDS = 0
 # tests of the confirmation asked above the threshold (tests/browser/test_still.py) set it back
 # to the default, 5.
 BULK_CONFIRM_ABOVE = 1000  # noqa: F405
+
+# A database file per test worker (pytest-django names them test.sqlite3_gw0, _gw1 ...), not
+# Django's in-memory test database: that one is a single connection shared by every thread of
+# the process, so two requests at once to a browser test's live server met "table is locked"
+# or sqlite3.InterfaceError. With a file, each server thread opens its own connection and waits
+# its turn to write, as `make run` does.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}  # noqa: F405

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ def database(server_sandbox, tmp_path):
     try:
         yield env, PG.format(name=name).replace("postgres://", "postgresql://")
     finally:
+        server_sandbox.control(reset=True)  # no latency a test added left for the next
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         redis.Redis.from_url(REDIS).flushdb()
@@ -73,6 +75,15 @@ class Workers:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         ))
         return self.started[-1]
+
+    def polling(self, timeout: float = 90) -> None:
+        """Every started worker has said it is polling (Django's start takes seconds on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        for index, worker in enumerate(self.started):
+            while "Starting worker" not in (self.directory / f"worker-{index}.log").read_text():
+                assert worker.poll() is None, self.log(index)
+                assert time.monotonic() < deadline, f"worker {index} never started polling"
+                time.sleep(0.1)
 
     def log(self, index: int = 0) -> str:
         return (self.directory / f"worker-{index}.log").read_text()[-3000:]

@@ -20,9 +20,12 @@ def test_two_workers_read_what_a_page_wanted_each_conversation_once(database, se
     answer = server_sandbox.get("/conversations", status="Active", page=1, per_page=50)
     wanted = [c["uniqueId"] for c in answer["conversations"]][:12]
     # Both workers are polling before the burst below is enqueued (a worker still starting on a
-    # busy machine would leave every run to the other).
+    # busy machine would leave every run to the other), and each read takes long enough that one
+    # worker cannot drain every run between two polls of the other.
     for _ in range(2):
         db_workers.start(env)
+    db_workers.polling()
+    server_sandbox.control(latency_ms=150)
     # The page's wish, then a burst of runs, as many pages and restarts could plan: the two
     # workers run them side by side. The sweep is left for later, so only the wish is read.
     manage(
