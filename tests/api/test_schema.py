@@ -19,6 +19,8 @@ import re
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, settings as hypothesis_settings, strategies as st
 from hypothesis.errors import Flaky
@@ -53,6 +55,18 @@ SETTINGS = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 }
+
+
+@pytest.fixture(autouse=True)
+def connections_kept_across_requests():
+    """schemathesis calls the WSGI application itself, whose request signals would close the
+    test's database connection, and with it the test's transaction, after every call; Django's
+    test client keeps it open the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 class Owner:
