@@ -50,7 +50,12 @@ def wanted(conversation_ids: Iterable[str]) -> None:
     know are read before any other, by the worker. Cheap enough for every page view: no
     request to WapiKit, two queries when nothing is new."""
     moment = timezone.now()
+    conversation_ids = list(conversation_ids)
     try:
+        # Asked before the transaction: on SQLite every transaction takes the write lock at once,
+        # and the pages whose conversations are all known (nearly all) must not queue for it.
+        if not reading.unwished(conversation_ids, why=Reading.Why.WANTED):
+            return
         with transaction.atomic():
             if reading.wish(conversation_ids, why=Reading.Why.WANTED, now=moment):
                 _plan(moment, moment=moment)

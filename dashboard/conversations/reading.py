@@ -56,9 +56,21 @@ def wish(conversation_ids: Iterable[str], *, why: Reading.Why, now: datetime) ->
     already due for as good a reason, are left as they are. How many wishes are new.
 
     Two queries when nothing is new, which is what an inbox page asks again and again."""
+    due = unwished(conversation_ids, why=why)
+    new = [Reading(conversation_id=cid, why=why, next_read_at=now, wanted_at=now) for cid in due]
+    if new:
+        Reading.objects.bulk_create(
+            new, update_conflicts=True, unique_fields=["conversation_id"], update_fields=["why", "next_read_at", "wanted_at"]
+        )
+    return len(new)
+
+
+def unwished(conversation_ids: Iterable[str], *, why: Reading.Why) -> list[str]:
+    """Those of `conversation_ids` that `wish` would make due: their last message unknown, never
+    read, and not already due for as good a reason. Reads only (two queries at most)."""
     ids = list(dict.fromkeys(conversation_ids))
     if not ids:
-        return 0
+        return []
     known = set(
         ConversationLife.objects.filter(conversation_id__in=ids, last_message_at__isnull=False).values_list(
             "conversation_id", flat=True
@@ -66,18 +78,13 @@ def wish(conversation_ids: Iterable[str], *, why: Reading.Why, now: datetime) ->
     )
     unknown = [cid for cid in ids if cid not in known]
     if not unknown:
-        return 0
+        return []
     settled = set(
         Reading.objects.filter(conversation_id__in=unknown)
         .filter(Q(last_read_at__isnull=False) | Q(why__gte=why, next_read_at__isnull=False))
         .values_list("conversation_id", flat=True)
     )
-    new = [Reading(conversation_id=cid, why=why, next_read_at=now, wanted_at=now) for cid in unknown if cid not in settled]
-    if new:
-        Reading.objects.bulk_create(
-            new, update_conflicts=True, unique_fields=["conversation_id"], update_fields=["why", "next_read_at", "wanted_at"]
-        )
-    return len(new)
+    return [cid for cid in unknown if cid not in settled]
 
 
 def plan_waiting(*, now: datetime) -> None:

@@ -44,6 +44,10 @@ def learn_answered(messages_of: dict[str, list[Message]], *, source: Source) -> 
     if not messages_of:
         return
     try:
+        # Looked up before the transaction: on SQLite every transaction takes the write lock at
+        # once, and an inbox page whose messages the log holds already must not queue for it.
+        if not _unlogged(messages_of, source=source):
+            return
         with transaction.atomic():
             learn_listed(messages_of, source=source)
     except DatabaseError as exc:
@@ -54,17 +58,7 @@ def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> in
     """Messages of many conversations at once (a list answer that carries them): one query when
     the log holds them all already, else the facts of those with something new. How many
     messages were new."""
-    rows = {
-        row.key: (row, message)
-        for conversation_id, messages in messages_of.items()
-        for message in messages
-        if message.unique_id
-        for row in [_message_row(conversation_id, message, source=source)]
-    }
-    if not rows:
-        return 0
-    known = set(LifeEvent.objects.filter(key__in=list(rows)).values_list("key", flat=True))
-    new = [pair for key, pair in rows.items() if key not in known]
+    new = _unlogged(messages_of, source=source)
     if not new:
         return 0  # nothing the facts do not already hold: one query, no write
     LifeEvent.objects.bulk_create([row for row, _ in new], ignore_conflicts=True)
@@ -74,6 +68,21 @@ def learn_listed(messages_of: dict[str, list[Message]], *, source: Source) -> in
     for conversation_id, added in by_conversation.items():
         _add_message_facts(conversation_id, added, source=source)
     return len(new)
+
+
+def _unlogged(messages_of: dict[str, list[Message]], *, source: Source) -> list[tuple[LifeEvent, Message]]:
+    """The log rows, with their messages, that the log does not hold yet: one query."""
+    rows = {
+        row.key: (row, message)
+        for conversation_id, messages in messages_of.items()
+        for message in messages
+        if message.unique_id
+        for row in [_message_row(conversation_id, message, source=source)]
+    }
+    if not rows:
+        return []
+    known = set(LifeEvent.objects.filter(key__in=list(rows)).values_list("key", flat=True))
+    return [pair for key, pair in rows.items() if key not in known]
 
 
 def _message_row(conversation_id: str, message: Message, *, source: Source) -> LifeEvent:

@@ -9,7 +9,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.conversations import backfill, now, timeline
@@ -100,3 +101,20 @@ def test_after_a_restart_cards_show_who_waits_at_once_and_nothing_known_is_read_
     backfill.read_due.call()
     read_again = {c.path.split("/")[2] for c in upstream_calls if c.route == "/conversation/:id/messages"}
     assert waiting not in read_again and read not in read_again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inbox_page_shown_again_takes_no_write_lock(login_as, wapikit):
+    """On SQLite every transaction takes the write lock when it begins, and a page waiting for it
+    waits in the driver's backoff (tens of ms a try): a page whose conversations the timeline
+    knows already, shown again and again by a team, must not open one."""
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite's transactions take the write lock as they begin")
+    client = login_as("owner")
+    for _ in range(2):  # the first teaches the timeline what the list carried
+        assert client.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as again:
+        assert client.get("/").status_code == 200
+    transactions = [q["sql"] for q in again.captured_queries if q["sql"].startswith(("BEGIN", "SAVEPOINT"))]
+    assert transactions == []
+    assert any("conversations_lifeevent" in q["sql"] for q in again.captured_queries), "the page still checks"
