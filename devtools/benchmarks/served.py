@@ -32,6 +32,8 @@ PAGE_GZIP_BUDGET = 16_000
 PAGE_DOM_BUDGET = 2_250
 # JS and CSS a first visit loads, gzip on the wire (htmx and its SSE extension, our own scripts and styles).
 FIRST_VISIT_BUDGET = 36_000
+# The load run's target: inbox views a second, their 99th percentile, and no error.
+LOAD_TARGET = (150, 300)
 
 
 def rows(
@@ -140,10 +142,22 @@ def load_run(wrk: str, url: str, cookie: str, seconds: int, users: int, label: s
         error_text.append(errors.group(1))
     if non2xx:
         error_text.append(f"{non2xx.group(1)} non-2xx")
+    per_second, slowest_ms = LOAD_TARGET
+    met = float(rps) >= per_second and _ms(p99) < slowest_ms and not error_text
     return [
-        (f"{label}, {elapsed:.0f} s", f"{rps} req/s · p50 {p50} · p99 {p99} · {total} requests"),
+        (
+            f"{label}, {elapsed:.0f} s",
+            f"{rps} req/s · p50 {p50} · p99 {p99} · {total} requests, "
+            f"target ≥ {per_second} req/s, p99 < {slowest_ms} ms, 0 errors{benchkit.met(met)}",
+        ),
         ("load: errors", ", ".join(error_text) or "0"),
     ]
+
+
+def _ms(wrk_time: str) -> float:
+    """wrk's latency ("85.80ms", "1.02s", "950.00us") in milliseconds."""
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", wrk_time).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
 
 def first_visit(url: str, session_key: str) -> list[tuple[str, str]]:

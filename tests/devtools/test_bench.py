@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from devtools.benchmarks import served
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -106,3 +107,28 @@ def test_the_bench_runs_twice_on_one_database_each_row_from_a_known_state(tmp_pa
     assert re.match(r"[\d.]+ s \((429|500), .+\) · median [\d.]+ s, target < 5 s",
                     table_of(second)["slowest answer while WapiKit fails (10 fault-matrix cells, its timeouts)"])
     assert "· all 5 closed ·" in table_of(second)["bulk close of 5 at 100 ms latency"]
+
+
+@pytest.mark.parametrize(
+    ("out", "verdict"),
+    [
+        ("Requests/sec:    354.10", "met"),
+        ("Requests/sec:     42.69", "MISSED"),  # too few
+    ],
+)
+def test_the_load_row_says_whether_its_target_was_met(monkeypatch, out, verdict):
+    """wrk's report is read for its figures, and its p99 is compared in milliseconds whatever
+    unit wrk chose ("3.91s" is over 300 ms, "167.30ms" under)."""
+    report = (
+        "  Latency Distribution\n     50%   85.80ms\n     99%  167.30ms\n"
+        f"  21000 requests in 60.00s, 1.00GB read\n{out}\n"
+    )
+    slow = report.replace("167.30ms", "3.91s")
+    runs = iter([report, report, slow, slow])
+    monkeypatch.setattr(
+        served.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=next(runs), stderr="")
+    )
+    (row, _errors) = served.load_run("wrk", "http://127.0.0.1:1/", "Cookie: x", 60, 32, "load")
+    assert row[1].endswith(f"target ≥ 150 req/s, p99 < 300 ms, 0 errors · {verdict}")
+    (row, _errors) = served.load_run("wrk", "http://127.0.0.1:1/", "Cookie: x", 60, 32, "load")
+    assert row[1].endswith("· MISSED"), "a p99 of 3.91 s misses whatever the rate"
