@@ -18,6 +18,8 @@ from django.core.cache import cache
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Campaign, Conversation, ConversationPage, Member, Message, MessagePage
 
+from . import timeline
+from .models import Source
 from .shared import PREFIX, cache_key, fetch_and_keep, load, own_ages, shared, stale_key, store
 
 LISTS = f"{PREFIX}:lists"  # every cached list page's key, with its status filter
@@ -31,14 +33,19 @@ def conversation_page(
 ) -> ConversationPage:
     client = get_client()
     key = cache_key("list", page, per_page, status, order, campaign_id)
-    answer = shared(
-        key,
-        lifetime=settings.WAPIKIT_LIST_CACHE_SECONDS,
-        fetch=lambda: client.list_conversations(
-            page=page, per_page=per_page, status=status, order=order, campaign_id=campaign_id
-        ),
-        type=ConversationPage,
-    )
+    fresh: list[ConversationPage] = []  # the answer, when this call is the one that read it
+
+    def fetch() -> ConversationPage:
+        fresh.append(client.list_conversations(page=page, per_page=per_page, status=status, order=order,
+                                               campaign_id=campaign_id))
+        return fresh[0]
+
+    answer = shared(key, lifetime=settings.WAPIKIT_LIST_CACHE_SECONDS, fetch=fetch, type=ConversationPage)
+    if fresh:
+        # What a list answer carries (the spec's lists carry messages) is taken into the timeline
+        # once, by the request that read it, after everyone waiting for it has it; the views of the
+        # kept copy have nothing to teach.
+        timeline.learn_answered({c.unique_id: c.messages for c in answer.conversations}, source=Source.LIST)
     if settings.WAPIKIT_LIST_CACHE_SECONDS > 0:
         _register_list(key, status)
     return with_delivered_messages(answer)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import capabilities, errors, get_client
-from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message
+from dashboard.wapikit.types import Conversation, Member, Message
 
 from . import assignees, clocks, lives, reads, scan, targets, timeline
 from .models import Source
@@ -81,7 +81,6 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
             return list(pool.map(read, statuses))
 
     answers = read_all(page)
-    learned(answers)
     totals = [a.stated_total for a in answers]
     known = all(t is not None for t in totals)
     if known and any(totals):
@@ -90,7 +89,6 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
         if page > last:
             page = last
             answers = read_all(page)
-            learned(answers)
     conversations = heapq.merge(*(a.conversations for a in answers), key=lambda c: c.last_activity, reverse=True)
     pages = max(pages_of(t, per_page) for t in totals) if known else None
     return InboxPage(
@@ -101,12 +99,6 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
         pages=pages,
         more=page < pages if pages is not None else any(len(a.conversations) >= per_page for a in answers),
     )
-
-
-def learned(answers: list[ConversationPage]) -> None:
-    """What list answers carry (the spec's carry messages), taken into the timeline."""
-    messages_of = {c.unique_id: c.messages for answer in answers for c in answer.conversations}
-    timeline.learn_answered(messages_of, source=Source.LIST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,12 +306,20 @@ def view_counts(status_filter: str, *, member_id: str) -> dict[str, int]:
     }
 
 
+# hashlib lets go of the GIL for data over 2 KB, and with a server's threads busy, getting it
+# back can take a switch interval (5 ms): a card's 2-3 KB are hashed in pieces below that.
+_HASHED_AT_ONCE = 2047
+
+
 def card_version(conversation: Conversation) -> str:
     """The one version of a conversation as a card shows it: everything its answer holds (the
     assignee's roles from the member list included), hashed. Open pages compare it to learn
     which cards changed; the rendered-card cache keys on it, beside the conversation's id, so
     that 48 bits are plenty (every card on a page carries it)."""
-    return hashlib.blake2b(msgspec.json.encode(conversation), digest_size=6).hexdigest()
+    encoded, digest = msgspec.json.encode(conversation), hashlib.blake2b(digest_size=6)
+    for start in range(0, len(encoded), _HASHED_AT_ONCE):
+        digest.update(encoded[start : start + _HASHED_AT_ONCE])
+    return digest.hexdigest()
 
 
 def contact_name(conversation_id: str) -> str:

@@ -118,3 +118,16 @@ def test_an_inbox_page_shown_again_takes_no_write_lock(login_as, wapikit):
     transactions = [q["sql"] for q in again.captured_queries if q["sql"].startswith(("BEGIN", "SAVEPOINT"))]
     assert transactions == []
     assert any("conversations_lifeevent" in q["sql"] for q in again.captured_queries), "the page still checks"
+
+
+def test_a_kept_list_answer_is_taken_into_the_timeline_once(login_as, wapikit, settings):
+    """A list answer WapiKit gave is learned by the request that read it; the views of the kept
+    copy (every user's, for the cache's lifetime) ask the log nothing again."""
+    settings.WAPIKIT_LIST_CACHE_SECONDS = 60
+    client = login_as("owner")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as again:
+        assert client.get("/").status_code == 200
+    assert any("conversations_lifeevent" in q["sql"] for q in first.captured_queries)
+    assert not any("conversations_lifeevent" in q["sql"] for q in again.captured_queries)

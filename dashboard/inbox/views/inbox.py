@@ -135,7 +135,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         )
         context["inbox"] = page
         context["open_alerts"], context["more_alerts"] = open_alerts(powers)
-        backfill.wanted(c.unique_id for c in page.conversations)
+        backfill.wanted(c.unique_id for c in page.conversations if c.life is None or c.life.last_message_at is None)
         context["status_ignored"] = services.status_updates_ignored()
         context["campaigns"] = campaign_choices()
     except errors.WapiKitError as exc:
