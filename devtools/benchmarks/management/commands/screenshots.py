@@ -18,6 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from playwright.sync_api import expect, sync_playwright
 
+from dashboard.routing import rules
+from dashboard.routing.models import Method, Presence, Rule, TakeBackTo
 from devtools.benchmarks import benchkit
 
 API_KEY = "screenshots-sandbox-key"
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         user.is_staff = True
         user.set_password(PASSWORD)
         user.save()
+        demo_routing(user)
         with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp, benchkit.quiet_logs():
             directory = Path(tmp)
             with benchkit.running_sandbox(directory, API_KEY) as sandbox:
@@ -73,6 +76,24 @@ class Command(BaseCommand):
                     worker.wait(timeout=15)
         for path in written:
             self.stdout.write(str(path))
+
+
+def demo_routing(user) -> None:
+    """Two rules for the routing page and its preview, with routing paused: the preview says what
+    they would do, and nothing is assigned while the other pages are shot."""
+    rules.switch_set(paused=True, user=user)
+    Rule.objects.update_or_create(
+        name="Support agents, balanced", defaults={
+            "position": 0, "roles": ["Support agent"], "method": Method.BALANCED, "capacity": 30,
+            "presence": Presence.ANYONE, "unanswered_minutes": 30, "take_back_to": TakeBackTo.RULE,
+        },
+    )
+    Rule.objects.update_or_create(
+        name="Managers take the overflow", defaults={
+            "position": 1, "roles": ["Support manager"], "method": Method.ROUND_ROBIN, "capacity": 30,
+            "presence": Presence.ANYONE, "window_minutes": 60, "take_back_to": TakeBackTo.UNASSIGNED,
+        },
+    )
 
 
 def settle(page, seconds: float = 60) -> None:
@@ -163,6 +184,16 @@ def shoot(dashboard: str, out_dir: Path, *, stop_wapikit) -> list[Path]:
 
                 page.goto(f"{dashboard}/status/")
                 snap("status")
+
+                page.goto(f"{dashboard}/routing/")
+                expect(page.locator("[data-preview]")).to_be_visible()
+                snap("routing-preview", full_page=False)
+                page.locator("summary", has_text="Support agents, balanced").click()  # one rule, open
+                snap("routing")
+
+                page.goto(f"{dashboard}/reports/")
+                page.wait_for_load_state("networkidle")
+                snap("reports")
                 page.goto(f"{dashboard}/")
                 expect(cards.first).to_be_visible()
                 context.close()
