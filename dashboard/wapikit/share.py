@@ -39,7 +39,10 @@ def take(client: HasBaseUrl, bucket: str, *, share: float) -> float | None:
     if current is None or current.limit is None or window is None:
         # Counted once the budget is known, as if made then.
         cache.add(unstated, 0, 86400)
-        cache.incr(unstated)
+        try:
+            cache.incr(unstated)
+        except ValueError:  # taken, between add and incr, by a process that learned the budget
+            cache.add(unstated, 1, 86400)
         return None
     allowed = math.floor(share * current.limit)
     slot = max(1, math.ceil(window / SLOTS))
