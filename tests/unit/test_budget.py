@@ -299,7 +299,13 @@ def test_a_read_before_the_budget_is_known_is_counted_even_when_another_process_
     WapiKit stated a budget and adding one to it, another took it (and deleted it); the read run
     failed with "Key ... not found" instead of reading."""
     bucket = "/conversation/:id/messages"
-    monkeypatch.setattr(share.cache, "add", lambda *args, **kwargs: True)  # added, then taken at once
+    real_add, calls = share.cache.add, []
+
+    def added_then_taken(*args, **kwargs):
+        calls.append(args)
+        return True if len(calls) == 1 else real_add(*args, **kwargs)
+
+    monkeypatch.setattr(share.cache, "add", added_then_taken)
 
     assert share.take(client, bucket, share=0.25) is None
     assert share.cache.get(f"{budget.keys_of(client, bucket).share}:unstated") == 1
