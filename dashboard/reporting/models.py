@@ -74,3 +74,10 @@ class DaySum(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["member_id", "day"])]
+
+
+class LogCursor(models.Model):
+    """How far the timeline's log has been looked through for facts learned after the day they
+    belong to was rolled up (late.mark_stale): the highest `LifeEvent` id looked at. One row."""
+
+    checked_through = models.BigIntegerField(default=0)

@@ -6,7 +6,8 @@ same way; both give the same figures (tests/unit/test_reports_rollup.py).
 
 A day is rolled up once it has been over for FINAL_AFTER, by the snapshot task (`roll_due`),
 and again when the team's targets or time zone change (its fingerprint) or when the timeline
-learns, later, a fact about it (a message read after the event stream missed it)."""
+learns, later, a fact that changes it (a message read after the event stream missed it, on any
+day of the retention: late.py)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,11 @@ from dashboard.conversations import targets as targets_module
 from dashboard.conversations.clocks import Targets
 from dashboard.conversations.models import LifeEvent
 
-from . import figures
+from . import figures, late
 from .models import CountedFact, DaySum, RolledDay
-from .periods import DAY, Span
+from .periods import DAY, FINAL_AFTER, Span
 
-FINAL_AFTER = timedelta(minutes=15)
 BATCH_DAYS = 31
-RECHECKED_DAYS = 7  # the recent rolled days checked for facts learned after their rollup
 _ROLLED = ("new", "first_responses", "next_responses", "assignments", "closed", "assigned_by_hand",
            "assigned_by_routing", "windows_lost")
 _TIMED = ("first_responses", "assignments")
@@ -71,27 +70,17 @@ def roll(day: date, zone, targets: Targets, *, now: datetime) -> int:
 
 
 def due(zone, targets: Targets, *, now: datetime) -> list[date]:
-    """The days over (newest first) not rolled up with these targets, or changed since."""
+    """The days over (newest first) not rolled up with these targets, or changed since by a
+    fact learned late (marked stale here: late.mark_stale)."""
     last = (now - FINAL_AFTER).astimezone(zone).date() - timedelta(days=1)
     first_at = LifeEvent.objects.aggregate(first=Min("at"))["first"]
     if first_at is None:
         return []
     first = max(first_at.astimezone(zone).date(), last - timedelta(days=400))
+    late.mark_stale(zone)
     current = fingerprint(zone, targets)
-    rolled = {day: (mark, at) for day, mark, at in RolledDay.objects.filter(day__gte=first).values_list(
-        "day", "fingerprint", "computed_at")}
-    found = []
-    day = last
-    while day >= first:
-        known = rolled.get(day)
-        if known is None or known[0] != current:
-            found.append(day)
-        elif last - day < timedelta(days=RECHECKED_DAYS):
-            span = Span(first=day, last=day, by=DAY, zone=zone)
-            if LifeEvent.objects.filter(at__gte=span.start, at__lt=span.end, learned_at__gt=known[1]).exists():
-                found.append(day)
-        day -= timedelta(days=1)
-    return found
+    rolled = set(RolledDay.objects.filter(day__gte=first, fingerprint=current).values_list("day", flat=True))
+    return [day for day in reversed(_days(first, last)) if day not in rolled]
 
 
 def roll_due(zone, targets: Targets, *, now: datetime, limit: int = BATCH_DAYS) -> int:
