@@ -7,13 +7,16 @@ from django.db import models
 
 
 class BacklogSnapshot(models.Model):
-    """The team's backlog at one moment, counted from the timeline's facts by `snapshots.take`."""
+    """The team's backlog at one moment, counted from the timeline's facts by `snapshots.take`.
+    The conversations counted are kept (`conversations`: series → ids) with each day's last
+    snapshot only, the one a report's table shows: one list a day over the retention."""
 
     at = models.DateTimeField(unique=True)
     active = models.PositiveIntegerField()
     unassigned = models.PositiveIntegerField()
     waiting = models.PositiveIntegerField()
     overdue = models.PositiveIntegerField()
+    conversations = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["at"]

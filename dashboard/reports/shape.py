@@ -22,6 +22,12 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
 BACKLOG_SERIES = (
     ("active", "Active"), ("unassigned", "Unassigned"), ("waiting", "Waiting"), ("overdue", "Overdue"),
 )
+BACKLOG_COUNTS = {
+    "active": "The conversations WapiKit had Active at the snapshot, as the timeline knew them.",
+    "unassigned": "The Active conversations assigned to nobody at the snapshot.",
+    "waiting": "The Active conversations whose customer waited for an answer at the snapshot.",
+    "overdue": "The waiting conversations past their response target at the snapshot.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +189,8 @@ def backlog_chart(snapshots: list, start: datetime, end: datetime, periods: list
         for run in runs.values():
             chart.lines.append({"series": name, "label": label, "points": " ".join(point(s, name) for s in run)})
     return chart
+
+
+def backlog_states(conversation_id: str, kept: dict[str, set[str]]) -> str:
+    """What a conversation was at a snapshot: "active, unassigned, waiting", …"""
+    return ", ".join(name for name, _ in BACKLOG_SERIES if conversation_id in kept.get(name, ()))
