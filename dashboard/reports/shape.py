@@ -19,6 +19,10 @@ from dashboard.reporting.periods import Bucket
 WIDTH, HEIGHT = 640, 200
 POINTS = 600
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
+# On a phone the chart is drawn at about half its width, and reports.css sets its labels in up
+# to 27 units to read at 12 px: a label is placed so that at that size it stays inside (a
+# character about CHAR_WIDTH of the size wide, a digit DIGIT_WIDTH).
+PHONE_FONT, CHAR_WIDTH, DIGIT_WIDTH = 27, 0.56, 0.64
 BACKLOG_SERIES = (
     ("active", "Active"), ("unassigned", "Unassigned"), ("waiting", "Waiting"), ("overdue", "Overdue"),
 )
@@ -140,22 +144,40 @@ def _top(values: list[int], *, percent: bool) -> int:
 
 
 def _ticks(labels: list[str], xs: list[float]) -> list[dict]:
-    """The first, middle and last labels: readable on a phone; the table has them all."""
+    """The first, middle and last labels (the table has them all), each centred on its bar
+    unless, set as large as a phone sets it, it would leave the chart (then it starts at the
+    left edge or ends at the right); the middle one only when it has room between the others."""
     if not labels:
         return []
-    picks = sorted({0, len(labels) // 2, len(labels) - 1})
-    return [{"x": round(xs[i], 1), "label": labels[i]} for i in picks]
+    placed = []
+    for index in sorted({0, len(labels) // 2, len(labels) - 1}):
+        label, x = labels[index], xs[index]
+        wide = len(label) * CHAR_WIDTH * PHONE_FONT
+        if x - wide / 2 < 0:
+            placed.append(({"x": 2, "label": label, "anchor": "start"}, 2, 2 + wide))
+        elif x + wide / 2 > WIDTH:
+            placed.append(({"x": WIDTH - 2, "label": label, "anchor": "end"}, WIDTH - 2 - wide, WIDTH - 2))
+        else:
+            placed.append(({"x": round(x, 1), "label": label, "anchor": "middle"}, x - wide / 2, x + wide / 2))
+    if len(placed) == 3 and (placed[1][1] < placed[0][2] + PHONE_FONT / 2 or placed[1][2] > placed[2][1] - PHONE_FONT / 2):
+        del placed[1]
+    return [tick for tick, _, _ in placed]
+
+
+def _with_axis(top: int) -> Chart:
+    """A chart whose left margin holds its top value at a phone's size, right-aligned to the axis."""
+    return Chart(top=top, left=max(LEFT, round(6 + len(str(top)) * DIGIT_WIDTH * PHONE_FONT)))
 
 
 def bar_chart(rows: list[tuple[Bucket, Cell]], *, percent: bool = False) -> Chart:
     values = [c.value for _, c in rows if c.value is not None]
-    chart = Chart(top=_top(values, percent=percent))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    chart = _with_axis(_top(values, percent=percent))
+    plot_width, plot_height = WIDTH - chart.left - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(rows), 1)
     width = max(slot * 0.8, 1)
     centres = []
     for index, (bucket, value) in enumerate(rows):
-        x = LEFT + index * slot + (slot - width) / 2
+        x = chart.left + index * slot + (slot - width) / 2
         centres.append(x + width / 2)
         if value.value is None and value.text == "not observed":
             bar = Bar(round(x, 1), TOP, round(width, 1), plot_height, True, f"{bucket.label}: not observed")
@@ -172,12 +194,12 @@ def backlog_chart(snapshots: list, start: datetime, end: datetime, periods: list
     """One line per series, broken where the dashboard stopped observing (a new observed period
     begins): a gap, never a line through zeros. A long span draws a sample of its snapshots
     (tables.snapshots_in); the table beneath has each day's last."""
-    chart = Chart(top=_top([s.active for s in snapshots], percent=False))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    chart = _with_axis(_top([s.active for s in snapshots], percent=False))
+    plot_width, plot_height = WIDTH - chart.left - RIGHT, HEIGHT - TOP - BOTTOM
     span = (end - start).total_seconds() or 1
 
     def point(snapshot, name: str) -> str:
-        x = LEFT + plot_width * (snapshot.at - start).total_seconds() / span
+        x = chart.left + plot_width * (snapshot.at - start).total_seconds() / span
         y = TOP + plot_height - plot_height * getattr(snapshot, name) / chart.top
         return f"{x:.1f},{y:.1f}"
 
