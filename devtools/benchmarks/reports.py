@@ -1,7 +1,9 @@
-"""`make bench-reports`: the reports page at a team's scale. Seeds 90 days of a 50-member team
-(about 200,000 logged facts, with routing's audit entries, the backlog's snapshots every five
-minutes and one unobserved afternoon) into the database in use, then times the report page and
-its per-conversation CSV in this process, the member list served from memory (no WapiKit).
+"""The reports page at a team's scale (`make bench-reports`, `make bench`: reports_pg.py runs
+these steps). Seeds 90 days of a 50-member team (about 200,000 logged facts, with routing's audit
+entries, the backlog's snapshots every five minutes and one unobserved afternoon) into the
+database in use and rolls its days up, as the snapshot task does; then times the report page and
+its per-conversation CSV in this process, as of the moment the history was seeded, the member
+list served from memory (no WapiKit).
 
 Seeding uses PostgreSQL's COPY when the database is PostgreSQL (seconds for 200,000 rows), else
 bulk_create in batches."""
@@ -152,17 +154,18 @@ def _median_ms(call: Callable[[], object], runs: int) -> tuple[float, int]:
 
 
 def rows(*, runs: int, facts: int, now: datetime, rolled: tuple[int, float]) -> list[tuple[str, str]]:
-    """The report page for 30 and 90 days and the per-conversation CSV for 90, as an Owner."""
+    """The report page for 30 and 90 days and the per-conversation CSV for 90, as an Owner, at
+    `now` (the moment the history was seeded: the clock is held there)."""
     listed = team()
-    user, _ = get_user_model().objects.get_or_create(email=listed[0].email)
-    client = Client()
-    client.force_login(user)
-    found = [("reports' daily rollup, every day over (the snapshot task's work)",
+    found = [("reports' daily rollup, every day over (the snapshot task's work, when seeded)",
               f"{rolled[0]} days in {rolled[1]:.1f} s" + (f" ({rolled[1] / rolled[0] * 1000:.0f} ms a day)" if rolled[0] else ""))]
     today = now.astimezone(UTC).date()
     with override_settings(ALLOWED_HOSTS=["testserver"]), mock.patch.object(
         members_module, "members_list", return_value=listed
-    ):
+    ), mock.patch.object(timezone, "now", return_value=now):
+        user, _ = get_user_model().objects.get_or_create(email=listed[0].email)
+        client = Client()
+        client.force_login(user)
         for days, by in ((30, "day"), (90, "day"), (90, "week")):
             query = {"since": (today - timedelta(days=days - 1)).isoformat(), "until": today.isoformat(), "by": by}
             median, size = _median_ms(lambda q=query: client.get("/reports/", q), runs)
