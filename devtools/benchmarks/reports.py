@@ -105,18 +105,31 @@ def seed(*, days: int = 90, per_day: int = 230, now: datetime | None = None, say
         hole = now - timedelta(days=30)
         ObservedPeriod.objects.bulk_create([ObservedPeriod(started_at=start, ended_at=hole),
                                             ObservedPeriod(started_at=hole + timedelta(hours=4), ended_at=now)])
-        snapshots, at = [], start
-        while at < now:
-            if not hole <= at < hole + timedelta(hours=4):
-                snapshots.append(BacklogSnapshot(at=at, active=rng.randint(40, 90), unassigned=rng.randint(0, 10),
-                                                 waiting=rng.randint(5, 40), overdue=rng.randint(0, 8)))
-            at += timedelta(minutes=5)
-        BacklogSnapshot.objects.bulk_create(snapshots, batch_size=5000)
+        BacklogSnapshot.objects.bulk_create(_snapshots(rng, start, now, hole, lives), batch_size=5000)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")
     say(f"seeded in {time.perf_counter() - started:.1f} s")
     return len(events)
+
+
+def _snapshots(rng: random.Random, start: datetime, now: datetime, hole: datetime, lives: list[str]) -> list:
+    """A snapshot every five minutes but in the unobserved afternoon; each day's last keeps its
+    conversations, as snapshots.take leaves them."""
+    zone = rollup.team_zone()
+    found, at = [], start
+    while at < now:
+        if not hole <= at < hole + timedelta(hours=4):
+            active = rng.sample(lives, min(rng.randint(40, 90), len(lives)))
+            waiting = active[: rng.randint(5, 40)]
+            ids = {"active": active, "unassigned": active[len(active) - rng.randint(0, 10):], "waiting": waiting,
+                   "overdue": waiting[: rng.randint(0, 8)]}
+            last = (at + timedelta(minutes=5)).astimezone(zone).date() != at.astimezone(zone).date() or (
+                at + timedelta(minutes=5) >= now)
+            found.append(BacklogSnapshot(at=at, conversations=ids if last else None,
+                                         **{name: len(found_ids) for name, found_ids in ids.items()}))
+        at += timedelta(minutes=5)
+    return found
 
 
 def roll_up(*, now: datetime, say: Callable[[str], None] = print) -> tuple[int, float]:
