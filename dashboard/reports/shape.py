@@ -8,10 +8,11 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from html import escape
 from urllib.parse import quote, urlencode
 
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from dashboard.reporting import figures
 from dashboard.reporting.periods import Bucket
@@ -41,14 +42,16 @@ class Cell:
     href: str = ""
 
     @property
-    def html(self) -> str:
+    def html(self) -> SafeString:
         """The number as the page shows it: a link to its conversations when any are behind
-        it; "not observed" or "none" muted. Drawn here once, not by a template tag per cell."""
+        it; "not observed" or "none" muted. Drawn here once, not by a template tag per cell, and
+        escaped by the standard library's html.escape (what Django's escape calls, without its
+        per-call look for lazy text: a page has thousands of cells)."""
         if self.href:
-            return format_html('<a href="{}">{}</a>', self.href, self.text)
+            return SafeString(f'<a href="{escape(self.href)}">{escape(self.text)}</a>')
         if self.value is None:
-            return format_html('<span class="muted">{}</span>', self.text)
-        return format_html("{}", self.text)
+            return SafeString(f'<span class="muted">{escape(self.text)}</span>')
+        return SafeString(escape(self.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,11 @@ class Chart:
     def bars_svg(self) -> str:
         """The bars, each with its title (a bar not observed is a pale band): drawn here once,
         as SVG attributes (no inline style), rather than by a template loop over every bar."""
-        return format_html_join(
-            "\n",
-            '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-            (("gap" if b.gap else "bar", f"{b.x:.1f}", f"{b.y:.1f}", f"{b.width:.1f}", f"{b.height:.1f}", b.title)
-             for b in self.bars),
-        )
+        return SafeString("\n".join(
+            f'<rect class="{"gap" if b.gap else "bar"}" x="{b.x:.1f}" y="{b.y:.1f}" width="{b.width:.1f}" '
+            f'height="{b.height:.1f}"><title>{escape(b.title)}</title></rect>'
+            for b in self.bars
+        ))
     base: int = HEIGHT - BOTTOM
     left: int = LEFT
     right: int = WIDTH - RIGHT

@@ -3,14 +3,15 @@ conversation with its clocks; the same rows feed the page and its CSV."""
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.db.models import BooleanField, ExpressionWrapper, F, Max, Q, Value, Window
-from django.db.models.functions import Mod, RowNumber, TruncDate
+from django.db.models import BooleanField, ExpressionWrapper, F, Max, Q, Value
+from django.db.models.functions import Mod, TruncDate
 from django.urls import reverse
 
 from dashboard.conversations.models import ConversationLife
@@ -85,13 +86,12 @@ class Snapshot(NamedTuple):
 
 
 def snapshots_in(start: datetime, end: datetime, *, points: int = POINTS) -> list[Snapshot]:
-    """The span's snapshots for its chart: about `points` of them, evenly taken in SQL."""
+    """The span's snapshots for its chart: about `points` of them, evenly taken in SQL (every
+    n-th by id: snapshots are written one after the other, as time goes)."""
     found = BacklogSnapshot.objects.filter(at__gte=start, at__lt=end)
     stride = max(1, found.count() // points)
     if stride > 1:
-        found = found.annotate(place=Window(RowNumber(), order_by=F("at").asc())).annotate(
-            rest=Mod(F("place"), Value(stride))
-        ).filter(rest=0)
+        found = found.annotate(rest=Mod(F("id"), Value(stride))).filter(rest=0)
     columns = ("at", "active", "unassigned", "waiting", "overdue")
     return [Snapshot(*row) for row in found.order_by("at").values_list(*columns)]
 
@@ -110,13 +110,12 @@ def last_snapshots(buckets: list[Bucket], zone, query: dict) -> list[tuple[Bucke
     kept = ExpressionWrapper(Q(conversations__isnull=False), output_field=BooleanField())
     lasts = (BacklogSnapshot.objects.filter(at__in=list(days)).annotate(kept=kept).order_by("at")
              .values_list("pk", "kept", *columns))
+    starts = [bucket.start for bucket in buckets]
     by_bucket: dict = {}
     for pk, linked, *counts in lasts:
         snapshot = Snapshot(*counts)
-        bucket = next((b for b in buckets if b.start <= snapshot.at < b.end), None)
-        if bucket is not None:
-            by_bucket[bucket.key] = (pk, linked, snapshot)
-    back = urlencode(query)
+        by_bucket[buckets[bisect.bisect_right(starts, snapshot.at) - 1].key] = (pk, linked, snapshot)
+    base = f"{reverse('report_backlog')}?{urlencode(query)}"
     found = []
     for bucket in buckets:
         if bucket.key not in by_bucket:
@@ -124,10 +123,10 @@ def last_snapshots(buckets: list[Bucket], zone, query: dict) -> list[tuple[Bucke
             continue
         pk, linked, snapshot = by_bucket[bucket.key]
         cells = [
-            (label, Cell(value, str(value), f"{reverse('report_backlog', args=[pk, name])}?{back}" if linked and value else ""))
+            (label, Cell(value, str(value), f"{base}&snapshot={pk}&series={name}" if linked and value else ""))
             for (name, label), value in zip(BACKLOG_SERIES, snapshot[1:], strict=True)
         ]
-        found.append((bucket, {**snapshot._asdict(), "cells": cells}))
+        found.append((bucket, {**snapshot._asdict(), "time": f"{snapshot.at.astimezone(zone):%H:%M}", "cells": cells}))
     return found
 
 

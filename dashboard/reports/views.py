@@ -125,10 +125,12 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def backlog_list(request: HttpRequest, snapshot: int, series: str) -> HttpResponse:
-    """The conversations one backlog figure counted: those its snapshot kept (each day's last)."""
+def backlog_list(request: HttpRequest) -> HttpResponse:
+    """The conversations one backlog figure counted (`?snapshot=<id>&series=<name>`, with the
+    report's span to go back to): those its snapshot kept (each day's last)."""
     labels = dict(shape.BACKLOG_SERIES)
-    if series not in labels:
+    series, snapshot = request.GET.get("series", ""), request.GET.get("snapshot", "")
+    if series not in labels or not snapshot.isdigit():
         raise Http404("No such backlog figure.")
     try:
         scope, _ = _who(request)
@@ -136,7 +138,7 @@ def backlog_list(request: HttpRequest, snapshot: int, series: str) -> HttpRespon
         return render(request, LIST_TEMPLATE, {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
     if not scope.team:
         return _refused(request, LIST_TEMPLATE, scope)
-    found = snapshots.counted(snapshot, series)
+    found = snapshots.counted(int(snapshot), series)
     if found is None:
         raise Http404("No such snapshot.")
     at, count, kept = found

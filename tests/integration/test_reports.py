@@ -227,5 +227,5 @@ def test_each_backlog_number_leads_to_exactly_the_conversations_its_snapshot_cou
     # Monday's 10:00 snapshot, not the day's last, let its conversations go: one list a day.
     earlier = BacklogSnapshot.objects.get(at=history.at(0, "10:00"))
     assert earlier.conversations is None and earlier.active == 3
-    assert client.get(f"/reports/backlog/{earlier.pk}/active/").status_code == 404
+    assert client.get("/reports/backlog/", {**SPAN, "snapshot": earlier.pk, "series": "active"}).status_code == 404
     assert login_as("agent").get(monday[1][1]).status_code == 403, "the backlog is the team's"
