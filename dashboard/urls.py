@@ -40,6 +40,7 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
     path("reports/", reports.reports, name="reports"),
     path("reports/conversations/", reports.report_list, name="report_list"),
+    path("reports/backlog/", reports.backlog_list, name="report_backlog"),
     path("tokens/", api_pages.tokens, name="tokens"),
     path("tokens/new/", api_pages.token_new, name="token_new"),
     path("tokens/<int:token_id>/revoke/", api_pages.token_revoke_view, name="token_revoke"),

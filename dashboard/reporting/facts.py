@@ -31,21 +31,19 @@ WITH log AS (
     SELECT DISTINCT conversation_id FROM {events} WHERE kind IN ({kinds}) AND at >= %s AND at < %s
   ){closing}
 ), numbered AS (
+  -- The running sums share one window (up to the row itself: a frame ending before it is
+  -- summed again for every row); the answers before a row are the running ones but its own.
   SELECT log.*,
-    SUM(CASE WHEN kind = 'outbound' THEN 1 ELSE 0 END) OVER (
-      PARTITION BY conversation_id ORDER BY at, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS answers_before,
-    SUM(CASE WHEN kind IN ('assigned', 'unassigned') THEN 1 ELSE 0 END) OVER (
-      PARTITION BY conversation_id ORDER BY at, id ROWS UNBOUNDED PRECEDING
-    ) AS assignment_no,
-    SUM(CASE WHEN kind = 'assigned' THEN 1 ELSE 0 END) OVER (
-      PARTITION BY conversation_id ORDER BY at, id ROWS UNBOUNDED PRECEDING
-    ) AS nth_assignment,
+    SUM(CASE WHEN kind = 'outbound' THEN 1 ELSE 0 END) OVER running
+      - CASE WHEN kind = 'outbound' THEN 1 ELSE 0 END AS answers_before,
+    SUM(CASE WHEN kind IN ('assigned', 'unassigned') THEN 1 ELSE 0 END) OVER running AS assignment_no,
+    SUM(CASE WHEN kind = 'assigned' THEN 1 ELSE 0 END) OVER running AS nth_assignment,
     MIN(CASE WHEN kind = 'new' THEN at END) OVER (PARTITION BY conversation_id) AS began_at,
     LEAD(at) OVER (
       PARTITION BY conversation_id, CASE WHEN kind IN ('inbound', 'outbound') THEN 1 ELSE 0 END ORDER BY at, id
     ) AS next_message_at
   FROM log
+  WINDOW running AS (PARTITION BY conversation_id ORDER BY at, id ROWS UNBOUNDED PRECEDING)
 ), known AS (
   SELECT numbered.*,
     MIN(CASE WHEN kind = 'inbound' THEN at END) OVER (

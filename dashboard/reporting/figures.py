@@ -9,6 +9,7 @@ rank (the value at place ⌈p·n⌉ of the n sorted), in whole minutes rounded d
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -87,12 +88,13 @@ class Item:
 @dataclass(slots=True)
 class Tally:
     """What a day, week, member or role counts: items computed now (`lists`), and the sums of
-    days rolled up before (`counts`, `mets`, `minutes`: see rollup.py)."""
+    days rolled up before (`counts`, `mets`, and `minutes`: how many items took each whole
+    minute; see rollup.py)."""
 
     lists: dict[str, list[Item]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     mets: dict[str, int] = field(default_factory=dict)
-    minutes: dict[str, list[int]] = field(default_factory=dict)
+    minutes: dict[str, Counter[int]] = field(default_factory=dict)
 
     def add(self, name: str, item: Item) -> None:
         self.lists.setdefault(name, []).append(item)
@@ -112,7 +114,7 @@ class Tally:
         name = ITEMS_OF.get(figure, figure)
         if figure in MINUTE_FIGURES:
             rank = 0.5 if figure.endswith("median") else 0.9
-            return nearest_rank([i.minutes for i in self.lists.get(name, ())] + self.minutes.get(name, []), rank)
+            return nearest_rank((i.minutes for i in self.lists.get(name, ())), rank, self.minutes.get(name))
         if figure == "targets_met":
             total = self.count(name)
             met = sum(bool(i.met) for i in self.lists.get(name, ())) + self.mets.get(name, 0)
@@ -126,16 +128,26 @@ class Tally:
             self.counts[name] = self.counts.get(name, 0) + n
         for name, n in other.mets.items():
             self.mets[name] = self.mets.get(name, 0) + n
-        for name, values in other.minutes.items():
-            self.minutes.setdefault(name, []).extend(values)
+        for name, counted in other.minutes.items():
+            self.minutes.setdefault(name, Counter()).update(counted)
         return self
 
 
-def nearest_rank(values: Iterable[int | None], rank: float) -> int | None:
-    ordered = sorted(v for v in values if v is not None)
-    if not ordered:
+def nearest_rank(values: Iterable[int | None], rank: float, counted: Counter[int] | None = None) -> int | None:
+    """The value at place ⌈rank·n⌉ of the n values, and of those `counted` (value → how many)."""
+    weights = counted or Counter()
+    if live := [v for v in values if v is not None]:
+        weights = Counter(weights)
+        weights.update(live)
+    total = weights.total()
+    if not total:
         return None
-    return ordered[max(math.ceil(rank * len(ordered)), 1) - 1]
+    place, seen = max(math.ceil(rank * total), 1), 0
+    for value in sorted(weights):
+        seen += weights[value]
+        if seen >= place:
+            return value
+    return None
 
 
 @dataclass(slots=True)

@@ -7,13 +7,16 @@ from django.db import models
 
 
 class BacklogSnapshot(models.Model):
-    """The team's backlog at one moment, counted from the timeline's facts by `snapshots.take`."""
+    """The team's backlog at one moment, counted from the timeline's facts by `snapshots.take`.
+    The conversations counted are kept (`conversations`: series → ids) with each day's last
+    snapshot only, the one a report's table shows: one list a day over the retention."""
 
     at = models.DateTimeField(unique=True)
     active = models.PositiveIntegerField()
     unassigned = models.PositiveIntegerField()
     waiting = models.PositiveIntegerField()
     overdue = models.PositiveIntegerField()
+    conversations = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["at"]
@@ -74,3 +77,10 @@ class DaySum(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["member_id", "day"])]
+
+
+class LogCursor(models.Model):
+    """How far the timeline's log has been looked through for facts learned after the day they
+    belong to was rolled up (late.mark_stale): the highest `LifeEvent` id looked at. One row."""
+
+    checked_through = models.BigIntegerField(default=0)

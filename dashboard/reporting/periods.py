@@ -15,6 +15,7 @@ from .models import ObservedPeriod
 
 DAY, WEEK = "day", "week"
 LONGEST = timedelta(days=400)  # the timeline keeps its log 400 days by default
+FINAL_AFTER = timedelta(minutes=15)  # a day is rolled up once it has been over this long
 
 
 @dataclass(frozen=True, slots=True)

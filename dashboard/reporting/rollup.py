@@ -6,12 +6,14 @@ same way; both give the same figures (tests/unit/test_reports_rollup.py).
 
 A day is rolled up once it has been over for FINAL_AFTER, by the snapshot task (`roll_due`),
 and again when the team's targets or time zone change (its fingerprint) or when the timeline
-learns, later, a fact about it (a message read after the event stream missed it)."""
+learns, later, a fact that changes it (a message read after the event stream missed it, on any
+day of the retention: late.py)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,13 +24,11 @@ from dashboard.conversations import targets as targets_module
 from dashboard.conversations.clocks import Targets
 from dashboard.conversations.models import LifeEvent
 
-from . import figures
+from . import figures, late
 from .models import CountedFact, DaySum, RolledDay
-from .periods import DAY, Span
+from .periods import DAY, FINAL_AFTER, Span
 
-FINAL_AFTER = timedelta(minutes=15)
 BATCH_DAYS = 31
-RECHECKED_DAYS = 7  # the recent rolled days checked for facts learned after their rollup
 _ROLLED = ("new", "first_responses", "next_responses", "assignments", "closed", "assigned_by_hand",
            "assigned_by_routing", "windows_lost")
 _TIMED = ("first_responses", "assignments")
@@ -71,27 +71,17 @@ def roll(day: date, zone, targets: Targets, *, now: datetime) -> int:
 
 
 def due(zone, targets: Targets, *, now: datetime) -> list[date]:
-    """The days over (newest first) not rolled up with these targets, or changed since."""
+    """The days over (newest first) not rolled up with these targets, or changed since by a
+    fact learned late (marked stale here: late.mark_stale)."""
     last = (now - FINAL_AFTER).astimezone(zone).date() - timedelta(days=1)
     first_at = LifeEvent.objects.aggregate(first=Min("at"))["first"]
     if first_at is None:
         return []
     first = max(first_at.astimezone(zone).date(), last - timedelta(days=400))
+    late.mark_stale(zone)
     current = fingerprint(zone, targets)
-    rolled = {day: (mark, at) for day, mark, at in RolledDay.objects.filter(day__gte=first).values_list(
-        "day", "fingerprint", "computed_at")}
-    found = []
-    day = last
-    while day >= first:
-        known = rolled.get(day)
-        if known is None or known[0] != current:
-            found.append(day)
-        elif last - day < timedelta(days=RECHECKED_DAYS):
-            span = Span(first=day, last=day, by=DAY, zone=zone)
-            if LifeEvent.objects.filter(at__gte=span.start, at__lt=span.end, learned_at__gt=known[1]).exists():
-                found.append(day)
-        day -= timedelta(days=1)
-    return found
+    rolled = set(RolledDay.objects.filter(day__gte=first, fingerprint=current).values_list("day", flat=True))
+    return [day for day in reversed(_days(first, last)) if day not in rolled]
 
 
 def roll_due(zone, targets: Targets, *, now: datetime, limit: int = BATCH_DAYS) -> int:
@@ -150,26 +140,40 @@ def _add(tally: figures.Tally, figure: str, n: int, met: int) -> None:
 
 
 def _add_rolled(report: figures.Report, span: Span, days: list[date]) -> None:
-    """The rolled-up days' sums, added up in SQL: the team's counts by day, each member's over the
-    span; and the minutes the medians need, as how many items took each."""
+    """The rolled-up days' sums: the team's rows as kept (a count per day and figure, and for
+    the times the medians need, how many items took each minute), each member's summed over the
+    span in SQL; two queries, each row read once."""
     rows = DaySum.objects.filter(day__in=days)
-    team, members = rows.filter(member_id=""), rows.exclude(member_id="")
-    sums = {"n_sum": Sum("n"), "met_sum": Sum("met")}
-    tallies: dict[date, figures.Tally] = {}
-    for day, figure, n, met in team.values_list("day", "figure").annotate(**sums).order_by():
-        if day not in tallies:
-            tallies[day] = report.bucket(span.key_of_day(day))
-        _add(tallies[day], figure, n, met)
-        _add(report.total, figure, n, met)
-    total = report.total.minutes
-    for day, figure, minutes, n in team.filter(minutes__isnull=False).values_list("day", "figure", "minutes", "n"):
-        tallies[day].minutes.setdefault(figure, []).extend([minutes] * n)
-        total.setdefault(figure, []).extend([minutes] * n)
-    for member, figure, n, met in members.values_list("member_id", "figure").annotate(**sums).order_by():
-        _add(report.by_member.setdefault(member, figures.Tally()), figure, n, met)
-    timed = members.filter(minutes__isnull=False).values_list("member_id", "figure", "minutes").annotate(n_sum=Sum("n"))
-    for member, figure, minutes, n in timed.order_by():
-        report.by_member[member].minutes.setdefault(figure, []).extend([minutes] * n)
+    team = rows.filter(member_id="").values_list("day", "figure", "minutes", "n", "met")
+    members = (rows.exclude(member_id="").values_list("member_id", "figure", "minutes")
+               .annotate(n_sum=Sum("n"), met_sum=Sum("met")).order_by())
+    _sum_into(team, lambda day: (report.bucket(span.key_of_day(day)), report.total))
+    _sum_into(members, lambda member: (report.by_member.setdefault(member, figures.Tally()),))
+
+
+def _sum_into(rows: Iterable[tuple], tallies_of: Callable[[object], tuple[figures.Tally, ...]]) -> None:
+    """Rows of (whose, figure, minutes, n, met) added to the tallies of `whose`: the counts of a
+    figure summed first, each minute counted in place (tens of thousands of rows over months)."""
+    sums: dict[tuple, list] = {}
+    for whose, figure, minutes, n, met in rows:
+        if (found := sums.get((whose, figure))) is None:
+            found = sums[whose, figure] = [0, 0, tallies_of(whose), None]
+        found[0] += n
+        found[1] += met
+        if minutes is not None:
+            if found[3] is None:
+                found[3] = [_counter(tally, figure) for tally in found[2]]
+            for counter in found[3]:
+                counter[minutes] += n
+    for (_, figure), (n, met, tallies, _) in sums.items():
+        for tally in tallies:
+            _add(tally, figure, n, met)
+
+
+def _counter(tally: figures.Tally, figure: str) -> Counter:
+    if (found := tally.minutes.get(figure)) is None:
+        found = tally.minutes[figure] = Counter()
+    return found
 
 
 def items_behind(span: Span, targets: Targets, figure: str, *, now: datetime, bucket: date | None = None,

@@ -1,6 +1,7 @@
 """The backlog's history: every REPORT_SNAPSHOT_SECONDS a task (Django's Tasks framework, run by
 `manage.py db_worker`) counts the active, unassigned, waiting and overdue conversations from the
-timeline's facts and keeps the counts. A snapshot is taken only while WapiKit's events stream is
+timeline's facts and keeps the counts (each day's last snapshot keeps which conversations they
+were too). A snapshot is taken only while WapiKit's events stream is
 connected (what the timeline knows is current then), and each one extends the period the
 dashboard observed; a stopped dashboard or a disconnected stream leaves a gap.
 
@@ -10,7 +11,7 @@ domain learns (and every report page) plans one again when the key has expired."
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -61,40 +62,58 @@ def snapshot_task() -> dict[str, int]:
         snapshot_task.using(run_after=timezone.now() + interval).enqueue()
 
 
-def backlog(*, now: datetime) -> dict[str, int]:
-    """The backlog as the timeline knows it at `now`: Active conversations; those assigned to
-    nobody; those whose customer waits for an answer; and those of them past their target."""
-    active = ConversationLife.objects.filter(status="Active")
+SERIES = ("active", "unassigned", "waiting", "overdue")
+
+
+def backlog(*, now: datetime) -> dict[str, list[str]]:
+    """The backlog as the timeline knows it at `now`, each series' conversations: Active ones;
+    those assigned to nobody; those whose customer waits for an answer; and those of them past
+    their target."""
     team = targets.current()
-    waiting = 0
-    overdue = 0
-    for life in active.filter(first_inbound_at__isnull=False).only(
-        "first_inbound_at", "last_inbound_at", "last_outbound_at"
-    ):
-        waiting += 1
-        overdue += clocks.clock_for(life, team, now).state is clocks.State.OVERDUE
-    return {
-        "active": active.count(),
-        "unassigned": active.filter(assignee_known=True, assignee_id="").count(),
-        "waiting": waiting,
-        "overdue": overdue,
-    }
+    found: dict[str, list[str]] = {name: [] for name in SERIES}
+    lives = ConversationLife.objects.filter(status="Active").order_by("conversation_id").only(
+        "conversation_id", "assignee_known", "assignee_id", "first_inbound_at", "last_inbound_at", "last_outbound_at"
+    )
+    for life in lives:
+        cid = life.conversation_id
+        found["active"].append(cid)
+        if life.assignee_known and not life.assignee_id:
+            found["unassigned"].append(cid)
+        if life.first_inbound_at is not None:
+            found["waiting"].append(cid)
+            if clocks.clock_for(life, team, now).state is clocks.State.OVERDUE:
+                found["overdue"].append(cid)
+    return found
 
 
 def take(*, now: datetime) -> dict[str, int]:
-    """One snapshot, if the events stream is connected; else nothing (the time stays a gap)."""
+    """One snapshot, if the events stream is connected; else nothing (the time stays a gap).
+    It keeps its conversations, and the day's earlier snapshots let theirs go: a report's
+    table shows each day's last snapshot, and links its numbers to those."""
     if not live_state.current().live:
         logger.info("no backlog snapshot: the events stream is not connected")
         return {}
-    counts = backlog(now=now)
+    ids = backlog(now=now)
+    counts = {name: len(found) for name, found in ids.items()}
+    zone = rollup.team_zone()
+    midnight = datetime.combine(now.astimezone(zone).date(), time.min, zone)
     try:
         with transaction.atomic():
-            BacklogSnapshot.objects.update_or_create(at=now, defaults=counts)
+            BacklogSnapshot.objects.update_or_create(at=now, defaults={**counts, "conversations": ids})
+            BacklogSnapshot.objects.filter(at__gte=midnight, at__lt=now, conversations__isnull=False).update(
+                conversations=None
+            )
             observed(now=now)
     except DatabaseError as exc:
         logger.warning("the backlog snapshot could not be kept: %s", type(exc).__name__)
         return {}
     return counts
+
+
+def counted(snapshot_id: int, series: str) -> tuple[datetime, int, dict[str, list[str]] | None] | None:
+    """A snapshot's moment, its count of `series`, and the conversations it kept (None: not
+    kept, an earlier snapshot of its day); None when there is no such snapshot."""
+    return BacklogSnapshot.objects.filter(pk=snapshot_id).values_list("at", series, "conversations").first()
 
 
 def observed(*, now: datetime) -> ObservedPeriod:

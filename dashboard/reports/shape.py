@@ -8,10 +8,11 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from html import escape
 from urllib.parse import quote, urlencode
 
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from dashboard.reporting import figures
 from dashboard.reporting.periods import Bucket
@@ -19,9 +20,19 @@ from dashboard.reporting.periods import Bucket
 WIDTH, HEIGHT = 640, 200
 POINTS = 600
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
+# On a phone the chart is drawn at about half its width, and reports.css sets its labels in up
+# to 27 units to read at 12 px: a label is placed so that at that size it stays inside (a
+# character about CHAR_WIDTH of the size wide, a digit DIGIT_WIDTH).
+PHONE_FONT, CHAR_WIDTH, DIGIT_WIDTH = 27, 0.56, 0.64
 BACKLOG_SERIES = (
     ("active", "Active"), ("unassigned", "Unassigned"), ("waiting", "Waiting"), ("overdue", "Overdue"),
 )
+BACKLOG_COUNTS = {
+    "active": "The conversations WapiKit had Active at the snapshot, as the timeline knew them.",
+    "unassigned": "The Active conversations assigned to nobody at the snapshot.",
+    "waiting": "The Active conversations whose customer waited for an answer at the snapshot.",
+    "overdue": "The waiting conversations past their response target at the snapshot.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +42,16 @@ class Cell:
     href: str = ""
 
     @property
-    def html(self) -> str:
+    def html(self) -> SafeString:
         """The number as the page shows it: a link to its conversations when any are behind
-        it; "not observed" or "none" muted. Drawn here once, not by a template tag per cell."""
+        it; "not observed" or "none" muted. Drawn here once, not by a template tag per cell, and
+        escaped by the standard library's html.escape (what Django's escape calls, without its
+        per-call look for lazy text: a page has thousands of cells)."""
         if self.href:
-            return format_html('<a href="{}">{}</a>', self.href, self.text)
+            return SafeString(f'<a href="{escape(self.href)}">{escape(self.text)}</a>')
         if self.value is None:
-            return format_html('<span class="muted">{}</span>', self.text)
-        return format_html("{}", self.text)
+            return SafeString(f'<span class="muted">{escape(self.text)}</span>')
+        return SafeString(escape(self.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +77,11 @@ class Chart:
     def bars_svg(self) -> str:
         """The bars, each with its title (a bar not observed is a pale band): drawn here once,
         as SVG attributes (no inline style), rather than by a template loop over every bar."""
-        return format_html_join(
-            "\n",
-            '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-            (("gap" if b.gap else "bar", f"{b.x:.1f}", f"{b.y:.1f}", f"{b.width:.1f}", f"{b.height:.1f}", b.title)
-             for b in self.bars),
-        )
+        return SafeString("\n".join(
+            f'<rect class="{"gap" if b.gap else "bar"}" x="{b.x:.1f}" y="{b.y:.1f}" width="{b.width:.1f}" '
+            f'height="{b.height:.1f}"><title>{escape(b.title)}</title></rect>'
+            for b in self.bars
+        ))
     base: int = HEIGHT - BOTTOM
     left: int = LEFT
     right: int = WIDTH - RIGHT
@@ -134,22 +146,40 @@ def _top(values: list[int], *, percent: bool) -> int:
 
 
 def _ticks(labels: list[str], xs: list[float]) -> list[dict]:
-    """The first, middle and last labels: readable on a phone; the table has them all."""
+    """The first, middle and last labels (the table has them all), each centred on its bar
+    unless, set as large as a phone sets it, it would leave the chart (then it starts at the
+    left edge or ends at the right); the middle one only when it has room between the others."""
     if not labels:
         return []
-    picks = sorted({0, len(labels) // 2, len(labels) - 1})
-    return [{"x": round(xs[i], 1), "label": labels[i]} for i in picks]
+    placed = []
+    for index in sorted({0, len(labels) // 2, len(labels) - 1}):
+        label, x = labels[index], xs[index]
+        wide = len(label) * CHAR_WIDTH * PHONE_FONT
+        if x - wide / 2 < 0:
+            placed.append(({"x": 2, "label": label, "anchor": "start"}, 2, 2 + wide))
+        elif x + wide / 2 > WIDTH:
+            placed.append(({"x": WIDTH - 2, "label": label, "anchor": "end"}, WIDTH - 2 - wide, WIDTH - 2))
+        else:
+            placed.append(({"x": round(x, 1), "label": label, "anchor": "middle"}, x - wide / 2, x + wide / 2))
+    if len(placed) == 3 and (placed[1][1] < placed[0][2] + PHONE_FONT / 2 or placed[1][2] > placed[2][1] - PHONE_FONT / 2):
+        del placed[1]
+    return [tick for tick, _, _ in placed]
+
+
+def _with_axis(top: int) -> Chart:
+    """A chart whose left margin holds its top value at a phone's size, right-aligned to the axis."""
+    return Chart(top=top, left=max(LEFT, round(6 + len(str(top)) * DIGIT_WIDTH * PHONE_FONT)))
 
 
 def bar_chart(rows: list[tuple[Bucket, Cell]], *, percent: bool = False) -> Chart:
     values = [c.value for _, c in rows if c.value is not None]
-    chart = Chart(top=_top(values, percent=percent))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    chart = _with_axis(_top(values, percent=percent))
+    plot_width, plot_height = WIDTH - chart.left - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(rows), 1)
     width = max(slot * 0.8, 1)
     centres = []
     for index, (bucket, value) in enumerate(rows):
-        x = LEFT + index * slot + (slot - width) / 2
+        x = chart.left + index * slot + (slot - width) / 2
         centres.append(x + width / 2)
         if value.value is None and value.text == "not observed":
             bar = Bar(round(x, 1), TOP, round(width, 1), plot_height, True, f"{bucket.label}: not observed")
@@ -166,12 +196,12 @@ def backlog_chart(snapshots: list, start: datetime, end: datetime, periods: list
     """One line per series, broken where the dashboard stopped observing (a new observed period
     begins): a gap, never a line through zeros. A long span draws a sample of its snapshots
     (tables.snapshots_in); the table beneath has each day's last."""
-    chart = Chart(top=_top([s.active for s in snapshots], percent=False))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    chart = _with_axis(_top([s.active for s in snapshots], percent=False))
+    plot_width, plot_height = WIDTH - chart.left - RIGHT, HEIGHT - TOP - BOTTOM
     span = (end - start).total_seconds() or 1
 
     def point(snapshot, name: str) -> str:
-        x = LEFT + plot_width * (snapshot.at - start).total_seconds() / span
+        x = chart.left + plot_width * (snapshot.at - start).total_seconds() / span
         y = TOP + plot_height - plot_height * getattr(snapshot, name) / chart.top
         return f"{x:.1f},{y:.1f}"
 
@@ -183,3 +213,8 @@ def backlog_chart(snapshots: list, start: datetime, end: datetime, periods: list
         for run in runs.values():
             chart.lines.append({"series": name, "label": label, "points": " ".join(point(s, name) for s in run)})
     return chart
+
+
+def backlog_states(conversation_id: str, kept: dict[str, set[str]]) -> str:
+    """What a conversation was at a snapshot: "active, unassigned, waiting", …"""
+    return ", ".join(name for name, _ in BACKLOG_SERIES if conversation_id in kept.get(name, ()))

@@ -3,13 +3,16 @@ conversation with its clocks; the same rows feed the page and its CSV."""
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import urlencode
 
-from django.db.models import F, Max, Value, Window
-from django.db.models.functions import Mod, RowNumber, TruncDate
+from django.db.models import BooleanField, ExpressionWrapper, F, Max, Q, Value
+from django.db.models.functions import Mod, TruncDate
+from django.urls import reverse
 
 from dashboard.conversations.models import ConversationLife
 from dashboard.reporting import figures
@@ -18,7 +21,7 @@ from dashboard.reporting.models import BacklogSnapshot
 from dashboard.reporting.periods import Bucket
 from dashboard.wapikit.types import Member
 
-from .shape import POINTS, Cell, cell, list_url
+from .shape import BACKLOG_SERIES, POINTS, Cell, cell, list_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +86,20 @@ class Snapshot(NamedTuple):
 
 
 def snapshots_in(start: datetime, end: datetime, *, points: int = POINTS) -> list[Snapshot]:
-    """The span's snapshots for its chart: about `points` of them, evenly taken in SQL."""
+    """The span's snapshots for its chart: about `points` of them, evenly taken in SQL (every
+    n-th by id: snapshots are written one after the other, as time goes)."""
     found = BacklogSnapshot.objects.filter(at__gte=start, at__lt=end)
     stride = max(1, found.count() // points)
     if stride > 1:
-        found = found.annotate(place=Window(RowNumber(), order_by=F("at").asc())).annotate(
-            rest=Mod(F("place"), Value(stride))
-        ).filter(rest=0)
+        found = found.annotate(rest=Mod(F("id"), Value(stride))).filter(rest=0)
     columns = ("at", "active", "unassigned", "waiting", "overdue")
     return [Snapshot(*row) for row in found.order_by("at").values_list(*columns)]
 
 
-def last_snapshots(buckets: list[Bucket], zone) -> list[tuple[Bucket, dict | None]]:
+def last_snapshots(buckets: list[Bucket], zone, query: dict) -> list[tuple[Bucket, dict | None]]:
     """Each day or week's last snapshot (None: no snapshot, not observed): the last of each day,
-    in the team's time zone, found by one grouped query and read by another."""
+    in the team's time zone, found by one grouped query and read by another. Its `cells` link
+    each count to the conversations counted, where the snapshot kept them."""
     if not buckets:
         return []
     columns = ("at", "active", "unassigned", "waiting", "overdue")
@@ -104,16 +107,27 @@ def last_snapshots(buckets: list[Bucket], zone) -> list[tuple[Bucket, dict | Non
         BacklogSnapshot.objects.filter(at__gte=buckets[0].start, at__lt=buckets[-1].end)
         .annotate(day=TruncDate("at", tzinfo=zone)).values("day").annotate(last=Max("at")).values_list("last", flat=True)
     )
-    lasts = BacklogSnapshot.objects.filter(at__in=list(days)).order_by("at").values_list(*columns)
+    kept = ExpressionWrapper(Q(conversations__isnull=False), output_field=BooleanField())
+    lasts = (BacklogSnapshot.objects.filter(at__in=list(days)).annotate(kept=kept).order_by("at")
+             .values_list("pk", "kept", *columns))
+    starts = [bucket.start for bucket in buckets]
     by_bucket: dict = {}
-    for row in lasts:
-        snapshot = Snapshot(*row)
-        bucket = next((b for b in buckets if b.start <= snapshot.at < b.end), None)
-        if bucket is not None:
-            by_bucket[bucket.key] = snapshot
-    return [
-        (bucket, by_bucket[bucket.key]._asdict() if bucket.key in by_bucket else None) for bucket in buckets
-    ]
+    for pk, linked, *counts in lasts:
+        snapshot = Snapshot(*counts)
+        by_bucket[buckets[bisect.bisect_right(starts, snapshot.at) - 1].key] = (pk, linked, snapshot)
+    base = f"{reverse('report_backlog')}?{urlencode(query)}"
+    found = []
+    for bucket in buckets:
+        if bucket.key not in by_bucket:
+            found.append((bucket, None))
+            continue
+        pk, linked, snapshot = by_bucket[bucket.key]
+        cells = [
+            (label, Cell(value, str(value), f"{base}&snapshot={pk}&series={name}" if linked and value else ""))
+            for (name, label), value in zip(BACKLOG_SERIES, snapshot[1:], strict=True)
+        ]
+        found.append((bucket, {**snapshot._asdict(), "time": f"{snapshot.at.astimezone(zone):%H:%M}", "cells": cells}))
+    return found
 
 
 # Ids per query: well under every database's limit on a query's parameters.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -57,7 +57,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         context.update(
             figures=shape.figure_views(report, query),
             roles=tables.role_rows(report, team, query),
-            backlog=tables.last_snapshots(report.buckets, zone),
+            backlog=tables.last_snapshots(report.buckets, zone, query),
             backlog_chart=shape.backlog_chart(found, span.start, span.end, observed_periods(span.start, span.end)),
             backlog_series=shape.BACKLOG_SERIES,
         )
@@ -122,3 +122,33 @@ def report_list(request: HttpRequest) -> HttpResponse:
     return render(request, LIST_TEMPLATE, context)
 
 
+
+
+@require_GET
+def backlog_list(request: HttpRequest) -> HttpResponse:
+    """The conversations one backlog figure counted (`?snapshot=<id>&series=<name>`, with the
+    report's span to go back to): those its snapshot kept (each day's last)."""
+    labels = dict(shape.BACKLOG_SERIES)
+    series, snapshot = request.GET.get("series", ""), request.GET.get("snapshot", "")
+    if series not in labels or not snapshot.isdigit():
+        raise Http404("No such backlog figure.")
+    try:
+        scope, _ = _who(request)
+    except errors.WapiKitError as exc:
+        return render(request, LIST_TEMPLATE, {"upstream_error": exc.user_message}, status=errors.answer_status(exc))
+    if not scope.team:
+        return _refused(request, LIST_TEMPLATE, scope)
+    found = snapshots.counted(int(snapshot), series)
+    if found is None:
+        raise Http404("No such snapshot.")
+    at, count, kept = found
+    among = {name: set(ids) for name, ids in (kept or {}).items()}
+    zone = rollup.team_zone()
+    form = ReportForm.for_request(request.GET, local_today(zone, timezone.now()))
+    context = {
+        "heading": f"{labels[series]} at the snapshot", "value": count, "snapshot_at": at, "zone": zone,
+        "counts": shape.BACKLOG_COUNTS[series], "kept": kept is not None,
+        "back": f"?{urlencode(form.query())}" if form.is_valid() else "",
+        "items": [figures.Item(cid, at, shape.backlog_states(cid, among)) for cid in (kept or {}).get(series, [])],
+    }
+    return render(request, LIST_TEMPLATE, context, status=200 if kept is not None else 404)

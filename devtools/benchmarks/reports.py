@@ -1,7 +1,9 @@
-"""`make bench-reports`: the reports page at a team's scale. Seeds 90 days of a 50-member team
-(about 200,000 logged facts, with routing's audit entries, the backlog's snapshots every five
-minutes and one unobserved afternoon) into the database in use, then times the report page and
-its per-conversation CSV in this process, the member list served from memory (no WapiKit).
+"""The reports page at a team's scale (`make bench-reports`, `make bench`: reports_pg.py runs
+these steps). Seeds 90 days of a 50-member team (about 200,000 logged facts, with routing's audit
+entries, the backlog's snapshots every five minutes and one unobserved afternoon) into the
+database in use and rolls its days up, as the snapshot task does; then times the report page and
+its per-conversation CSV in this process, as of the moment the history was seeded, the member
+list served from memory (no WapiKit).
 
 Seeding uses PostgreSQL's COPY when the database is PostgreSQL (seconds for 200,000 rows), else
 bulk_create in batches."""
@@ -103,18 +105,31 @@ def seed(*, days: int = 90, per_day: int = 230, now: datetime | None = None, say
         hole = now - timedelta(days=30)
         ObservedPeriod.objects.bulk_create([ObservedPeriod(started_at=start, ended_at=hole),
                                             ObservedPeriod(started_at=hole + timedelta(hours=4), ended_at=now)])
-        snapshots, at = [], start
-        while at < now:
-            if not hole <= at < hole + timedelta(hours=4):
-                snapshots.append(BacklogSnapshot(at=at, active=rng.randint(40, 90), unassigned=rng.randint(0, 10),
-                                                 waiting=rng.randint(5, 40), overdue=rng.randint(0, 8)))
-            at += timedelta(minutes=5)
-        BacklogSnapshot.objects.bulk_create(snapshots, batch_size=5000)
+        BacklogSnapshot.objects.bulk_create(_snapshots(rng, start, now, hole, lives), batch_size=5000)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")
     say(f"seeded in {time.perf_counter() - started:.1f} s")
     return len(events)
+
+
+def _snapshots(rng: random.Random, start: datetime, now: datetime, hole: datetime, lives: list[str]) -> list:
+    """A snapshot every five minutes but in the unobserved afternoon; each day's last keeps its
+    conversations, as snapshots.take leaves them."""
+    zone = rollup.team_zone()
+    found, at = [], start
+    while at < now:
+        if not hole <= at < hole + timedelta(hours=4):
+            active = rng.sample(lives, min(rng.randint(40, 90), len(lives)))
+            waiting = active[: rng.randint(5, 40)]
+            ids = {"active": active, "unassigned": active[len(active) - rng.randint(0, 10):], "waiting": waiting,
+                   "overdue": waiting[: rng.randint(0, 8)]}
+            last = (at + timedelta(minutes=5)).astimezone(zone).date() != at.astimezone(zone).date() or (
+                at + timedelta(minutes=5) >= now)
+            found.append(BacklogSnapshot(at=at, conversations=ids if last else None,
+                                         **{name: len(found_ids) for name, found_ids in ids.items()}))
+        at += timedelta(minutes=5)
+    return found
 
 
 def roll_up(*, now: datetime, say: Callable[[str], None] = print) -> tuple[int, float]:
@@ -152,17 +167,18 @@ def _median_ms(call: Callable[[], object], runs: int) -> tuple[float, int]:
 
 
 def rows(*, runs: int, facts: int, now: datetime, rolled: tuple[int, float]) -> list[tuple[str, str]]:
-    """The report page for 30 and 90 days and the per-conversation CSV for 90, as an Owner."""
+    """The report page for 30 and 90 days and the per-conversation CSV for 90, as an Owner, at
+    `now` (the moment the history was seeded: the clock is held there)."""
     listed = team()
-    user, _ = get_user_model().objects.get_or_create(email=listed[0].email)
-    client = Client()
-    client.force_login(user)
-    found = [("reports' daily rollup, every day over (the snapshot task's work)",
+    found = [("reports' daily rollup, every day over (the snapshot task's work, when seeded)",
               f"{rolled[0]} days in {rolled[1]:.1f} s" + (f" ({rolled[1] / rolled[0] * 1000:.0f} ms a day)" if rolled[0] else ""))]
     today = now.astimezone(UTC).date()
     with override_settings(ALLOWED_HOSTS=["testserver"]), mock.patch.object(
         members_module, "members_list", return_value=listed
-    ):
+    ), mock.patch.object(timezone, "now", return_value=now):
+        user, _ = get_user_model().objects.get_or_create(email=listed[0].email)
+        client = Client()
+        client.force_login(user)
         for days, by in ((30, "day"), (90, "day"), (90, "week")):
             query = {"since": (today - timedelta(days=days - 1)).isoformat(), "until": today.isoformat(), "by": by}
             median, size = _median_ms(lambda q=query: client.get("/reports/", q), runs)

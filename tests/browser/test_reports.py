@@ -45,3 +45,36 @@ def test_the_report_reads_at_both_widths_and_its_numbers_open_their_conversation
     assert shown == sorted([history.IDS["A"], history.IDS["A"], history.IDS["F"]])
     assert violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+LABELS = """() => [...document.querySelectorAll("svg.chart")].map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const scale = box.width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll("text.axis-label")].map((text) => {
+    const r = text.getBoundingClientRect();
+    return {px: parseFloat(getComputedStyle(text).fontSize) * scale, left: r.left - box.left, right: r.right - box.left,
+            width: box.width, tick: text.getAttribute("y") === String(svg.viewBox.baseVal.height - 6)};
+  });
+})"""
+
+
+@pytest.mark.parametrize("width", [390, 320])
+@pytest.mark.parametrize("span", ["since=2026-11-23&until=2026-11-25&by=day", "since=2026-08-28&until=2026-11-25&by=day",
+                                  "since=2026-08-28&until=2026-11-25&by=week"])
+def test_on_a_phone_the_charts_labels_read_at_12_px_inside_their_chart(width, span, signed_in, new_page, dashboard, wapikit):
+    ids = member_ids(wapikit)
+    history.seed(agent=ids["agent@example.com"], manager=ids["manager@example.com"])
+    page = signed_in("owner", on=new_page(viewport={"width": width, "height": 900}))
+    page.goto(f"{dashboard}/reports/?{span}")
+    expect(page.get_by_role("heading", name="Closed", exact=True)).to_be_visible()
+
+    charts = page.evaluate(LABELS)
+    assert len(charts) == 13  # the twelve figures and the backlog
+    for labels in charts:
+        for label in labels:
+            assert label["px"] >= 11.5, label
+            assert -0.5 <= label["left"] and label["right"] <= label["width"] + 0.5, label
+        ticks = sorted((label["left"], label["right"]) for label in labels if label["tick"])
+        assert all(before[1] < after[0] for before, after in zip(ticks, ticks[1:])), ticks
+    assert violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -17,6 +17,10 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.integration
 
 
+# The reports' rows on two days of ten conversations a day (the whole bench seeds 90 of 230).
+SMALL_REPORTS = ("--reports-runs", "1", "--reports-days", "2", "--reports-per-day", "10")
+
+
 def number(text: str) -> int:
     return int(text.replace(",", ""))
 
@@ -40,7 +44,7 @@ def table_of(run: subprocess.CompletedProcess) -> dict[str, str]:
 def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     run = bench(
         tmp_path, "--runs", "8", "--load-seconds", "0", "--bulk", "5", "--no-day",
-        "--timed-bulk", "10", "--timed-bulk-runs", "1", "--faults", "connection_refused,500",
+        "--timed-bulk", "10", "--timed-bulk-runs", "1", "--faults", "connection_refused,500", *SMALL_REPORTS,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     table = table_of(run)
@@ -84,6 +88,15 @@ def test_a_short_bench_run_prints_every_measure_within_budget(tmp_path):
     bulk = re.match(r"[\d.]+ s median of 1 · all 10 closed · (\d+) upstream calls, target < 5 s \(the target is for 200\)",
                     table["bulk close of 10 at 100 ms latency"])
     assert bulk and int(bulk[1]) > 10, "the reads, then 10 POSTs"
+    # The reports' rows, on a copy of a small seeded history in PostgreSQL, or left out without it.
+    left_out = table.get("reports page and CSV (PostgreSQL, 2 days of a 50-member team)", "")
+    if not left_out:
+        for span in ("30 days by day", "90 days by day", "90 days by week"):
+            page = next(v for k, v in table.items() if re.match(rf"reports page, {span} \(50 members, [\d,]+ facts, postgresql\)$", k))
+            assert re.match(r"\d+ ms median of 1 · [\d,]+ B, target < 300 ms · (met|MISSED)$", page), page
+        assert re.match(r"\d+ ms median of 1 · [\d,]+ B$", table["reports CSV, a row per conversation, 90 days"])
+    else:
+        assert left_out.startswith("left out: PostgreSQL unreachable at "), left_out
     shared = table["inbox on a 2nd process, circuit opened by the 1st (gunicorn + Redis)"]
     assert shared.startswith("left out: no Redis") or re.match(
         r"[\d.]+ ms median of 8 · 0 requests reached the sandbox, target < 100 ms", shared
@@ -94,7 +107,7 @@ def test_the_bench_runs_twice_on_one_database_each_row_from_a_known_state(tmp_pa
     # A 429 row holds its route off for 30 s and the rows after it must not inherit that; the
     # second run meets the API token the first one created.
     options = ("--runs", "3", "--load-seconds", "0", "--bulk", "5", "--timed-bulk", "5",
-               "--timed-bulk-runs", "1", "--faults", "429,500", "--no-day")
+               "--timed-bulk-runs", "1", "--faults", "429,500", "--no-day", *SMALL_REPORTS)
     first = bench(tmp_path, *options)
     second = bench(tmp_path, *options)
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from dashboard.reporting import figures
+from dashboard.conversations import live_state
+from dashboard.conversations.models import ConversationLife
+from dashboard.reporting import figures, snapshots
 from dashboard.reporting.models import BacklogSnapshot
 from tests import reporting_history as history
 from tests.integration.conftest import member_ids
@@ -186,3 +189,43 @@ def test_the_backlog_shows_each_day_s_last_snapshot_and_breaks_its_lines_where_n
     ]
     body = response.content.decode()
     assert body.count('class="series series-active"') == 2, "one line a period observed, none across the gap"
+
+
+def test_each_backlog_number_leads_to_exactly_the_conversations_its_snapshot_counted(seeded, login_as):
+    # Monday 10:00 and 18:00, Wednesday 12:00, each with the conversations the timeline knew then.
+    moment = time.time()
+    live_state.store(live_state.StreamState(state=live_state.CONNECTED, since=moment, reported_at=moment))
+    lives = {
+        "b1": dict(assignee_known=True, assignee_id=""),  # unassigned, nobody waiting
+        "b2": dict(assignee_known=True, assignee_id="m1", first_inbound_at=history.at(0, "16:30")),  # waiting
+        "b3": dict(assignee_known=True, assignee_id="", first_inbound_at=history.at(0, "09:05")),  # overdue
+    }
+    for cid, facts in lives.items():
+        ConversationLife.objects.create(conversation_id=cid, status="Active", **facts)
+    ConversationLife.objects.create(conversation_id="b4", status="Closed", first_inbound_at=history.at(0, "09:00"))
+    snapshots.take(now=history.at(0, "10:00"))
+    ConversationLife.objects.filter(conversation_id="b1").update(status="Closed")
+    snapshots.take(now=history.at(0, "18:00"))
+    ConversationLife.objects.filter(conversation_id="b2").update(assignee_id="")
+    snapshots.take(now=history.at(2, "12:00"))
+
+    client = login_as("owner")
+    rows = tables_of(client.get("/reports/", SPAN))["Backlog, table"][1:]
+    monday, wednesday = rows[0], rows[2]
+    assert [text for text, _ in monday] == ["Mon 23 Nov at 18:00", "2", "1", "2", "1"]
+    expected = {"Active": {"b2", "b3"}, "Unassigned": {"b3"}, "Waiting": {"b2", "b3"}, "Overdue": {"b3"}}
+    for (label, ids), (text, href) in zip(expected.items(), monday[1:], strict=True):
+        listed = client.get(href)
+        assert listed.status_code == 200, label
+        found = tables_of(listed)["The conversations counted"][1:]
+        assert {row[0][0] for row in found} == ids and len(found) == int(text), label
+    assert wednesday[2][0] == "2", "b2 unassigned since Monday"
+    unassigned = tables_of(client.get(wednesday[2][1]))["The conversations counted"][1:]
+    assert {(row[0][0], row[2][0]) for row in unassigned} == {
+        ("b2", "active, unassigned, waiting, overdue"), ("b3", "active, unassigned, waiting, overdue"),
+    }, "what each was at that snapshot: b2 unassigned since Monday and waiting since Monday 16:30"
+    # Monday's 10:00 snapshot, not the day's last, let its conversations go: one list a day.
+    earlier = BacklogSnapshot.objects.get(at=history.at(0, "10:00"))
+    assert earlier.conversations is None and earlier.active == 3
+    assert client.get("/reports/backlog/", {**SPAN, "snapshot": earlier.pk, "series": "active"}).status_code == 404
+    assert login_as("agent").get(monday[1][1]).status_code == 403, "the backlog is the team's"

@@ -494,6 +494,7 @@ REPORT_PAGES = {
     "reports": "/reports/?since=2026-11-23&until=2026-11-25&by=day",
     "report_list": "/reports/conversations/?since=2026-11-23&until=2026-11-25&by=day&figure=closed",
     "report_csv": "/reports/?since=2026-11-23&until=2026-11-25&by=day&format=csv&table=conversations",
+    "report_backlog": "/reports/backlog/?since=2026-11-23&until=2026-11-25&by=day&snapshot=1&series=active",
 }
 
 

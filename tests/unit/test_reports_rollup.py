@@ -56,12 +56,43 @@ def test_the_days_over_are_rolled_up_once_and_again_when_something_changes(seede
     assert rolled == 10  # Monday 23 to Wednesday 2 December: the days over, NOW being Thursday noon
     assert rollup.due(zone, team, now=history.NOW) == []
     # Messages learned later (read after the stream missed them): one of Tuesday 1 December, one of
-    # Wednesday 25 November, which is past the rechecked week and stays as rolled up.
+    # Wednesday 25 November, eight days before.
     for key, day in (("late", 8), ("older", 2)):
-        LifeEvent.objects.create(key=key, conversation_id=history.IDS["C"], kind="outbound",
-                                 at=history.at(day, "10:00"), source="read", learned_at=history.NOW + timedelta(seconds=30))
+        late_fact(key, "C", "outbound", history.at(day, "10:00"), learned_at=history.NOW + timedelta(seconds=30))
     later = history.NOW + timedelta(minutes=1)
-    assert rollup.due(zone, team, now=later) == [history.MONDAY + timedelta(days=8)]
+    assert rollup.due(zone, team, now=later) == [history.MONDAY + timedelta(days=8), history.MONDAY + timedelta(days=2)]
     ResponseTargets.objects.filter(pk=ResponseTargets.TEAM).update(first_response_minutes=30)
     changed = targets.current()
     assert len(rollup.due(zone, changed, now=later)) == 10, "new targets: every day again"
+
+
+def late_fact(key: str, name: str, kind: str, at, *, learned_at) -> None:
+    LifeEvent.objects.create(key=key, conversation_id=history.IDS[name], kind=kind, at=at, source="read",
+                             learned_at=learned_at)
+
+
+def test_a_fact_learned_months_later_changes_the_rolled_up_days_it_touches(seeded):
+    # Three months on, every day rolled up; then reads find two messages the stream missed:
+    # C answered on Wednesday 25 (a first response that day), E answered late on Tuesday 24,
+    # within the window its customer opened at 11:00, which therefore did not close unanswered
+    # on Wednesday. Tuesday is not observed: only Wednesday's figures change.
+    team, zone = targets.current(), history.BERLIN
+    months = history.NOW + timedelta(days=90)
+    rollup.roll_due(zone, team, now=months, limit=1000)
+    wednesday = Span(first=history.MONDAY + timedelta(days=2), last=history.MONDAY + timedelta(days=2), by=DAY,
+                     zone=zone)
+    before = rollup.build(wednesday, team, now=months).total
+    assert (before.value("first_responses"), before.value("windows_lost")) == (2, 1)
+
+    learned = months + timedelta(minutes=1)
+    late_fact("c-answered", "C", "outbound", history.at(2, "10:00"), learned_at=learned)
+    late_fact("e-answered", "E", "outbound", history.at(1, "23:00"), learned_at=learned)
+    later = months + timedelta(minutes=5)
+    assert rollup.roll_due(zone, team, now=later) == 2  # Tuesday and Wednesday, and no other day
+
+    after = rollup.build(wednesday, team, now=later).total
+    assert (after.value("first_responses"), after.value("windows_lost")) == (3, 0)
+    behind = rollup.items_behind(wednesday, team, "first_responses", now=later)
+    assert sorted(item.conversation_id for item in behind) == sorted(history.IDS[n] for n in "CDF")
+    assert after.value("first_responses") == figures.build(wednesday, team, now=later).total.value("first_responses")
+    assert rollup.due(zone, team, now=later) == []

@@ -3,6 +3,8 @@
 Render times and bytes come from the whole Django stack in this process (`render`, `costs`);
 upstream calls are counted at the client; the load run serves the dashboard with gunicorn
 (production settings) against a sandbox answering in 50 ms, and drives it with wrk (`served`).
+Then the reports page on PostgreSQL, 90 days of a 50-member team (`reports_pg`: a copy of a
+seeded template database, timed in a process of its own; "left out: …" without PostgreSQL).
 Last, unless `--no-day`, `manage.py bench_day` with its defaults: a short simulated day against
 a live deployment, its table printed below this one (its rows: `devtools/benchday/figures.py`);
 then routing's day, shortened (`manage.py bench_routing_day`, rows: `devtools/benchday/routing_day.py`).
@@ -24,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from dashboard.wapikit import WapiKitClient, get_client
-from devtools.benchmarks import benchkit, costs, served, targets
+from devtools.benchmarks import benchkit, costs, reports_pg, served, targets
 from devtools.benchmarks.render import measure_render
 
 API_KEY = "bench-sandbox-key"
@@ -48,10 +50,14 @@ class Command(BaseCommand):
             help=f"fault-matrix failures to time, comma-separated, 'all' or 'none': {', '.join(targets.FAULTS)}",
         )
         parser.add_argument("--no-day", action="store_true", help="leave the short simulated day out (make bench-day runs it)")
+        parser.add_argument("--reports-runs", type=int, default=7, help="repetitions behind each reports median; 0 leaves them out")
+        parser.add_argument("--reports-days", type=int, default=90, help="days of the reports' seeded history")
+        parser.add_argument("--reports-per-day", type=int, default=230, help="conversations a day of it")
 
     def handle(
         self, *args, runs: int, load_seconds: int, users: int, bulk: int,
-        timed_bulk: int, timed_bulk_runs: int, faults: str, no_day: bool, **options,
+        timed_bulk: int, timed_bulk_runs: int, faults: str, no_day: bool, reports_runs: int, reports_days: int,
+        reports_per_day: int, **options,
     ):
         if faults == "all":
             fault_ids = list(targets.FAULTS)
@@ -106,6 +112,10 @@ class Command(BaseCommand):
         finally:
             get_client.cache_clear()
             shutil.rmtree(directory, ignore_errors=True)
+        if reports_runs:
+            for name, value in reports_pg.rows(runs=reports_runs, days=reports_days, per_day=reports_per_day,
+                                               say=self.stderr.write):
+                add(name, value)
 
         for line in benchkit.table_lines(rows):
             self.stdout.write(line)
