@@ -193,7 +193,8 @@ def shoot(dashboard: str, out_dir: Path, *, stop_wapikit) -> list[Path]:
 
                 page.goto(f"{dashboard}/reports/")
                 page.wait_for_load_state("networkidle")
-                snap("reports")
+                # tests/browser/test_reports.py shoots the hand-computed history as reports-<width>.
+                snap("reports-demo")
                 page.goto(f"{dashboard}/")
                 expect(cards.first).to_be_visible()
                 context.close()
