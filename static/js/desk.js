@@ -26,4 +26,6 @@ document.addEventListener("click", (event) => {
     if (help) help.showModal();
   }
 });
-document.addEventListener("htmx:afterSettle", syncFiltersButtons);
+// As soon as new content is in (a redraw brings the button back as the server draws it, folded),
+// not once htmx settles: a tap in between would fold the open filters.
+document.addEventListener("htmx:afterSwap", syncFiltersButtons);

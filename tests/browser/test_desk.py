@@ -123,6 +123,33 @@ def test_on_a_phone_the_filters_fold_and_a_card_shows_under_a_one_line_bulk_bar(
     assert page.console_errors == []
 
 
+def test_on_a_phone_the_filters_button_never_says_folded_while_the_filters_are_open(
+    signed_in, fresh_wapikit, new_page
+):
+    """Found by CI: a redraw brings the button back as the server draws it ("folded") and it was
+    put right only once htmx settled; a tap in between (a test's, a user's) folded the open
+    filters. Read as the new results are swapped in, the button already says what is true."""
+    page = signed_in("owner", on=new_page(viewport=PHONE))
+    page.get_by_role("button", name="Filters").click()
+    expect(page.get_by_label("Search")).to_be_visible()
+    page.evaluate(
+        """() => {
+          window.__said = [];
+          document.addEventListener("htmx:afterSwap", () => {
+            document.querySelectorAll(".filters-toggle").forEach((b) => __said.push(b.getAttribute("aria-expanded")));
+          });
+        }"""
+    )
+
+    closed = page.get_by_role("navigation", name="Status").get_by_role("link", name="Closed", exact=True)
+    closed.click()
+    expect(closed).to_have_attribute("aria-current", "page")
+
+    said = page.evaluate("window.__said")
+    assert said and set(said) == {"true"}, said
+    expect(page.get_by_label("Search")).to_be_visible()
+
+
 def cells_off_screen(page) -> list[str]:
     """Every cell of every table row that is not wholly on a 390 px screen, and cells whose
     column has no name beside them."""
