@@ -18,8 +18,6 @@ from django.core.cache import cache
 from dashboard.wapikit import get_client
 from dashboard.wapikit.types import Campaign, Conversation, ConversationPage, Member, Message, MessagePage
 
-from . import timeline
-from .models import Source
 from .shared import PREFIX, cache_key, fetch_and_keep, load, own_ages, shared, stale_key, store
 
 LISTS = f"{PREFIX}:lists"  # every cached list page's key, with its status filter
@@ -30,7 +28,10 @@ LISTS = f"{PREFIX}:lists"  # every cached list page's key, with its status filte
 
 def conversation_page(
     *, page: int, per_page: int, status: str | None, order: str = "desc", campaign_id: str | None = None
-) -> ConversationPage:
+) -> tuple[ConversationPage, bool]:
+    """The list page, and whether this call is the one that read it from WapiKit: what it carries
+    (the spec's lists carry messages) is then for the timeline to learn, once, in the request's own
+    thread (`selectors.inbox_page`); the views of the kept copy have nothing to teach."""
     client = get_client()
     key = cache_key("list", page, per_page, status, order, campaign_id)
     fresh: list[ConversationPage] = []  # the answer, when this call is the one that read it
@@ -41,14 +42,9 @@ def conversation_page(
         return fresh[0]
 
     answer = shared(key, lifetime=settings.WAPIKIT_LIST_CACHE_SECONDS, fetch=fetch, type=ConversationPage)
-    if fresh:
-        # What a list answer carries (the spec's lists carry messages) is taken into the timeline
-        # once, by the request that read it, after everyone waiting for it has it; the views of the
-        # kept copy have nothing to teach.
-        timeline.learn_answered({c.unique_id: c.messages for c in answer.conversations}, source=Source.LIST)
     if settings.WAPIKIT_LIST_CACHE_SECONDS > 0:
         _register_list(key, status)
-    return with_delivered_messages(answer)
+    return with_delivered_messages(answer), bool(fresh)
 
 
 def conversation(conversation_id: str) -> Conversation:

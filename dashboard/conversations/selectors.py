@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from dashboard.observability.context import ContextPool
 from dashboard.wapikit import capabilities, errors, get_client
-from dashboard.wapikit.types import Conversation, Member, Message
+from dashboard.wapikit.types import Conversation, ConversationPage, Member, Message
 
 from . import assignees, clocks, lives, reads, scan, targets, timeline
 from .models import Source
@@ -76,9 +76,14 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
             )
 
         if len(statuses) == 1:
-            return [read(statuses[0])]
-        with ContextPool(max_workers=len(statuses)) as pool:
-            return list(pool.map(read, statuses))
+            read_now = [read(statuses[0])]
+        else:
+            with ContextPool(max_workers=len(statuses)) as pool:
+                read_now = list(pool.map(read, statuses))
+        # What the answers just read from WapiKit carry is learned here, in the request's thread:
+        # a pool thread writing beside the request's own transaction could wait on it for ever.
+        learned([answer for answer, fresh in read_now if fresh])
+        return [answer for answer, _ in read_now]
 
     answers = read_all(page)
     totals = [a.stated_total for a in answers]
@@ -99,6 +104,12 @@ def inbox_page(*, status_filter: str, page: int, per_page: int, campaign_id: str
         pages=pages,
         more=page < pages if pages is not None else any(len(a.conversations) >= per_page for a in answers),
     )
+
+
+def learned(answers: list[ConversationPage]) -> None:
+    """What list answers carry (the spec's carry messages), taken into the timeline."""
+    messages_of = {c.unique_id: c.messages for answer in answers for c in answer.conversations}
+    timeline.learn_answered(messages_of, source=Source.LIST)
 
 
 @dataclass(frozen=True, slots=True)

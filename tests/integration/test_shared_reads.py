@@ -53,7 +53,7 @@ def test_many_identical_reads_at_once_cost_one_upstream_call(wapikit, sharing, u
 
     def read() -> None:
         start.wait()
-        pages.append(reads.conversation_page(page=1, per_page=25, status="Active"))
+        pages.append(reads.conversation_page(page=1, per_page=25, status="Active")[0])
 
     threads = [threading.Thread(target=read) for _ in range(readers)]
     for thread in threads:
@@ -161,7 +161,7 @@ def test_a_new_message_event_reaches_the_cached_inbox_without_an_upstream_call(
     client = login_as("manager")
     page = client.get("/")
     target = card_ids(body_of(page))[3]
-    listed = next(c for c in reads.conversation_page(page=1, per_page=25, status="Active").conversations
+    listed = next(c for c in reads.conversation_page(page=1, per_page=25, status="Active")[0].conversations
                   if c.unique_id == target)
     upstream_calls.clear()
     # As the server's webhook sends it: the conversation without its counts.
