@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,9 +33,26 @@ class Started:
     process: subprocess.Popen
     log: Path
     env: dict
+    terminal: int | None = None
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def ctrl_c(self) -> None:
+        """As a user's Ctrl-C: typed into its terminal, else SIGINT to its whole process group."""
+        if self.terminal is not None:
+            os.write(self.terminal, b"\x03")
+        else:
+            os.killpg(self.process.pid, signal.SIGINT)
+
+    def kill(self) -> None:
+        """SIGKILL to its process group, and to the group holding its terminal's foreground."""
+        groups = {self.process.pid}
+        with contextlib.suppress(OSError):
+            groups.add(os.tcgetpgrp(self.terminal) if self.terminal is not None else self.process.pid)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
 
 
 def environment(directory: Path, *, unset: tuple[str, ...], **values: str) -> tuple[dict, int, int]:
@@ -55,30 +74,64 @@ def environment(directory: Path, *, unset: tuple[str, ...], **values: str) -> tu
 
 
 @contextlib.contextmanager
-def rundemo(directory: Path, *, unset: tuple[str, ...], **values: str) -> Iterator[Started]:
+def rundemo(directory: Path, *, unset: tuple[str, ...], in_a_terminal: bool = False, **values: str) -> Iterator[Started]:
     """rundemo started as a terminal runs it (Ctrl-C reaches its whole process group), yielded
-    once it printed its logins; its output in `directory`/rundemo.log. Afterwards, if it still
-    runs, Ctrl-C, then SIGKILL to the group if it has not ended within STOP_SECONDS."""
+    once it printed its logins; its output in `directory`/rundemo.log. `in_a_terminal`: `make run`
+    itself, in a pseudo-terminal of its own (`Started.ctrl_c` types Ctrl-C there). Afterwards, if
+    it still runs, Ctrl-C, then SIGKILL if it has not ended within STOP_SECONDS."""
     env, port, sandbox_port = environment(directory, unset=unset, **values)
     log_path = directory / "rundemo.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundemo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            password = owner_password(log_path, process)
-            yield Started(
-                f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", port, password, process, log_path, env
+        if in_a_terminal:
+            process, terminal = _in_a_terminal(["make", "run"], env, log)
+        else:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "rundemo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+            terminal = None
+        started = Started(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", port, "", process,
+                          log_path, env, terminal)
+        try:
+            started.password = owner_password(log_path, process)
+            yield started
         finally:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
+                started.ctrl_c()
                 try:
                     process.wait(timeout=STOP_SECONDS)
                 except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                    started.kill()
                     process.wait()
+            if terminal is not None:
+                os.close(terminal)
+
+
+def _in_a_terminal(command: list[str], env: dict, log) -> tuple[subprocess.Popen, int]:
+    """`command` in a session of its own whose controlling terminal is a new pseudo-terminal, its
+    output copied into `log`; with the terminal's other end."""
+    terminal, end = pty.openpty()
+    take_the_terminal = "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execvp(sys.argv[1], sys.argv[1:])"
+    process = subprocess.Popen(
+        [sys.executable, "-c", take_the_terminal, *command], cwd=ROOT, env=env, stdin=end, stdout=end, stderr=end,
+        start_new_session=True,
+    )
+    os.close(end)
+    threading.Thread(target=_copy, args=(terminal, log), daemon=True).start()
+    return process, terminal
+
+
+def _copy(terminal: int, log) -> None:
+    while True:
+        try:
+            data = os.read(terminal, 65536)
+        except OSError:  # every process holding the terminal has ended
+            return
+        if not data:
+            return
+        with contextlib.suppress(ValueError):  # the log is closed: the test has ended
+            log.write(data.decode(errors="replace").replace("\r\n", "\n"))
+            log.flush()
 
 
 def owner_password(log_path: Path, process: subprocess.Popen) -> str:

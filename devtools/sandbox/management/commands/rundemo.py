@@ -10,7 +10,7 @@ SECRET_KEY, unless set, is this checkout's own (settings.checkout_secret_key).
 With the sandbox, a customer writes now and then by itself (`demo_traffic`), and `make
 sandbox-stop` / `make sandbox-start` stop and start the sandbox alone, to watch an outage. Every
 process runs in a session of its own and is stopped in order (`processes`): Ctrl-C ends it all
-quietly, with exit code 0."""
+quietly, with exit code 0, and under `make run` make's too (`terminal`)."""
 
 import os
 import queue
@@ -25,6 +25,7 @@ from dashboard.conversations import backfill
 from devtools.sandbox.demo import ensure_demo_logins
 from devtools.sandbox.demo_traffic import DemoTraffic
 from devtools.sandbox.processes import Processes, pid_file
+from devtools.sandbox.terminal import foreground
 
 PROFILE_DESCRIPTIONS = {
     "spec": "WapiKit's spec and doc page",
@@ -45,6 +46,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     def handle(self, *args, port: int, **options):
+        with foreground():
+            self._run(port)
+
+    def _run(self, port: int) -> None:
         # Ctrl-C (SIGINT) or a process manager's SIGTERM: everything stops in order, quietly.
         signal.signal(signal.SIGTERM, _interrupt)
         use_sandbox = "WAPIKIT_BASE_URL" not in os.environ
