@@ -6,11 +6,13 @@ dashboard (gunicorn, DEBUG off) of its own, as `make bench` does, and drives Deb
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -68,14 +70,29 @@ class Command(BaseCommand):
                                               stderr=subprocess.STDOUT)
                 try:
                     with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
-                        # Chromium keeps Secure cookies on http://localhost (a secure context), not
-                        # on 127.0.0.1.
-                        written = shoot(served.replace("127.0.0.1", "localhost"), out_dir, stop_wapikit=sandbox.stop)
+                        # WapiKit's events, as under `make run`: the pages are shot live.
+                        with listening(manage, env, served, directory):
+                            # Chromium keeps Secure cookies on http://localhost (a secure context),
+                            # not on 127.0.0.1.
+                            written = shoot(served.replace("127.0.0.1", "localhost"), out_dir, stop_wapikit=sandbox.stop)
                 finally:
                     worker.terminate()
                     worker.wait(timeout=15)
         for path in written:
             self.stdout.write(str(path))
+
+
+@contextlib.contextmanager
+def listening(manage: list[str], env: dict, served: str, directory: Path) -> Iterator[None]:
+    """`listen_events` beside the dashboard, handing WapiKit's events to it over loopback."""
+    listener_env = {**env, "LIVE_INGEST_URL": f"{served.replace('127.0.0.1', 'localhost')}/live/ingest/"}
+    with open(directory / "listener.log", "w") as log:
+        listener = subprocess.Popen([*manage, "listen_events"], env=listener_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        listener.terminate()
+        listener.wait(timeout=15)
 
 
 def demo_routing(user) -> None:
