@@ -8,7 +8,9 @@ then (`raise_due`), it looks again, in the timeline and then in WapiKit (the new
 background read: a reply made in WapiKit's own UI sends no event): still waiting in the same cycle
 and not yet breached, it raises the alert, once (the database keeps one per conversation, kind
 and waiting cycle); the targets moved the moment later, it waits for the new one; answered or
-closed, it does nothing.
+closed, it does nothing. When the background share leaves no read for that look, the alert is
+raised on what the timeline knows, on time: a warning for a customer just answered costs the
+team less than a late one.
 A conversation found already breached gets no alert: its card and the Overdue view say so."""
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ _ENDED = ("Closed", "Deleted")
 # How long "this cycle's alert is planned" is remembered, so that every message of a waiting
 # cycle does not enqueue another task (a repeat is harmless: the alert is raised once).
 _PLANNED_SECONDS = 86400
+# A read this long after a message was stamped surely saw it: WapiKit stamps whole seconds, and
+# its clock is not the dashboard's.
+_STAMP_SLACK = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +77,10 @@ def plan(conversation_id: str) -> None:
             key = f"alerts:planned:{conversation_id}:{due.kind}:{due.cycle_at.isoformat()}"
             if cache.add(key, 1, timeout=_PLANNED_SECONDS):
                 raise_due.using(run_after=due.warn_at).enqueue(conversation_id, due.kind)
-        if (blind := _unwatched_from(life, team, moment)) is not None:
+        if (look_at := _unwatched_from(life, team, moment)) is not None:
             # One look a conversation at a time: the earliest message it is for covers the later.
-            seconds = max((blind - moment).total_seconds(), 0) + 1
-            if cache.add(f"alerts:recheck:{conversation_id}", 1, timeout=seconds):
-                recheck.using(run_after=blind).enqueue(conversation_id)
+            if _pending(conversation_id, until=look_at, moment=moment, add=True):
+                recheck.using(run_after=look_at).enqueue(conversation_id)
     except DatabaseError as exc:
         logger.warning("alerts for a conversation could not be planned: %s", type(exc).__name__)
 
@@ -98,12 +102,9 @@ def raise_due(conversation_id: str, kind: str) -> None:
     try:
         if not reading.read_since(conversation_id, moment - (due.due_at - due.warn_at) / 10):
             _look_again(conversation_id, part=newest.check_share())
-    except errors.RateLimited as exc:
-        # The share is spent: look when it returns, if that still leaves half the warning.
-        if returns := _returns_before(exc, due.warn_at + (due.due_at - due.warn_at) / 2):
-            raise_due.using(run_after=returns).enqueue(conversation_id, kind)
-            return
-        logger.info("an alert is raised on what is known: its check read waits for the budget too long")
+    except errors.RateLimited:
+        # Waiting for the share would only shorten the warning the team gets.
+        logger.info("an alert is raised on what is known: the background share leaves no read to check it")
     except errors.WapiKitError as exc:
         # A missed alert costs more than one the team did not need.
         logger.info("an alert is raised on what is known: its check read failed (%s)", exc.kind)
@@ -127,16 +128,24 @@ def raise_due(conversation_id: str, kind: str) -> None:
 def recheck(conversation_id: str) -> None:
     """A customer wrote again while the dashboard believed them still waiting from a wait it no
     longer watches (alerted, or breached): the team may have answered in between, in WapiKit's
-    own UI, and this message begun a new wait. Read the newest messages at the moment such a wait
-    would turn due soon; a new wait they reveal is planned (and, due soon already, alerted now)."""
+    own UI, and this message begun a new wait. Any read made after the message tells: the newest
+    messages are read halfway to the moment such a wait would turn due soon, which leaves the
+    other half for a read the share refuses now; a new wait they reveal is planned (and, due soon
+    already, alerted now)."""
     moment, warning = timezone.now(), timedelta(minutes=targets.current().due_soon)
-    if reading.read_since(conversation_id, moment - warning / 10):
-        return  # read a moment ago: what it found is planned already
+    life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
+    if life is None or life.last_inbound_at is None:
+        return
+    if reading.read_since(conversation_id, life.last_inbound_at + _STAMP_SLACK):
+        return  # read since the message: what it found is planned already
     try:
         _look_again(conversation_id, part=newest.recheck_share())
     except errors.RateLimited as exc:
-        # The share is spent: look when it returns, however late (the new wait is still to find).
+        # The share is spent: look when it returns, however late (the new wait is still to find),
+        # and this look stays the conversation's one until then.
         returns = datetime.fromtimestamp(exc.reset_at, UTC) if exc.reset_at else moment + warning
+        returns = max(returns, moment + warning / 10)
+        _pending(conversation_id, until=returns, moment=moment, add=False)
         recheck.using(run_after=returns).enqueue(conversation_id)
     except errors.WapiKitError as exc:
         logger.info("a conversation could not be read again for a wait begun unseen: %s", exc.kind)
@@ -146,6 +155,17 @@ def recheck(conversation_id: str) -> None:
             raise_due.call(conversation_id, Alert.Kind.RESPONSE)
 
 
+def _pending(conversation_id: str, *, until: datetime, moment: datetime, add: bool) -> bool:
+    """Mark the conversation's look for a wait begun unseen as planned until `until`: one at a
+    time, however many messages or refusals ask for it. With `add`, only if none is: whether
+    this call marked it."""
+    key, seconds = f"alerts:recheck:{conversation_id}", max((until - moment).total_seconds(), 0) + 1
+    if add:
+        return cache.add(key, 1, timeout=seconds)
+    cache.set(key, 1, timeout=seconds)
+    return True
+
+
 def _due_soon(conversation_id: str, moment: datetime) -> bool:
     life = ConversationLife.objects.filter(conversation_id=conversation_id).first()
     watching = watched(life, targets.current(), moment) if life is not None else []
@@ -153,9 +173,9 @@ def _due_soon(conversation_id: str, moment: datetime) -> bool:
 
 
 def _unwatched_from(life: ConversationLife, team: clocks.Targets, now: datetime) -> datetime | None:
-    """When a wait begun by the customer's last message would turn due soon, if the dashboard
-    believes them waiting since earlier and no longer watches that wait (its alert raised, or
-    its clock breached): else None."""
+    """When to look for a wait begun by the customer's last message (halfway to the moment it
+    would turn due soon), if the dashboard believes them waiting since earlier and no longer
+    watches that wait (its alert raised, or its clock breached): else None."""
     if life.first_inbound_at is None or life.status in _ENDED or life.last_inbound_at is None:
         return None
     if life.last_inbound_at <= life.first_inbound_at:
@@ -166,7 +186,8 @@ def _unwatched_from(life: ConversationLife, team: clocks.Targets, now: datetime)
     ).exists()
     if watching:
         return None
-    return team.deadline(life.last_inbound_at, max(team.next_response - team.due_soon, 0))
+    turns = team.deadline(life.last_inbound_at, max(team.next_response - team.due_soon, 0))
+    return life.last_inbound_at + (turns - life.last_inbound_at) / 2
 
 
 def learn_read(conversation_id: str, messages: list[Message]) -> int:
@@ -205,14 +226,6 @@ def _look_again(conversation_id: str, *, part: float) -> None:
     messages = newest.read(conversation_id, part=part)
     learned = learn_read(conversation_id, messages)
     reading.read_elsewhere(conversation_id, learned=learned, now=timezone.now())
-
-
-def _returns_before(exc: errors.RateLimited, latest: datetime) -> datetime | None:
-    """When the spent share returns, if that is before `latest`."""
-    if exc.reset_at is None:
-        return None
-    returns = datetime.fromtimestamp(exc.reset_at, UTC)
-    return returns if returns < latest else None
 
 
 def for_reader(alert_id: int, *, member_id: str, manages: bool) -> Alert | None:

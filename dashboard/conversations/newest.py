@@ -10,6 +10,8 @@ stops one."""
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 
 from dashboard.wapikit import budget, errors, get_client, share
@@ -43,8 +45,13 @@ def read(conversation_id: str, *, part: float) -> list[Message]:
     errors.BudgetExhausted (with the Unix time the share returns) when this window's share is
     spent, and WapiKit's own errors as the client raises them."""
     client = get_client()
+    taken_at = time.time()
     with budget.background():
-        until = share.take(client, MESSAGES_BUCKET, share=part)
+        until = share.take(client, MESSAGES_BUCKET, share=part, now=taken_at)
         if until is not None:
             raise errors.BudgetExhausted(bucket=MESSAGES_BUCKET, what="the background reads' share", reset_at=until)
-        return client.list_messages(conversation_id, page=1, per_page=PAGE_SIZE, order="desc").messages
+        try:
+            return client.list_messages(conversation_id, page=1, per_page=PAGE_SIZE, order="desc").messages
+        except errors.BudgetExhausted:  # not sent: the reserve reached, or held off
+            share.give_back(client, MESSAGES_BUCKET, taken_at=taken_at)
+            raise

@@ -163,9 +163,10 @@ def read_since(conversation_id: str, moment: datetime) -> bool:
 
 def read_elsewhere(conversation_id: str, *, learned: int, now: datetime) -> None:
     """The conversation was read outside a run (an alert's check): its next re-read is planned
-    as if a run had read it, unless a run holds it claimed now."""
-    row = Reading.objects.filter(conversation_id=conversation_id, claim="").first()
-    if row is not None:
+    as if a run had read it, unless a run holds it claimed now. A conversation no run has read
+    yet gets its row, so that the read is remembered (`read_since`)."""
+    row, _ = Reading.objects.get_or_create(conversation_id=conversation_id, defaults={"why": Reading.Why.WAITING})
+    if not row.claim:
         read(row, "", learned=learned, now=now)
 
 

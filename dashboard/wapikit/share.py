@@ -10,6 +10,7 @@ share: strict, at the cost of waiting up to one slot longer than needed."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -21,14 +22,14 @@ from .budget import HasBaseUrl, keys_of, state
 SLOTS = 60
 
 
-def take(client: HasBaseUrl, bucket: str, *, share: float) -> float | None:
+def take(client: HasBaseUrl, bucket: str, *, share: float, now: float | None = None) -> float | None:
     """Count one request of work that may spend only `share` of the bucket's limit in any span
-    of its window. None when it may go (it is counted); else the Unix time it may (the oldest
-    counted request leaves the window, or a hold-off ends), and nothing is counted. A bucket
-    WapiKit never stated a budget for is not limited (its first answer states it), but what it
-    let go is counted from then on."""
+    of its window, at `now` (this moment unless given). None when it may go (it is counted);
+    else the Unix time it may (the oldest counted request leaves the window, or a hold-off
+    ends), and nothing is counted. A bucket WapiKit never stated a budget for is not limited (its
+    first answer states it), but what it let go is counted from then on."""
     current = state(client, bucket)
-    now = time.time()
+    now = time.time() if now is None else now
     if current is not None and current.held_off:
         return current.held_off_until
     unstated = f"{keys_of(client, bucket).share}:unstated"
@@ -64,6 +65,20 @@ def take(client: HasBaseUrl, bucket: str, *, share: float) -> float | None:
     cache.decr(key)
     oldest = min((index for index in indices if counts.get(f"{prefix}{index}")), default=newest)
     return float((oldest + SLOTS + 1) * slot)
+
+
+def give_back(client: HasBaseUrl, bucket: str, *, taken_at: float) -> None:
+    """Uncount the request `take` counted at `taken_at`: the budget refused to send it (it is
+    down to the reserve, or held off). Counted, a refused request would keep the share spent
+    for a whole window, and every refusal would refuse the next."""
+    window = _window(client, bucket, stated=0)
+    if window is None:
+        return
+    slot = max(1, math.ceil(window / SLOTS))
+    key = f"{keys_of(client, bucket).share}:{slot}:{int(taken_at // slot)}"
+    with contextlib.suppress(ValueError):  # the slot has left the window
+        if cache.decr(key) < 0:
+            cache.incr(key)
 
 
 def _window(client: HasBaseUrl, bucket: str, *, stated: float) -> int | None:

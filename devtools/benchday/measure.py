@@ -4,10 +4,12 @@ conversations set up and a cold start timed, the day run (`day`), its figures (`
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from devtools.benchday import day, deployment, figures
@@ -47,6 +49,9 @@ def day_rows(*, conversations: int, messages: int, members: int, hours: float, s
                     time.sleep(compression.worker_interval() + compression.real(1) + 1)
                     calls = deployment.upstream_calls(dashboard)
                     alerts = database.response_alerts()
+                    if os.environ.get("BENCH_DAY_KEEP"):
+                        # Beside the kept databases: the waits as the day drove them, to put alerts to.
+                        (directory / "truth.json").write_text(json.dumps([asdict(c) for c in truth.cycles]))
                     limit = api.control()["rate_limits"]["messages"]["limit"]
                 finally:
                     database.close()

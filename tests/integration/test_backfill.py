@@ -141,6 +141,30 @@ def test_background_reads_spend_only_their_share_of_the_messages_budget_and_wait
     assert timezone.now() + timedelta(seconds=30) < planned.run_after <= timezone.now() + timedelta(seconds=62)
 
 
+def test_a_read_the_reserve_refuses_leaves_the_background_share_unspent(server_wapikit, upstream_calls, settings):
+    """Found by `make bench-day`: each read the reserve refused still counted against the share,
+    so refusals kept the share spent for a whole window and every background read stopped."""
+    settings.WAPIKIT_BACKGROUND_READ_SHARE = 1.0
+    settings.WAPIKIT_BUDGET_RESERVE = 0.5
+    server_wapikit.control(rate_limits={"messages": {"limit": 10, "window_seconds": 60}})
+    cid = active_ids(1)[0]
+    upstream_calls.clear()
+    with pytest.raises(errors.BudgetReserved):
+        for _ in range(10):
+            newest.read(cid, part=1.0)
+    sent = len(messages_read(upstream_calls))
+
+    refusals = []
+    for _ in range(10):
+        with pytest.raises(errors.BudgetExhausted) as refused:
+            newest.read(cid, part=1.0)
+        refusals.append(type(refused.value))
+
+    assert sent == 6, "down to the reserve: half of 10 kept"
+    assert refusals == [errors.BudgetReserved] * 10, "the reserve refuses; the share was never spent"
+    assert len(messages_read(upstream_calls)) == sent
+
+
 def test_a_waiting_conversation_is_re_read_on_its_backoff_and_learns_a_reply_sent_outside_the_dashboard(
     server_wapikit, no_sweep, upstream_calls, clock
 ):
