@@ -179,8 +179,27 @@ def test_at_zero_nothing_is_sent_until_the_reset(client, upstream, clock):
     assert caught.value.user_message == "WapiKit's request budget for listing conversations is used up until 14:05."
     assert budget.available(client, "/conversations") == 0
 
-    clock.now = RESET + 1
+    clock.now = RESET + budget.RESET_SLACK_SECONDS
     client.list_conversations()
+    assert sent(upstream) == 2
+
+
+@pytest.mark.parametrize("remaining", [0, 10])
+def test_nothing_is_sent_in_the_second_after_the_stated_reset(client, upstream, clock, remaining):
+    """Found by `make bench-day`: WapiKit's server states its reset in whole seconds, cut down,
+    and a request still inside its window prolongs it a whole window. A background read sent at
+    the stated second found the route below the reserve again, an hour more each time."""
+    upstream.get(CONVERSATIONS_URL, json=LISTED, headers=limits(limit=100, remaining=remaining))
+    client.list_conversations()
+
+    clock.now = RESET + 1
+    with budget.background(), pytest.raises(errors.BudgetExhausted):
+        client.list_conversations()
+    assert sent(upstream) == 1
+
+    clock.now = RESET + budget.RESET_SLACK_SECONDS
+    with budget.background():
+        client.list_conversations()
     assert sent(upstream) == 2
 
 
