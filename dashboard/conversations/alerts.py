@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -95,9 +96,7 @@ def raise_due(conversation_id: str, kind: str) -> None:
     due = _still_due_now(conversation_id, kind, moment)
     if due is None:
         return
-    if Alert.objects.filter(conversation_id=conversation_id, kind=kind, due_at__gt=moment).exists():
-        # Its wait was alerted already, and that alert still runs: an earlier message of the same
-        # wait, learned late, moves the cycle's start but is not a new wait.
+    if _alerted_in(conversation_id, kind, due, moment):
         return
     try:
         if not reading.read_since(conversation_id, moment - (due.due_at - due.warn_at) / 10):
@@ -153,6 +152,16 @@ def recheck(conversation_id: str) -> None:
         # The new wait it found turns due soon now: alerted in this run, not the worker's next.
         if _due_soon(conversation_id, timezone.now()):
             raise_due.call(conversation_id, Alert.Kind.RESPONSE)
+
+
+def _alerted_in(conversation_id: str, kind: str, due: Due, moment: datetime) -> bool:
+    """Whether this wait was alerted already. Either an alert still runs (an earlier message of
+    the same wait, learned late, moved the cycle's start: no new wait), or one was raised since
+    the wait began, for a wait the dashboard then believed still open (a reply made in WapiKit's
+    own UI, read only later, had ended it): the team was told of this customer's wait then."""
+    return Alert.objects.filter(
+        Q(due_at__gt=moment) | Q(raised_at__gte=due.cycle_at), conversation_id=conversation_id, kind=kind
+    ).exists()
 
 
 def _pending(conversation_id: str, *, until: datetime, moment: datetime, add: bool) -> bool:

@@ -327,3 +327,20 @@ def test_a_look_the_share_refuses_stays_the_conversation_s_one_look_until_it_is_
         task_path__endswith="alerts.recheck", args_kwargs__args=[cid], status="READY", run_after__gt=timezone.now()
     )
     assert looks.count() == 1
+
+
+def test_a_wait_alerted_while_the_dashboard_still_counted_an_older_one_is_not_alerted_again(server_wapikit, clock):
+    """Found by `make bench-day` (3 waits alerted twice): the alert went out for a wait the team
+    had answered in WapiKit's own UI, while the customer was already waiting again; once the
+    reply was read, the new wait got its own alert, and the customer two."""
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON), message(cid, minutes_ago=40))
+    alerts.raise_due.call(cid, "response")  # for the wait since 56 minutes ago, as far as it knows
+    assert Alert.objects.filter(conversation_id=cid).count() == 1
+
+    now.messages_read(cid, [message(cid, minutes_ago=50, inbound=False)])  # the reply, read late
+    assert timezone.now() - timeline.life_of(cid).first_inbound_at < timedelta(minutes=41), "a new wait"
+    clock.advance(minutes=16)  # its clock turns due soon
+    alerts.raise_due.call(cid, "response")
+
+    assert Alert.objects.filter(conversation_id=cid).count() == 1
