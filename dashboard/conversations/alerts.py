@@ -232,7 +232,7 @@ def _still_due_now(conversation_id: str, kind: str, moment: datetime) -> Due | N
 def _look_again(conversation_id: str, *, part: float) -> None:
     """Read the conversation's newest messages within `part` of the share and learn them (raising
     the client's errors): its next routine re-read moves on as if a run had read it."""
-    messages = newest.read(conversation_id, part=part)
+    messages = newest.read(conversation_id, part=part, or_whole=True)
     learned = learn_read(conversation_id, messages)
     reading.read_elsewhere(conversation_id, learned=learned, now=timezone.now())
 

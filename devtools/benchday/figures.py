@@ -86,6 +86,16 @@ def reads_row(day: Day, compression: Compression, limit: int) -> tuple[str, str]
     )
 
 
+def whole_reads_row(calls: dict[tuple[str, str, str], int], hours: float) -> tuple[str, str]:
+    """Alerts' looks that read the conversation itself (GET /conversation/{id}) because the
+    messages route had no background read left: no target, counted against that route's share."""
+    reads = sum(n for (method, route, _), n in calls.items() if method == "GET" and route == "/conversation/:id")
+    return (
+        "single-conversation reads (alerts' looks while the messages route had none left)",
+        f"{reads:,} in the day · {reads / hours:,.0f} an hour on average · within that route's share",
+    )
+
+
 def refused_row(refused: int) -> tuple[str, str]:
     return ("429s received by the dashboard (every route, cold start and day)", f"{refused:,} · target 0{met(refused == 0)}")
 

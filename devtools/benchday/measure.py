@@ -61,6 +61,7 @@ def day_rows(*, conversations: int, messages: int, members: int, hours: float, s
         figures.day_row(the_day, compression, members, hours),
         *figures.accuracy_rows(the_day),
         figures.reads_row(the_day, compression, limit),
+        figures.whole_reads_row(calls, hours),
         figures.refused_row(deployment.refused(calls)),
         *figures.alert_rows(the_day, alerts, compression),
         figures.cold_start_row(found, len(ids)),

@@ -344,3 +344,24 @@ def test_a_wait_alerted_while_the_dashboard_still_counted_an_older_one_is_not_al
     alerts.raise_due.call(cid, "response")
 
     assert Alert.objects.filter(conversation_id=cid).count() == 1
+
+
+def test_when_the_messages_route_has_no_read_left_an_alert_s_look_reads_the_conversation_itself(
+    server_wapikit, upstream_calls
+):
+    """Found by `make bench-day` (16 waits never alerted): once the background reads had spent the
+    messages route down to its reserve, WapiKit's server kept it there for a whole hour, and no
+    look could find a wait begun after a reply made in WapiKit's own UI."""
+    cid = answered_long_ago(server_wapikit)[0]["uniqueId"]
+    server_wapikit.control(rate_limits={"messages": {"limit": 8, "window_seconds": 60}})
+    cache.clear()  # the dashboard knows WapiKit's budget only from the answers that follow
+    arrives(cid, message(cid, minutes_ago=NEXT_DUE_SOON))
+    sandbox_event(server_wapikit, type="Reply", conversation_id=cid, text="Sorted, all done")
+    newest.read(cid, part=newest.recheck_share())
+    newest.read(cid, part=newest.recheck_share())  # a quarter of 8: the share is spent
+    upstream_calls.clear()
+
+    alerts.raise_due.call(cid, "response")
+
+    assert [call.route for call in upstream_calls] == ["/conversation/:id"]
+    assert not Alert.objects.filter(conversation_id=cid).exists(), "the reply was read: no alert"
