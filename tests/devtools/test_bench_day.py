@@ -55,7 +55,10 @@ def test_a_tiny_day_prints_every_row_with_figures(tmp_path):
     assert re.match(r"\d+ · target 0" + verdict, table["429s received by the dashboard (every route, cold start and day)"])
     alerted = table["response alerts raised before their deadline"]
     assert re.match(r"\d+ of \d+ waits past their due-soon moment \(targets 6/8 min, warned 3 before\) · \d+ late, "
-                    r"\d+ never · target all" + verdict, alerted), alerted
+                    r"\d+ never · \d+ more answered within a simulated minute of that moment, not counted · "
+                    r"target all" + verdict, alerted), alerted
+    whole = table["single-conversation reads (alerts' looks while the messages route had none left)"]
+    assert re.match(r"\d+ in the day · \d+ an hour on average · within that route's share$", whole), whole
     repeated = table["response alerts repeated (a wait alerted twice)"]
     assert re.match(r"\d+ of \d+ alerts · \d+ raised before their wait's due-soon moment \(counted from a wait already "
                     r"answered\) · \d+ raised while the team had answered · target 0" + verdict, repeated), repeated
