@@ -111,6 +111,9 @@ def _in_a_terminal(command: list[str], env: dict, log) -> tuple[subprocess.Popen
     """`command` in a session of its own whose controlling terminal is a new pseudo-terminal, its
     output copied into `log`; with the terminal's other end."""
     terminal, end = pty.openpty()
+    # A newcomer's terminal, not make's: a make above this one (`make test`) would have it print
+    # "Entering directory" and "Leaving directory" around the run.
+    env = {k: v for k, v in env.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     take_the_terminal = "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execvp(sys.argv[1], sys.argv[1:])"
     process = subprocess.Popen(
         [sys.executable, "-c", take_the_terminal, *command], cwd=ROOT, env=env, stdin=end, stdout=end, stderr=end,
