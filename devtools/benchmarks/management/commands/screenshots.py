@@ -218,7 +218,9 @@ def shoot(dashboard: str, out_dir: Path, *, stop_wapikit) -> list[Path]:
 
             # WapiKit down: the inbox shows the last copy it read, and says since when.
             stop_wapikit()
-            time.sleep(settings.WAPIKIT_LIST_CACHE_SECONDS + 1)  # the shared copies are past their lifetime
+            # The shared copies are past their lifetime (the scan of every conversation, which the
+            # server profile's inbox is drawn from, lives longest).
+            time.sleep(max(settings.WAPIKIT_LIST_CACHE_SECONDS, settings.WAPIKIT_SCAN_CACHE_SECONDS) + 1)
             for width in WIDTHS:
                 context = browser.new_context(viewport={"width": width, "height": 900})
                 page = context.new_page()
