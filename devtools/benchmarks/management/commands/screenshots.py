@@ -69,7 +69,8 @@ class Command(BaseCommand):
                     worker = subprocess.Popen([*manage, "db_worker", "--no-reload"], env=env, stdout=log,
                                               stderr=subprocess.STDOUT)
                 try:
-                    with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1)) as (served,):
+                    # The ASGI server that also holds the browsers' live streams, as production serves them.
+                    with benchkit.gunicorn_processes((env, directory / "gunicorn.log", 1), streams=True) as (served,):
                         # WapiKit's events, as under `make run`: the pages are shot live.
                         with listening(manage, env, served, directory):
                             # Chromium keeps Secure cookies on http://localhost (a secure context),
