@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from dashboard.wapikit import budget, errors, get_client, share
+from dashboard.wapikit import WapiKitClient, budget, errors, get_client, share
 from dashboard.wapikit.types import Message
 
 MESSAGES_BUCKET = "/conversation/:id/messages"
@@ -62,7 +62,7 @@ def read(conversation_id: str, *, part: float, or_whole: bool = False) -> list[M
         return _spend(client, CONVERSATION_BUCKET, part, lambda: client.get_conversation(conversation_id).messages)
 
 
-def _spend(client, bucket: str, part: float, send: Callable[[], list[Message]]) -> list[Message]:
+def _spend(client: WapiKitClient, bucket: str, part: float, send: Callable[[], list[Message]]) -> list[Message]:
     """One background request to `bucket` within `part` of its share, never into its reserve."""
     taken_at = time.time()
     with budget.background():

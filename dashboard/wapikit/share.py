@@ -46,8 +46,7 @@ def take(client: HasBaseUrl, bucket: str, *, share: float, now: float | None = N
             cache.add(unstated, 1, 86400)
         return None
     allowed = math.floor(share * current.limit)
-    slot = max(1, math.ceil(window / SLOTS))
-    prefix = f"{keys_of(client, bucket).share}:{slot}:"
+    prefix, slot = _slots(client, bucket, window)
     newest = int(now // slot)
     # The slots a window ending now overlaps: the current one and SLOTS before it.
     indices = range(newest - SLOTS, newest + 1)
@@ -74,11 +73,18 @@ def give_back(client: HasBaseUrl, bucket: str, *, taken_at: float) -> None:
     window = _window(client, bucket, stated=0)
     if window is None:
         return
-    slot = max(1, math.ceil(window / SLOTS))
-    key = f"{keys_of(client, bucket).share}:{slot}:{int(taken_at // slot)}"
+    prefix, slot = _slots(client, bucket, window)
+    key = f"{prefix}{int(taken_at // slot)}"
     with contextlib.suppress(ValueError):  # the slot has left the window
         if cache.decr(key) < 0:
             cache.incr(key)
+
+
+def _slots(client: HasBaseUrl, bucket: str, window: int) -> tuple[str, int]:
+    """The prefix of the keys counting the bucket's slots (an index follows it), and a slot's
+    length in seconds."""
+    slot = max(1, math.ceil(window / SLOTS))
+    return f"{keys_of(client, bucket).share}:{slot}:", slot
 
 
 def _window(client: HasBaseUrl, bucket: str, *, stated: float) -> int | None:
